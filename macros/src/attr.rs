@@ -1,0 +1,240 @@
+//! Parses `#[metrics(...)]`, `#[metric(...)]` and `#[label(...)]` into typed settings, keeping
+//! the tokens each came from so later errors can point at them.
+
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, Expr, ExprArray, Lit, LitStr, Path, UnOp};
+
+/// A setting that may be given once; the second occurrence is an error at its own span.
+pub(crate) struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    name: &'static str,
+    value: Option<T>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    pub(crate) fn none(cx: &'c Ctxt, name: &'static str) -> Self {
+        Attr {
+            cx,
+            name,
+            value: None,
+        }
+    }
+
+    fn set(&mut self, span: impl quote::ToTokens, value: T) {
+        if self.value.is_some() {
+            let name = self.name;
+            self.cx
+                .error_spanned_by(span, format!("duplicate `{name}`: give it once"));
+        } else {
+            self.value = Some(value);
+        }
+    }
+
+    pub(crate) fn get(self) -> Option<T> {
+        self.value
+    }
+}
+
+/// `#[metrics(...)]` on the struct.
+pub(crate) struct Container {
+    pub(crate) prefix: Option<LitStr>,
+    pub(crate) const_labels: Vec<(syn::Ident, LitStr)>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// `#[metric(...)]` and the doc comment of one field.
+pub(crate) struct Field {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) help: Option<String>,
+    pub(crate) unit: Option<LitStr>,
+    pub(crate) buckets: Option<Buckets>,
+    pub(crate) skip: bool,
+}
+
+pub(crate) struct Buckets {
+    pub(crate) values: Vec<f64>,
+}
+
+fn unknown_key(meta: &ParseNestedMeta, attribute: &str, accepted: &[&str]) -> syn::Error {
+    let path = &meta.path;
+    let key = quote::quote!(#path).to_string();
+    meta.error(format!(
+        "unknown `{attribute}` key `{key}`; expected one of: {}",
+        accepted.join(", ")
+    ))
+}
+
+fn for_each_nested(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    attribute: &str,
+    mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(attribute)) {
+        if let Err(error) = attr.parse_nested_meta(|meta| f(&meta)) {
+            cx.syn_error(error);
+        }
+    }
+}
+
+pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
+    let mut prefix = Attr::none(cx, PREFIX);
+    let mut krate = Attr::none(cx, CRATE);
+    let mut const_labels = Vec::new();
+    for_each_nested(cx, attrs, METRICS, |meta| {
+        if meta.path.is_ident(PREFIX) {
+            let value: LitStr = meta.value()?.parse()?;
+            prefix.set(&meta.path, value);
+        } else if meta.path.is_ident(CRATE) {
+            let value: Path = meta.value()?.parse()?;
+            krate.set(&meta.path, value);
+        } else if meta.path.is_ident(CONST_LABELS) {
+            meta.parse_nested_meta(|label| {
+                let Some(name) = label.path.get_ident().cloned() else {
+                    return Err(label.error("expected `label_name = \"value\"`"));
+                };
+                let value: LitStr = label.value()?.parse()?;
+                const_labels.push((name, value));
+                Ok(())
+            })?;
+        } else {
+            return Err(unknown_key(meta, METRICS, CONTAINER_KEYS));
+        }
+        Ok(())
+    });
+    Container {
+        prefix: prefix.get(),
+        const_labels,
+        krate: krate.get(),
+    }
+}
+
+pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
+    let mut name = Attr::none(cx, NAME);
+    let mut help = Attr::none(cx, HELP);
+    let mut unit = Attr::none(cx, UNIT);
+    let mut buckets = Attr::none(cx, BUCKETS);
+    let mut skip = Attr::none(cx, SKIP);
+    for_each_nested(cx, attrs, METRIC, |meta| {
+        if meta.path.is_ident(NAME) {
+            name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
+        } else if meta.path.is_ident(HELP) {
+            help.set(&meta.path, meta.value()?.parse::<LitStr>()?.value());
+        } else if meta.path.is_ident(UNIT) {
+            unit.set(&meta.path, meta.value()?.parse::<LitStr>()?);
+        } else if meta.path.is_ident(BUCKETS) {
+            let tokens: ExprArray = meta.value()?.parse()?;
+            let values = bucket_values(cx, &tokens);
+            buckets.set(&meta.path, Buckets { values });
+        } else if meta.path.is_ident(SKIP) {
+            skip.set(&meta.path, ());
+        } else {
+            return Err(unknown_key(meta, METRIC, FIELD_KEYS));
+        }
+        Ok(())
+    });
+    Field {
+        name: name.get(),
+        help: help.get().or_else(|| doc_comment(attrs)),
+        unit: unit.get(),
+        buckets: buckets.get(),
+        skip: skip.get().is_some(),
+    }
+}
+
+/// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.
+fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
+    let mut values = Vec::new();
+    if array.elems.is_empty() {
+        cx.error_spanned_by(
+            array,
+            "`buckets` needs at least one upper bound, e.g. `buckets = [0.1, 0.5, 1.0]`",
+        );
+    }
+    for elem in &array.elems {
+        let Some(value) = number(elem) else {
+            cx.error_spanned_by(
+                elem,
+                "bucket bounds must be number literals, e.g. `0.25` or `10`",
+            );
+            continue;
+        };
+        if !value.is_finite() {
+            cx.error_spanned_by(
+                elem,
+                "bucket bounds must be finite; `+Inf` is always added for you",
+            );
+        } else if values.last().is_some_and(|last| *last >= value) {
+            cx.error_spanned_by(
+                elem,
+                format!(
+                    "bucket bounds must be strictly increasing: `{value}` comes after `{}`",
+                    values.last().copied().unwrap_or_default()
+                ),
+            );
+        }
+        values.push(value);
+    }
+    values
+}
+
+fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(lit) => match &lit.lit {
+            Lit::Float(f) => f.base10_parse().ok(),
+            Lit::Int(i) => i.base10_parse::<i64>().ok().map(|i| i as f64),
+            _ => None,
+        },
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => number(&unary.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// The doc comment as one line of HELP text, or `None` if there is none.
+fn doc_comment(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|line| !line.is_empty())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+/// `#[label(name = "...")]` on a `LabelSet` field.
+pub(crate) fn label_field(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
+    let mut name = Attr::none(cx, NAME);
+    for_each_nested(cx, attrs, LABEL, |meta| {
+        if meta.path.is_ident(NAME) {
+            name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else {
+            Err(unknown_key(meta, LABEL, LABEL_FIELD_KEYS))
+        }
+    });
+    name.get()
+}
+
+/// `#[label(rename = "...")]` on a `LabelValue` variant.
+pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
+    let mut rename = Attr::none(cx, RENAME);
+    for_each_nested(cx, attrs, LABEL, |meta| {
+        if meta.path.is_ident(RENAME) {
+            rename.set(&meta.path, meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else {
+            Err(unknown_key(meta, LABEL, LABEL_VARIANT_KEYS))
+        }
+    });
+    rename.get()
+}

@@ -1,0 +1,285 @@
+//! Generates the code of each derive. The only module that calls `quote!`.
+
+use crate::ctxt::Ctxt;
+use crate::fallback;
+use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned;
+
+pub(crate) fn metrics(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = model::metrics_struct(&cx, input);
+    match cx.check() {
+        Ok(()) => metrics_impl(&model),
+        Err(error) => fallback::metrics(&model.krate, &input.ident, error),
+    }
+}
+
+fn metrics_impl(model: &MetricsStruct) -> TokenStream {
+    let MetricsStruct {
+        ident,
+        krate,
+        const_labels,
+        fields,
+        skipped,
+    } = model;
+    let private = quote!(#krate::__private);
+    let descriptors = fields.iter().map(|field| {
+        let MetricField {
+            ty,
+            name,
+            help,
+            unit,
+            ..
+        } = field;
+        let unit = match unit {
+            Some(unit) => quote!(#private::Some(#unit)),
+            None => quote!(#private::None),
+        };
+        quote! {
+            #krate::Descriptor {
+                name: #name,
+                help: #help,
+                unit: #unit,
+                kind: <#ty as #krate::Metric>::KIND,
+            }
+        }
+    });
+    let constructors = fields.iter().map(|field| {
+        let (field_ident, ty) = (field.ident, field.ty);
+        let buckets = match &field.buckets {
+            Some(buckets) => {
+                let values = &buckets.values;
+                quote!(&[#(#values),*])
+            }
+            None => quote!(#krate::DEFAULT_BUCKETS),
+        };
+        quote! {
+            #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig { buckets: #buckets })
+        }
+    });
+    let encodes = fields.iter().enumerate().map(|(index, field)| {
+        let field_ident = field.ident;
+        quote! {
+            #private::encode_metric(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
+        }
+    });
+    let checks = fields.iter().map(|field| kind_checks(krate, field));
+    let type_name = ident.to_string();
+    quote! {
+        #[allow(unused_qualifications, non_upper_case_globals, clippy::all)]
+        const _: () = {
+            const __DESCRIPTORS: &[#krate::Descriptor] = &[#(#descriptors),*];
+            const __CONST_LABELS: &str = #const_labels;
+            static __GLOBAL: #private::OnceLock<#ident> = #private::OnceLock::new();
+
+            #(#checks)*
+
+            #[automatically_derived]
+            #[allow(dead_code)]
+            impl #ident {
+                /// Creates every metric of the struct at zero, for an explicit `Registry`.
+                pub fn new() -> Self {
+                    Self {
+                        #(#constructors,)*
+                        #(#skipped: #private::Default::default(),)*
+                    }
+                }
+
+                /// The process-wide instance, created on first use and served by
+                /// `promexport::registry()`.
+                pub fn global() -> &'static Self {
+                    __GLOBAL.get_or_init(Self::new)
+                }
+            }
+
+            #[automatically_derived]
+            impl #private::Default for #ident {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::Collect for #ident {
+                fn describe(&self) -> #private::Vec<#krate::FamilyDescription> {
+                    __DESCRIPTORS.iter().map(#krate::FamilyDescription::from).collect()
+                }
+
+                fn encode(&self, encoder: &mut #krate::Encoder<'_>) {
+                    #(#encodes)*
+                }
+            }
+
+            fn __instance() -> &'static dyn #krate::Collect {
+                #ident::global()
+            }
+
+            #private::inventory::submit! {
+                #private::Registration {
+                    type_name: #private::concat!(#private::module_path!(), "::", #type_name),
+                    descriptors: __DESCRIPTORS,
+                    instance: __instance,
+                }
+            }
+        };
+    }
+}
+
+/// Rules that depend on the metric's type, which only the compiler knows: checked in constants,
+/// so a violation is a compile error at the field's type.
+fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let ty = field.ty;
+    let name = &field.name;
+    let kind = quote!(<#ty as #krate::Metric>::KIND);
+    let labels = quote!(<#ty as #krate::Metric>::LABEL_NAMES);
+    let mut checks = Vec::new();
+    if name.ends_with("_total") {
+        let message = format!(
+            "counter `{name}` would be exposed as `{name}_total`: promexport appends `_total` to counters, so drop `_total` from the name"
+        );
+        checks.push(quote!(!#private::matches!(#kind, #krate::MetricKind::Counter), #message));
+    }
+    if name.ends_with("_info") {
+        let message = format!(
+            "info metric `{name}` would be exposed as `{name}_info`: promexport appends `_info`, so drop `_info` from the name"
+        );
+        checks.push(quote!(!#private::matches!(#kind, #krate::MetricKind::Info), #message));
+    }
+    let le_message = format!(
+        "histogram `{name}` has a label named `le`, which Prometheus reserves for bucket bounds; rename the label (`#[label(name = \"...\")]`)"
+    );
+    checks.push(quote!(
+        !(#private::matches!(#kind, #krate::MetricKind::Histogram) && #private::contains(#labels, "le")),
+        #le_message
+    ));
+    let quantile_message = format!(
+        "metric `{name}` has a label named `quantile`, which Prometheus reserves for summary quantiles; rename the label (`#[label(name = \"...\")]`)"
+    );
+    checks.push(quote!(!#private::contains(#labels, "quantile"), #quantile_message));
+    if field.buckets.is_some() {
+        let message = format!(
+            "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"
+        );
+        checks.push(quote!(#private::matches!(#kind, #krate::MetricKind::Histogram), #message));
+    }
+    let span = field.ty.span();
+    quote_spanned! {span=>
+        #(const _: () = #private::assert!(#checks);)*
+    }
+}
+
+pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = model::label_set(&cx, input);
+    if let Err(error) = cx.check() {
+        return fallback::label_set(&model::default_crate(), &input.ident, error);
+    }
+    let LabelSetStruct { ident, fields } = &model;
+    let krate = model::default_crate();
+    let private = quote!(#krate::__private);
+    let names = fields.iter().map(|(_, _, name)| name);
+    let cardinalities = fields
+        .iter()
+        .map(|(_, ty, _)| quote!(<#ty as #krate::LabelValue>::CARDINALITY));
+    let radix = |ty: &syn::Type| {
+        quote!(match <#ty as #krate::LabelValue>::CARDINALITY {
+            #private::Some(n) => n,
+            #private::None => 1,
+        })
+    };
+    let index_steps = fields.iter().map(|(field, ty, _)| {
+        let radix = radix(ty);
+        quote!(index = index * (#radix) + #krate::LabelValue::index(&self.#field);)
+    });
+    // Mixed-radix digits, last field first.
+    let from_index_steps = fields.iter().rev().map(|(field, ty, _)| {
+        let radix = radix(ty);
+        let variable = format_ident!("__{}", field);
+        quote! {
+            let #variable = <#ty as #krate::LabelValue>::from_index(rest % (#radix))?;
+            rest /= #radix;
+        }
+    });
+    let field_idents = fields.iter().map(|(field, _, _)| field);
+    let variables = fields
+        .iter()
+        .map(|(field, _, _)| format_ident!("__{}", field));
+    let encodes = fields
+        .iter()
+        .map(|(field, _, name)| quote!(out.label(#name, &self.#field);));
+    quote! {
+        #[automatically_derived]
+        #[allow(unused_qualifications, unused_mut, clippy::all)]
+        impl #krate::LabelSet for #ident {
+            const NAMES: &'static [&'static str] = &[#(#names),*];
+            const CARDINALITY: #private::Option<usize> = #private::product_cardinality(&[#(#cardinalities),*]);
+
+            fn index(&self) -> usize {
+                let mut index = 0_usize;
+                #(#index_steps)*
+                index
+            }
+
+            fn from_index(index: usize) -> #private::Option<Self> {
+                match <Self as #krate::LabelSet>::CARDINALITY {
+                    #private::Some(cardinality) if index < cardinality => {}
+                    _ => return #private::None,
+                }
+                let mut rest = index;
+                #(#from_index_steps)*
+                #private::Some(Self { #(#field_idents: #variables),* })
+            }
+
+            fn encode(&self, out: &mut #krate::LabelSetEncoder<'_>) {
+                #(#encodes)*
+            }
+        }
+    }
+}
+
+pub(crate) fn label_value(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = model::label_value(&cx, input);
+    if let Err(error) = cx.check() {
+        return fallback::label_value(&model::default_crate(), &input.ident, error);
+    }
+    let LabelValueEnum { ident, variants } = &model;
+    let krate = model::default_crate();
+    let private = quote!(#krate::__private);
+    let count = variants.len();
+    let indexes = variants
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| quote!(Self::#v => #i));
+    let from_indexes = variants
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| quote!(#i => #private::Some(Self::#v)));
+    let texts = variants.iter().map(|(v, text)| quote!(Self::#v => #text));
+    quote! {
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all)]
+        impl #krate::LabelValue for #ident {
+            const CARDINALITY: #private::Option<usize> = #private::Some(#count);
+
+            fn index(&self) -> usize {
+                match *self { #(#indexes,)* }
+            }
+
+            fn from_index(index: usize) -> #private::Option<Self> {
+                match index {
+                    #(#from_indexes,)*
+                    _ => #private::None,
+                }
+            }
+
+            fn encode(&self, out: &mut #krate::LabelValueEncoder<'_>) {
+                out.write_str(match *self { #(#texts,)* });
+            }
+        }
+    }
+}

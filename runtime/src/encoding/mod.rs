@@ -1,0 +1,249 @@
+//! Exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0 text.
+//!
+//! Derived metrics are encoded straight from their live handles into one reused `String`: no
+//! intermediate `MetricFamily` values are built. Label sets are escaped once, when a series is
+//! created, and copied verbatim at every scrape.
+
+mod foreign;
+mod text;
+
+pub(crate) use foreign::encode_foreign;
+pub use text::LabelValueEncoder;
+pub(crate) use text::{escape_label_value_into, write_f64};
+
+use crate::metrics::{Descriptor, MetricKind};
+use text::{write_help, write_value};
+
+/// The exposition format of a scrape response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`).
+    Text,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`).
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` header value of a response in this format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// Picks the format Prometheus asks for in its `Accept` header.
+    ///
+    /// OpenMetrics is chosen only when the client lists `application/openmetrics-text` with a
+    /// higher (or equal, earlier) quality than `text/plain`; anything else gets text 0.0.4, which
+    /// every client understands.
+    ///
+    /// ```
+    /// use promexport::Format;
+    /// let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+    ///                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    /// assert_eq!(Format::from_accept(prometheus), Format::OpenMetrics);
+    /// assert_eq!(Format::from_accept("text/plain"), Format::Text);
+    /// assert_eq!(Format::from_accept(""), Format::Text);
+    /// ```
+    pub fn from_accept(accept: &str) -> Format {
+        let mut best = (Format::Text, -1.0_f32);
+        for range in accept.split(',') {
+            let mut params = range.split(';').map(str::trim);
+            let media = params.next().unwrap_or_default().to_ascii_lowercase();
+            let mut quality = 1.0_f32;
+            let mut version = None;
+            for param in params {
+                if let Some((key, value)) = param.split_once('=') {
+                    match key.trim() {
+                        "q" => quality = value.trim().parse().unwrap_or(0.0),
+                        "version" => version = Some(value.trim().to_owned()),
+                        _ => {}
+                    }
+                }
+            }
+            let format = match media.as_str() {
+                "application/openmetrics-text"
+                    if version.as_deref().is_none_or(|v| v.starts_with("1.0")) =>
+                {
+                    Format::OpenMetrics
+                }
+                "text/plain" | "*/*" => Format::Text,
+                _ => continue,
+            };
+            if quality > best.1 {
+                best = (format, quality);
+            }
+        }
+        best.0
+    }
+}
+
+/// A number as it appears in a sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// An unsigned integer (counters).
+    U64(u64),
+    /// A signed integer (gauges).
+    I64(i64),
+    /// A float; `NaN` and infinities are written as Prometheus spells them.
+    F64(f64),
+}
+
+/// Writes an exposition: the families of every collector, then `# EOF` for OpenMetrics.
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    out: &'a mut String,
+    format: Format,
+}
+
+impl<'a> Encoder<'a> {
+    /// An encoder appending to `out`.
+    pub fn new(out: &'a mut String, format: Format) -> Self {
+        Encoder { out, format }
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes the `HELP`/`TYPE`/`UNIT` header of a family and returns the encoder of its samples.
+    ///
+    /// `const_labels` is a pre-escaped `name="value",...` list (or empty) added to every sample.
+    pub fn family<'e>(
+        &'e mut self,
+        desc: &'e Descriptor,
+        const_labels: &'e str,
+    ) -> FamilyEncoder<'e> {
+        self.family_parts(desc.name, desc.help, desc.unit, desc.kind, const_labels)
+    }
+
+    pub(crate) fn family_parts<'e>(
+        &'e mut self,
+        name: &'e str,
+        help: &str,
+        unit: Option<&str>,
+        kind: MetricKind,
+        const_labels: &'e str,
+    ) -> FamilyEncoder<'e> {
+        let format = self.format;
+        let out = &mut *self.out;
+        let (type_name, header_suffix) = match (format, kind) {
+            (Format::Text, MetricKind::Counter) => ("counter", "_total"),
+            (Format::Text, MetricKind::Info) => ("gauge", "_info"),
+            (Format::Text, MetricKind::StateSet) => ("gauge", ""),
+            (Format::Text, MetricKind::Unknown) => ("untyped", ""),
+            (Format::Text, kind) => (kind.as_str(), ""),
+            (Format::OpenMetrics, kind) => (kind.as_str(), ""),
+        };
+        match format {
+            Format::Text => {
+                header_line(out, "# HELP ", name, header_suffix);
+                write_help(out, help, format);
+                out.push('\n');
+                header_line(out, "# TYPE ", name, header_suffix);
+                out.push_str(type_name);
+                out.push('\n');
+            }
+            Format::OpenMetrics => {
+                header_line(out, "# TYPE ", name, "");
+                out.push_str(type_name);
+                out.push('\n');
+                if let Some(unit) = unit {
+                    header_line(out, "# UNIT ", name, "");
+                    out.push_str(unit);
+                    out.push('\n');
+                }
+                header_line(out, "# HELP ", name, "");
+                write_help(out, help, format);
+                out.push('\n');
+            }
+        }
+        FamilyEncoder {
+            out,
+            format,
+            name,
+            const_labels,
+        }
+    }
+
+    /// Writes the end of the exposition (`# EOF` in OpenMetrics, nothing in text 0.0.4).
+    pub fn finish(self) {
+        if self.format == Format::OpenMetrics {
+            self.out.push_str("# EOF\n");
+        }
+    }
+}
+
+fn header_line(out: &mut String, keyword: &str, name: &str, suffix: &str) {
+    out.push_str(keyword);
+    out.push_str(name);
+    out.push_str(suffix);
+    out.push(' ');
+}
+
+/// Writes the samples of one metric family.
+#[derive(Debug)]
+pub struct FamilyEncoder<'a> {
+    out: &'a mut String,
+    format: Format,
+    name: &'a str,
+    const_labels: &'a str,
+}
+
+impl FamilyEncoder<'_> {
+    /// The family's name (without `_total` or `_info`).
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes one sample: `<name><suffix>{<const labels>,<labels>,<extra>} <value>`.
+    ///
+    /// `labels` is a pre-escaped `name="value",...` list (or empty); `extra` is one more label
+    /// whose value is escaped here (the `le` of a bucket, the state of a state set).
+    pub fn sample(
+        &mut self,
+        suffix: &str,
+        labels: &str,
+        extra: Option<(&str, &str)>,
+        value: Value,
+    ) {
+        let out = &mut *self.out;
+        out.push_str(self.name);
+        out.push_str(suffix);
+        let mut parts = [self.const_labels, labels]
+            .into_iter()
+            .filter(|s| !s.is_empty());
+        let first = parts.next();
+        if first.is_some() || extra.is_some() {
+            out.push('{');
+            let mut comma = false;
+            for part in first.into_iter().chain(parts) {
+                if comma {
+                    out.push(',');
+                }
+                out.push_str(part);
+                comma = true;
+            }
+            if let Some((name, value)) = extra {
+                if comma {
+                    out.push(',');
+                }
+                out.push_str(name);
+                out.push_str("=\"");
+                escape_label_value_into(out, value);
+                out.push('"');
+            }
+            out.push('}');
+        }
+        out.push(' ');
+        write_value(out, value);
+        out.push('\n');
+    }
+}

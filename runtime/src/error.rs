@@ -1,0 +1,55 @@
+use std::fmt;
+
+/// Everything that can go wrong in promexport, as a value: nothing on the scrape path panics.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two metric families claim the same name (or one's samples collide with another's).
+    DuplicateMetric {
+        /// The sample or family name both claim.
+        name: String,
+        /// Who registered it first (a type path such as `my_crate::AppMetrics`).
+        first: String,
+        /// Who tried to register it again.
+        second: String,
+    },
+    /// A foreign `prometheus` collector was refused by the `prometheus` registry.
+    Prometheus(prometheus::Error),
+    /// The server could not bind, accept or start its runtime.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::DuplicateMetric {
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "metric name `{name}` is declared by both `{first}` and `{second}`; \
+                 rename one (`#[metric(name = \"...\")]`) or give the struct another \
+                 `#[metrics(prefix = \"...\")]`"
+            ),
+            Error::Prometheus(error) => write!(f, "prometheus collector refused: {error}"),
+            Error::Io(error) => write!(f, "metrics server: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Prometheus(error) => Some(error),
+            Error::Io(error) => Some(error),
+            Error::DuplicateMetric { .. } => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Error::Io(error)
+    }
+}

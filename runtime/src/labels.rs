@@ -1,0 +1,189 @@
+//! Label values and label sets: what a [`Family`](crate::Family) is keyed by.
+
+use crate::encoding::LabelValueEncoder;
+use std::borrow::Cow;
+use std::hash::Hash;
+
+/// A type usable as the value of one label.
+///
+/// `#[derive(LabelValue)]` implements it for fieldless enums (the value is the variant name in
+/// snake_case, or `#[label(rename = "...")]`); it is implemented for `String`, `&'static str`,
+/// `Cow<'static, str>`, the integer types and `bool`.
+///
+/// Enums and `bool` are *closed*: they report their [`CARDINALITY`](Self::CARDINALITY), which lets
+/// a family whose labels are all closed create every series up front and find one by index.
+pub trait LabelValue {
+    /// The number of distinct values when the type is a closed set, `None` otherwise.
+    const CARDINALITY: Option<usize> = None;
+
+    /// The position of this value among the `CARDINALITY` values (closed types only).
+    fn index(&self) -> usize {
+        0
+    }
+
+    /// The value at `index` (closed types only; `None` for open types or out of range).
+    fn from_index(index: usize) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = index;
+        None
+    }
+
+    /// Writes the value's text; the encoder escapes it.
+    fn encode(&self, out: &mut LabelValueEncoder<'_>);
+}
+
+/// A struct of labels, the key of a [`Family`](crate::Family). Implement it with `#[derive(LabelSet)]`.
+///
+/// ```
+/// use promexport::{LabelSet, LabelValue};
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelValue)]
+/// enum Method { Get, Post }
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+/// struct RequestLabels { method: Method, code: u16 }
+///
+/// let labels = RequestLabels { method: Method::Get, code: 200 };
+/// assert_eq!(<RequestLabels as LabelSet>::NAMES, ["method", "code"]);
+/// assert_eq!(promexport::encode_label_set(&labels), r#"method="get",code="200""#);
+/// ```
+pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
+    /// The label names, in field order.
+    const NAMES: &'static [&'static str];
+    /// The number of distinct label sets when every field is closed, `None` otherwise.
+    const CARDINALITY: Option<usize>;
+    /// The position of this label set among the `CARDINALITY` ones (closed sets only).
+    fn index(&self) -> usize;
+    /// The label set at `index` (closed sets only).
+    fn from_index(index: usize) -> Option<Self>;
+    /// Writes each label through [`LabelSetEncoder::label`].
+    fn encode(&self, out: &mut LabelSetEncoder<'_>);
+}
+
+/// Writes the `name="value"` pairs of a label set, escaped and comma-separated.
+#[derive(Debug)]
+pub struct LabelSetEncoder<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> LabelSetEncoder<'a> {
+    pub(crate) fn new(out: &'a mut String) -> Self {
+        LabelSetEncoder { out }
+    }
+
+    /// Appends one label.
+    pub fn label(&mut self, name: &str, value: &dyn DynLabelValue) {
+        if !self.out.is_empty() {
+            self.out.push(',');
+        }
+        self.out.push_str(name);
+        self.out.push_str("=\"");
+        value.encode_dyn(&mut LabelValueEncoder::new(self.out));
+        self.out.push('"');
+    }
+}
+
+/// The object-safe part of [`LabelValue`], so label sets can pass any value to the encoder.
+pub trait DynLabelValue {
+    /// Writes the value's text.
+    fn encode_dyn(&self, out: &mut LabelValueEncoder<'_>);
+}
+
+impl<T: LabelValue + ?Sized> DynLabelValue for T {
+    fn encode_dyn(&self, out: &mut LabelValueEncoder<'_>) {
+        self.encode(out);
+    }
+}
+
+/// The pre-escaped `name="value",...` text of a label set, as it appears inside `{}`.
+pub fn encode_label_set<L: LabelSet>(labels: &L) -> String {
+    let mut out = String::new();
+    labels.encode(&mut LabelSetEncoder::new(&mut out));
+    out
+}
+
+/// `CARDINALITY` of a label set from the cardinalities of its fields: their product, if all are closed.
+#[doc(hidden)]
+pub const fn product_cardinality(fields: &[Option<usize>]) -> Option<usize> {
+    let mut product = 1_usize;
+    let mut i = 0;
+    while i < fields.len() {
+        match fields[i] {
+            Some(n) => match product.checked_mul(n) {
+                Some(p) => product = p,
+                None => return None,
+            },
+            None => return None,
+        }
+        i += 1;
+    }
+    Some(product)
+}
+
+impl LabelSet for () {
+    const NAMES: &'static [&'static str] = &[];
+    const CARDINALITY: Option<usize> = Some(1);
+    fn index(&self) -> usize {
+        0
+    }
+    fn from_index(index: usize) -> Option<Self> {
+        (index == 0).then_some(())
+    }
+    fn encode(&self, _: &mut LabelSetEncoder<'_>) {}
+}
+
+impl LabelValue for str {
+    fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+        out.write_str(self);
+    }
+}
+
+impl LabelValue for String {
+    fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+        out.write_str(self);
+    }
+}
+
+impl LabelValue for &'static str {
+    fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+        out.write_str(self);
+    }
+}
+
+impl LabelValue for Cow<'static, str> {
+    fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+        out.write_str(self);
+    }
+}
+
+impl LabelValue for bool {
+    const CARDINALITY: Option<usize> = Some(2);
+    fn index(&self) -> usize {
+        usize::from(*self)
+    }
+    fn from_index(index: usize) -> Option<Self> {
+        match index {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+        out.write_str(if *self { "true" } else { "false" });
+    }
+}
+
+macro_rules! integer_label_values {
+    ($($int:ty),*) => {$(
+        impl LabelValue for $int {
+            fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+                out.write_str(itoa::Buffer::new().format(*self));
+            }
+        }
+    )*};
+}
+integer_label_values!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);

@@ -1,0 +1,87 @@
+use super::number::GaugeValue;
+use super::{MetricConfig, MetricKind, Series};
+use crate::encoding::FamilyEncoder;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A value that goes up and down: `Gauge` holds an `i64`, `Gauge<f64>` a float.
+///
+/// ```
+/// use promexport::Gauge;
+/// let in_flight: Gauge = Gauge::default();
+/// in_flight.inc();
+/// in_flight.inc();
+/// in_flight.dec();
+/// assert_eq!(in_flight.get(), 1);
+///
+/// let uptime: Gauge<f64> = Gauge::default();
+/// uptime.set(104.9);
+/// assert_eq!(uptime.get(), 104.9);
+/// ```
+pub struct Gauge<N: GaugeValue = i64> {
+    bits: AtomicU64,
+    number: PhantomData<N>,
+}
+
+impl<N: GaugeValue> Gauge<N> {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, value: N) {
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        N::add(&self.bits, N::ONE);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&self) {
+        N::add(&self.bits, -N::ONE);
+    }
+
+    /// Adds `delta` (which may be negative).
+    #[inline]
+    pub fn add(&self, delta: N) {
+        N::add(&self.bits, delta);
+    }
+
+    /// Subtracts `delta`.
+    #[inline]
+    pub fn sub(&self, delta: N) {
+        N::add(&self.bits, -delta);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> N {
+        N::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+}
+
+impl<N: GaugeValue> Default for Gauge<N> {
+    fn default() -> Self {
+        Gauge {
+            // All-zero bits are 0 for i64 and 0.0 for f64.
+            bits: AtomicU64::new(0),
+            number: PhantomData,
+        }
+    }
+}
+
+impl<N: GaugeValue + std::fmt::Debug> std::fmt::Debug for Gauge<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Gauge").field(&self.get()).finish()
+    }
+}
+
+impl<N: GaugeValue> Series for Gauge<N> {
+    const KIND: MetricKind = MetricKind::Gauge;
+    fn new(_: &MetricConfig) -> Self {
+        Self::default()
+    }
+    fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
+        family.sample("", labels, None, self.get().value());
+    }
+}

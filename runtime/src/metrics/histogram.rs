@@ -1,0 +1,138 @@
+use super::number::AtomicNumber;
+use super::{MetricConfig, MetricKind, Series};
+use crate::encoding::{FamilyEncoder, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Prometheus' default buckets (seconds): 5 ms to 10 s.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Observations counted in buckets, exposed as `_bucket{le=...}`, `_sum` and `_count`.
+///
+/// Buckets come from `#[metric(buckets = [...])]` (default [`DEFAULT_BUCKETS`]). An observation
+/// is a binary search and two atomic adds; `_count` is the `+Inf` bucket, so the two always agree.
+///
+/// ```
+/// use promexport::{Histogram, MetricConfig};
+/// let latency = Histogram::with_buckets(&[0.1, 1.0]);
+/// latency.observe(0.05);
+/// latency.observe(0.5);
+/// latency.observe(7.0);
+/// assert_eq!(latency.count(), 3);
+/// assert_eq!(latency.sum(), 7.55);
+/// ```
+pub struct Histogram {
+    upper_bounds: &'static [f64],
+    /// Non-cumulative counts; the last one is the `+Inf` bucket.
+    counts: Box<[AtomicU64]>,
+    sum_bits: AtomicU64,
+}
+
+impl Histogram {
+    /// A histogram with the given upper bounds (strictly increasing, without `+Inf`).
+    pub fn with_buckets(upper_bounds: &'static [f64]) -> Self {
+        Histogram {
+            upper_bounds,
+            counts: (0..=upper_bounds.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            sum_bits: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        let bucket = self.upper_bounds.partition_point(|bound| *bound < value);
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        f64::add(&self.sum_bits, value);
+    }
+
+    /// Starts a timer that observes the elapsed seconds when dropped (or [`stop`](HistogramTimer::stop)ped).
+    pub fn start_timer(&self) -> HistogramTimer<'_> {
+        HistogramTimer {
+            histogram: self,
+            start: Instant::now(),
+            observed: false,
+        }
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Sum of the observations.
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.sum_bits.load(Ordering::Relaxed))
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::with_buckets(DEFAULT_BUCKETS)
+    }
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Histogram")
+            .field("upper_bounds", &self.upper_bounds)
+            .field("count", &self.count())
+            .field("sum", &self.sum())
+            .finish()
+    }
+}
+
+impl Series for Histogram {
+    const KIND: MetricKind = MetricKind::Histogram;
+    fn new(config: &MetricConfig) -> Self {
+        Histogram::with_buckets(config.buckets)
+    }
+    fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
+        let mut cumulative = 0;
+        let mut bound_text = ryu::Buffer::new();
+        for (index, count) in self.counts.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let le = match self.upper_bounds.get(index) {
+                Some(bound) if bound.is_finite() => bound_text.format_finite(*bound),
+                _ => "+Inf",
+            };
+            family.sample("_bucket", labels, Some(("le", le)), Value::U64(cumulative));
+        }
+        family.sample("_sum", labels, None, Value::F64(self.sum()));
+        family.sample("_count", labels, None, Value::U64(cumulative));
+    }
+}
+
+/// Observes the seconds since [`Histogram::start_timer`] when dropped.
+#[derive(Debug)]
+#[must_use = "a timer observes when dropped; bind it to a variable"]
+pub struct HistogramTimer<'a> {
+    histogram: &'a Histogram,
+    start: Instant,
+    observed: bool,
+}
+
+impl HistogramTimer<'_> {
+    /// Observes now and returns the elapsed seconds.
+    pub fn stop(mut self) -> f64 {
+        self.observe()
+    }
+
+    fn observe(&mut self) -> f64 {
+        let seconds = self.start.elapsed().as_secs_f64();
+        if !std::mem::replace(&mut self.observed, true) {
+            self.histogram.observe(seconds);
+        }
+        seconds
+    }
+}
+
+impl Drop for HistogramTimer<'_> {
+    fn drop(&mut self) {
+        self.observe();
+    }
+}

@@ -1,0 +1,136 @@
+//! The metric types a `#[derive(Metrics)]` struct is made of.
+
+mod counter;
+mod family;
+mod gauge;
+mod histogram;
+mod info;
+mod number;
+mod state_set;
+
+pub use counter::Counter;
+pub use family::Family;
+pub use gauge::Gauge;
+pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
+pub use info::Info;
+pub use number::{CounterValue, GaugeValue};
+pub use state_set::StateSet;
+
+use crate::encoding::FamilyEncoder;
+
+/// The type of a metric family, as the exposition formats name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// A monotonic counter; its samples end in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Observations counted in buckets, with `_bucket`, `_sum` and `_count` samples.
+    Histogram,
+    /// Labels describing the target, one sample at 1 named `<name>_info`.
+    Info,
+    /// One sample per state of an enum, the current one at 1.
+    StateSet,
+    /// Precomputed quantiles (only from foreign `prometheus` collectors).
+    Summary,
+    /// A metric of unknown type (only from foreign `prometheus` collectors).
+    Unknown,
+}
+
+impl MetricKind {
+    /// The type's name in OpenMetrics (`counter`, `gauge`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Info => "info",
+            MetricKind::StateSet => "stateset",
+            MetricKind::Summary => "summary",
+            MetricKind::Unknown => "unknown",
+        }
+    }
+
+    /// Suffixes of the sample names a family of this kind writes (besides its own name).
+    pub const fn sample_suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricKind::Counter => &["_total", "_created"],
+            MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            MetricKind::Summary => &["_sum", "_count", "_created"],
+            MetricKind::Info => &["_info"],
+            MetricKind::Gauge | MetricKind::StateSet | MetricKind::Unknown => &[""],
+        }
+    }
+}
+
+/// The static description of one metric family.
+///
+/// `#[derive(Metrics)]` builds one per field at compile time, with the prefix and unit already in
+/// `name`; the `_total` and `_info` suffixes are added when samples are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Full family name, e.g. `app_request_duration_seconds`.
+    pub name: &'static str,
+    /// HELP text.
+    pub help: &'static str,
+    /// Unit (OpenMetrics `# UNIT`), already a suffix of `name`.
+    pub unit: Option<&'static str>,
+    /// Type of the family.
+    pub kind: MetricKind,
+}
+
+/// Per-field settings a metric is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricConfig {
+    /// Upper bounds of histogram buckets, strictly increasing, without `+Inf`.
+    pub buckets: &'static [f64],
+}
+
+impl MetricConfig {
+    /// Settings with Prometheus' default buckets.
+    pub const DEFAULT: MetricConfig = MetricConfig {
+        buckets: DEFAULT_BUCKETS,
+    };
+}
+
+impl Default for MetricConfig {
+    fn default() -> Self {
+        MetricConfig::DEFAULT
+    }
+}
+
+/// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
+///
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`] and [`StateSet`]. Every `Series` is also
+/// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
+pub trait Series: Send + Sync + 'static {
+    /// The family type.
+    const KIND: MetricKind;
+    /// Creates the series at zero.
+    fn new(config: &MetricConfig) -> Self;
+    /// Writes the samples of this series; `labels` is its pre-escaped label list.
+    fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str);
+}
+
+/// A field of a `#[derive(Metrics)]` struct: one metric family.
+pub trait Metric: Send + Sync + 'static {
+    /// The family type.
+    const KIND: MetricKind;
+    /// Names of the labels each sample carries (checked against reserved names at compile time).
+    const LABEL_NAMES: &'static [&'static str];
+    /// Creates the metric with no observations.
+    fn new(config: &MetricConfig) -> Self;
+    /// Writes the samples of the family (its header is already written).
+    fn encode(&self, family: &mut FamilyEncoder<'_>);
+}
+
+impl<S: Series> Metric for S {
+    const KIND: MetricKind = S::KIND;
+    const LABEL_NAMES: &'static [&'static str] = &[];
+    fn new(config: &MetricConfig) -> Self {
+        Series::new(config)
+    }
+    fn encode(&self, family: &mut FamilyEncoder<'_>) {
+        Series::encode(self, family, "");
+    }
+}

@@ -1,0 +1,431 @@
+//! Registries: the set of collectors a scrape encodes, and the process-wide one built from the
+//! `inventory` of every `#[derive(Metrics)]` struct linked into the binary.
+
+use crate::Error;
+use crate::encoding::{Encoder, Format, encode_foreign};
+use crate::metrics::{Descriptor, MetricKind};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+/// Something that writes metric families into a scrape.
+///
+/// `#[derive(Metrics)]` implements it; implement it by hand for a collector that computes its
+/// values when scraped.
+pub trait Collect: Send + Sync + 'static {
+    /// The families this collector writes (used for name checks and the landing page).
+    fn describe(&self) -> Vec<FamilyDescription>;
+    /// Writes the families.
+    fn encode(&self, encoder: &mut Encoder<'_>);
+}
+
+impl<C: Collect + ?Sized> Collect for Arc<C> {
+    fn describe(&self) -> Vec<FamilyDescription> {
+        (**self).describe()
+    }
+    fn encode(&self, encoder: &mut Encoder<'_>) {
+        (**self).encode(encoder);
+    }
+}
+
+impl<C: Collect + ?Sized> Collect for &'static C {
+    fn describe(&self) -> Vec<FamilyDescription> {
+        (**self).describe()
+    }
+    fn encode(&self, encoder: &mut Encoder<'_>) {
+        (**self).encode(encoder);
+    }
+}
+
+/// Name, type and help of a family, as listed by [`Collect::describe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyDescription {
+    /// Family name (without `_total` or `_info`).
+    pub name: Cow<'static, str>,
+    /// Family type.
+    pub kind: MetricKind,
+    /// HELP text.
+    pub help: Cow<'static, str>,
+}
+
+impl From<&Descriptor> for FamilyDescription {
+    fn from(desc: &Descriptor) -> Self {
+        FamilyDescription {
+            name: Cow::Borrowed(desc.name),
+            kind: desc.kind,
+            help: Cow::Borrowed(desc.help),
+        }
+    }
+}
+
+impl FamilyDescription {
+    /// Every name this family's samples (and its metadata) use.
+    fn claimed_names(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.name.to_string()).chain(
+            self.kind
+                .sample_suffixes()
+                .iter()
+                .filter(|suffix| !suffix.is_empty())
+                .map(|suffix| format!("{}{suffix}", self.name)),
+        )
+    }
+}
+
+/// Which collector owns each name, to refuse a second family with the same name.
+#[derive(Debug, Default)]
+struct NameTable {
+    owners: HashMap<String, Cow<'static, str>>,
+}
+
+impl NameTable {
+    fn claim(
+        &mut self,
+        families: &[FamilyDescription],
+        source: &Cow<'static, str>,
+    ) -> Result<(), Error> {
+        let names: Vec<String> = families
+            .iter()
+            .flat_map(FamilyDescription::claimed_names)
+            .collect();
+        for (position, name) in names.iter().enumerate() {
+            let clash = self
+                .owners
+                .get(name)
+                .cloned()
+                .or_else(|| names[..position].contains(name).then(|| source.clone()));
+            if let Some(first) = clash {
+                return Err(Error::DuplicateMetric {
+                    name: name.clone(),
+                    first: first.into_owned(),
+                    second: source.to_string(),
+                });
+            }
+        }
+        for name in names {
+            self.owners.insert(name, source.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A set of collectors encoded together, plus foreign `prometheus` collectors.
+///
+/// Most programs use the process-wide [`registry()`], which already holds every
+/// `#[derive(Metrics)]` struct of the binary. Libraries and tests can build their own:
+///
+/// ```
+/// use std::sync::Arc;
+/// use promexport::{Counter, Format, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "jobs")]
+/// struct JobMetrics {
+///     /// Jobs run.
+///     runs: Counter,
+/// }
+///
+/// let registry = Registry::new();
+/// let metrics = Arc::new(JobMetrics::new());
+/// registry.register(metrics.clone()).unwrap();
+/// metrics.runs.inc();
+/// assert_eq!(
+///     registry.render(Format::Text),
+///     "# HELP jobs_runs_total Jobs run.\n# TYPE jobs_runs_total counter\njobs_runs_total 1\n"
+/// );
+/// // The same names twice are refused, not silently overwritten.
+/// assert!(registry.register(Arc::new(JobMetrics::new())).is_err());
+/// ```
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: RwLock<State>,
+    foreign: prometheus::Registry,
+    /// Size of the last exposition, to allocate the next one once.
+    last_size: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    collectors: Vec<Arc<dyn Collect>>,
+    names: NameTable,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Registry")
+            .field("collectors", &state.collectors.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a collector; fails if one of its names is taken.
+    pub fn register(&self, collector: impl Collect) -> Result<(), Error> {
+        let source = Cow::Borrowed(std::any::type_name_of_val(&collector));
+        self.register_from(Arc::new(collector), source)
+    }
+
+    fn register_from(
+        &self,
+        collector: Arc<dyn Collect>,
+        source: Cow<'static, str>,
+    ) -> Result<(), Error> {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.names.claim(&collector.describe(), &source)?;
+        state.collectors.push(collector);
+        Ok(())
+    }
+
+    /// Adds a collector of the `prometheus` crate (interop with code already instrumented with it).
+    ///
+    /// Its families are gathered at each scrape and re-encoded by promexport's encoder.
+    pub fn register_prometheus(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), Error> {
+        let families: Vec<FamilyDescription> = collector
+            .desc()
+            .iter()
+            .map(|desc| FamilyDescription {
+                name: Cow::Owned(desc.fq_name.clone()),
+                kind: MetricKind::Unknown,
+                help: Cow::Owned(desc.help.clone()),
+            })
+            .collect();
+        let source = Cow::Borrowed("prometheus collector");
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.names.claim(&families, &source)?;
+        self.inner
+            .foreign
+            .register(collector)
+            .map_err(Error::Prometheus)
+    }
+
+    /// Names, types and help of every family served, in exposition order.
+    pub fn families(&self) -> Vec<FamilyDescription> {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut families: Vec<_> = state.collectors.iter().flat_map(|c| c.describe()).collect();
+        families.extend(
+            self.inner
+                .foreign
+                .gather()
+                .iter()
+                .map(|family| FamilyDescription {
+                    name: Cow::Owned(family.name().to_owned()),
+                    kind: MetricKind::Unknown,
+                    help: Cow::Owned(family.help().to_owned()),
+                }),
+        );
+        families
+    }
+
+    /// Appends the exposition of every family to `out`.
+    pub fn encode(&self, format: Format, out: &mut String) {
+        let start = out.len();
+        out.reserve(self.inner.last_size.load(Ordering::Relaxed));
+        let mut encoder = Encoder::new(out, format);
+        let collectors = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collectors
+            .clone();
+        for collector in &collectors {
+            collector.encode(&mut encoder);
+        }
+        encode_foreign(&mut encoder, &self.inner.foreign.gather());
+        encoder.finish();
+        self.inner
+            .last_size
+            .store(out.len() - start, Ordering::Relaxed);
+    }
+
+    /// The exposition of every family, as a string.
+    pub fn render(&self, format: Format) -> String {
+        let mut out = String::new();
+        self.encode(format, &mut out);
+        out
+    }
+}
+
+/// One `#[derive(Metrics)]` struct, submitted to `inventory` by the derive.
+///
+/// Not public API: built only by generated code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registration {
+    /// Path of the struct, for error messages.
+    pub type_name: &'static str,
+    /// Its families, known without creating the instance.
+    pub descriptors: &'static [Descriptor],
+    /// The process-wide instance (created on first call).
+    pub instance: fn() -> &'static dyn Collect,
+}
+
+inventory::collect!(Registration);
+
+fn default_collectors() -> Vec<(Cow<'static, str>, Arc<dyn Collect>)> {
+    #[allow(unused_mut)]
+    let mut collectors: Vec<(Cow<'static, str>, Arc<dyn Collect>)> = vec![(
+        Cow::Borrowed("promexport::BuildInfo"),
+        Arc::new(crate::collector::BuildInfo::detect()),
+    )];
+    #[cfg(all(feature = "process", target_os = "linux"))]
+    collectors.push((
+        Cow::Borrowed("promexport::ProcessCollector"),
+        Arc::new(crate::collector::ProcessCollector::new()),
+    ));
+    collectors
+}
+
+/// The process-wide registry and the first name clash met while filling it.
+struct Global {
+    registry: Registry,
+    clash: Option<Clash>,
+}
+
+#[derive(Clone)]
+struct Clash {
+    name: String,
+    first: String,
+    second: String,
+}
+
+static GLOBAL: OnceLock<Global> = OnceLock::new();
+
+fn global() -> &'static Global {
+    GLOBAL.get_or_init(|| {
+        let registry = Registry::new();
+        let mut clash = None;
+        let defaults = default_collectors().into_iter();
+        let submitted = inventory::iter::<Registration>.into_iter().map(|r| {
+            (
+                Cow::Borrowed(r.type_name),
+                Arc::new((r.instance)()) as Arc<dyn Collect>,
+            )
+        });
+        for (source, collector) in defaults.chain(submitted) {
+            // A clash keeps the first family served and is reported by `check()` and `serve`.
+            if let Err(Error::DuplicateMetric {
+                name,
+                first,
+                second,
+            }) = registry.register_from(collector, source)
+            {
+                clash.get_or_insert(Clash {
+                    name,
+                    first,
+                    second,
+                });
+            }
+        }
+        Global { registry, clash }
+    })
+}
+
+/// The process-wide registry: default collectors plus every `#[derive(Metrics)]` struct of the binary.
+///
+/// Created on first use; each struct's `global()` instance is created then, so its metrics are
+/// served at zero before any code touched them.
+pub fn registry() -> &'static Registry {
+    &global().registry
+}
+
+/// Checks that no two metric families of the binary share a name.
+///
+/// [`serve`](crate::serve) calls it at startup; call it from a test to catch a clash between two
+/// crates before deployment:
+///
+/// ```
+/// promexport::check().expect("metric names are unique");
+/// ```
+pub fn check() -> Result<(), Error> {
+    match global().clash.clone() {
+        None => Ok(()),
+        Some(Clash {
+            name,
+            first,
+            second,
+        }) => Err(Error::DuplicateMetric {
+            name,
+            first,
+            second,
+        }),
+    }
+}
+
+/// The exposition of the process-wide [`registry()`] as a string, for tests and debugging.
+pub fn render(format: Format) -> String {
+    registry().render(format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(name: &'static str, kind: MetricKind) -> FamilyDescription {
+        FamilyDescription {
+            name: Cow::Borrowed(name),
+            kind,
+            help: Cow::Borrowed(""),
+        }
+    }
+
+    #[test]
+    fn names_clash_through_sample_suffixes() {
+        let mut table = NameTable::default();
+        let a = Cow::Borrowed("a");
+        table
+            .claim(&[family("jobs", MetricKind::Counter)], &a)
+            .unwrap();
+        let error = table
+            .claim(
+                &[family("jobs_total", MetricKind::Gauge)],
+                &Cow::Borrowed("b"),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::DuplicateMetric { ref name, ref first, .. } if name == "jobs_total" && first == "a")
+        );
+        let error = table
+            .claim(
+                &[
+                    family("x", MetricKind::Histogram),
+                    family("x_count", MetricKind::Gauge),
+                ],
+                &a,
+            )
+            .unwrap_err();
+        assert!(matches!(error, Error::DuplicateMetric { ref name, .. } if name == "x_count"));
+        // A failed claim takes nothing.
+        table.claim(&[family("x", MetricKind::Gauge)], &a).unwrap();
+    }
+}

@@ -1,0 +1,149 @@
+//! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
+
+use crate::{Format, Registry};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use std::io::Write;
+
+/// Answers a scrape of `registry`: the exposition in the format the `Accept` header asks for,
+/// gzip-compressed when `Accept-Encoding` allows it. `GET` and `HEAD` only (405 otherwise).
+///
+/// Mount it on a route of an existing service so the metrics share its port, e.g. in axum:
+///
+/// ```ignore
+/// let app = Router::new().route("/metrics", get(|request: Request| async move {
+///     promexport::handle_request(promexport::registry(), &request)
+/// }));
+/// ```
+pub fn handle_request<B>(registry: &Registry, request: &Request<B>) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return method_not_allowed();
+    }
+    let header_text = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value: &HeaderValue| value.to_str().ok())
+            .unwrap_or_default()
+    };
+    let format = Format::from_accept(header_text(header::ACCEPT));
+    let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING));
+    let mut text = String::new();
+    registry.encode(format, &mut text);
+    let body = if gzip {
+        gzip_bytes(text.as_bytes())
+    } else {
+        Ok(Bytes::from(text))
+    };
+    let mut response = match body {
+        Ok(body) => Response::new(Full::new(body)),
+        Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if request.method() == Method::HEAD {
+        *response.body_mut() = Full::default();
+    }
+    response
+}
+
+fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(data)?;
+    Ok(Bytes::from(encoder.finish()?))
+}
+
+/// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` without `q=0`).
+fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
+    let mut response = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed: use GET or HEAD\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
+}
+
+/// A small HTML page linking to the metrics and listing the families served.
+pub(super) fn landing_page(registry: &Registry, metrics_path: &str) -> Response<Full<Bytes>> {
+    let mut page = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>promexport</title></head><body>\n\
+         <h1>Prometheus exporter</h1>\n",
+    );
+    let path = html_escape(metrics_path);
+    page.push_str(&format!("<p><a href=\"{path}\">{path}</a></p>\n<table>\n<tr><th>metric</th><th>type</th><th>help</th></tr>\n"));
+    for family in registry.families() {
+        page.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            html_escape(&family.name),
+            family.kind.as_str(),
+            html_escape(&family.help)
+        ));
+    }
+    page.push_str("</table>\n</body></html>\n");
+    let mut response = Response::new(Full::new(Bytes::from(page)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn reads_accept_encoding() {
+        assert!(accepts_gzip("gzip"));
+        assert!(accepts_gzip("deflate, gzip;q=1.0, *;q=0.5"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("identity"));
+        assert!(!accepts_gzip(""));
+    }
+}

@@ -1,0 +1,224 @@
+//! The HTTP endpoint: hyper 1, HTTP/1.1 only, on a tokio runtime.
+
+mod handler;
+
+pub use handler::handle_request;
+
+use crate::{Error, Registry};
+use handler::{landing_page, method_not_allowed, plain};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long [`ServerHandle::shutdown`] waits for in-flight scrapes before closing connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the process-wide [`registry()`](crate::registry) on `addr` until the process ends.
+///
+/// Checks metric names first ([`check`](crate::check)): a clash is an error, not a silent overwrite.
+/// Runs its own single-threaded tokio runtime on the calling thread; from async code use
+/// [`Server::spawn`] or [`Server::run`].
+///
+/// ```no_run
+/// fn main() -> Result<(), promexport::Error> {
+///     promexport::serve("127.0.0.1:9877")
+/// }
+/// ```
+pub fn serve(addr: impl ToSocketAddrs) -> Result<(), Error> {
+    let server = Server::bind(addr)?;
+    runtime()?.block_on(server.run(std::future::pending()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A metrics server bound to an address: configure it, then [`spawn`](Self::spawn) or [`run`](Self::run).
+///
+/// ```
+/// let handle = promexport::Server::bind("127.0.0.1:0")?.path("/metrics").spawn()?;
+/// println!("serving on http://{}/metrics", handle.local_addr());
+/// handle.shutdown();
+/// # Ok::<(), promexport::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: std::net::TcpListener,
+    registry: Option<Registry>,
+    path: String,
+}
+
+struct Routes {
+    registry: Registry,
+    path: String,
+}
+
+impl Server {
+    /// Binds `addr` now (port 0 picks a free port; see [`ServerHandle::local_addr`]).
+    pub fn bind(addr: impl ToSocketAddrs) -> Result<Self, Error> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(Server {
+            listener,
+            registry: None,
+            path: "/metrics".to_owned(),
+        })
+    }
+
+    /// Serves `registry` instead of the process-wide one.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The path of the metrics (default `/metrics`; Go exporters call it `--web.telemetry-path`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        if !self.path.starts_with('/') {
+            self.path.insert(0, '/');
+        }
+        self
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves on a thread of its own (with its own runtime), so a busy application runtime does
+    /// not delay scrapes. Registers the caller's tokio runtime metrics when there is one.
+    pub fn spawn(self) -> Result<ServerHandle, Error> {
+        let local_addr = self.local_addr()?;
+        #[cfg(feature = "tokio")]
+        register_caller_runtime();
+        let (stop, stopped) = watch::channel(false);
+        let runtime = runtime()?;
+        let thread = std::thread::Builder::new()
+            .name("promexport-server".to_owned())
+            .spawn(move || {
+                let shutdown = async move {
+                    let mut stopped = stopped;
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                runtime.block_on(self.run(shutdown))
+            })?;
+        Ok(ServerHandle {
+            local_addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Serves on the current tokio runtime until `shutdown` completes, then lets in-flight
+    /// scrapes finish (up to 5 s).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => {
+                crate::check()?;
+                crate::registry().clone()
+            }
+        };
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let routes = Arc::new(Routes {
+            registry,
+            path: self.path,
+        });
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    // Accept errors (e.g. too many open files) are transient: keep serving.
+                    let Ok((stream, _)) = accepted else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let routes = routes.clone();
+                    let service = service_fn(move |request| {
+                        let response = routes.answer(&request);
+                        std::future::ready(Ok::<_, std::convert::Infallible>(response))
+                    });
+                    let connection = http1::Builder::new()
+                        .header_read_timeout(Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+        Ok(())
+    }
+}
+
+impl Routes {
+    fn answer<B>(
+        &self,
+        request: &hyper::Request<B>,
+    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+        match request.uri().path() {
+            path if path == self.path => handle_request(&self.registry, request),
+            "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
+                landing_page(&self.registry, &self.path)
+            }
+            "/" => method_not_allowed(),
+            _ => plain(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+fn register_caller_runtime() {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        // A second server of the same runtime finds the names taken: one collector is enough.
+        let _ = crate::registry().register(crate::TokioCollector::new(handle));
+    }
+}
+
+/// A running server: its address, and a graceful [`shutdown`](Self::shutdown).
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<Result<(), Error>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight scrapes finish (up to 5 s), and waits for the server thread.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

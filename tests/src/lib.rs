@@ -1,0 +1,1 @@
+//! Integration tests of promexport live in `tests/`.
