@@ -1,1 +1,402 @@
-//! Integration tests of promexport live in `tests/`.
+//! Test harness: the real Prometheus tools (`promtool`, `prometheus`) and an independent parser
+//! (Python's `prometheus_client`), driven on loopback with temp dirs and free ports.
+//!
+//! A missing tool is a test failure with a message saying how to install it, never a skip:
+//! `scripts/test-deps.sh` installs everything.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `program` with `args`, feeding `stdin`, and returns its output.
+///
+/// # Panics
+/// When the program is missing: run `scripts/test-deps.sh`.
+pub fn run_with_stdin(program: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{program}` ({e}); install the test tools with scripts/test-deps.sh"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for child")
+}
+
+/// `promtool check metrics` on an exposition: returns its combined output; panics on errors.
+///
+/// Lint warnings (exit code 3) are returned for the caller to judge; parse errors fail.
+pub fn promtool_check_metrics(exposition: &str) -> String {
+    let output = run_with_stdin("promtool", &["check", "metrics"], exposition);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let code = output.status.code();
+    assert!(
+        code == Some(0) || (code == Some(3) && !text.contains("error")),
+        "promtool check metrics failed ({code:?}):\n{text}\n--- input ---\n{exposition}"
+    );
+    text
+}
+
+/// One sample as an independent parser read it: name, sorted labels, value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedSample {
+    /// Sample name (with `_total`, `_bucket`, ... suffixes).
+    pub name: String,
+    /// Labels, sorted by name.
+    pub labels: Vec<(String, String)>,
+    /// Value.
+    pub value: f64,
+}
+
+/// A family as an independent parser read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFamily {
+    /// Family name as the parser reports it.
+    pub name: String,
+    /// Type (`counter`, `gauge`, `stateset`, ...).
+    pub kind: String,
+    /// HELP text, unescaped.
+    pub help: String,
+    /// Unit (OpenMetrics only).
+    pub unit: String,
+    /// Samples.
+    pub samples: Vec<ParsedSample>,
+}
+
+const PARSER: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families as text_parse
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+text = sys.stdin.read()
+parse = om_parse if sys.argv[1] == "openmetrics" else text_parse
+out = []
+for family in parse(text):
+    out.append({
+        "name": family.name, "kind": family.type, "help": family.documentation,
+        "unit": getattr(family, "unit", ""),
+        "samples": [[s.name, sorted(s.labels.items()), repr(float(s.value))] for s in family.samples],
+    })
+print(json.dumps(out))
+"#;
+
+/// Parses an exposition with Python's `prometheus_client` (text 0.0.4 or OpenMetrics).
+///
+/// # Panics
+/// When the parser rejects the text.
+pub fn python_parse(exposition: &str, open_metrics: bool) -> Vec<ParsedFamily> {
+    let format = if open_metrics { "openmetrics" } else { "text" };
+    let output = run_with_stdin("python3", &["-c", PARSER, format], exposition);
+    assert!(
+        output.status.success(),
+        "prometheus_client rejected the {format} exposition:\n{}\n--- input ---\n{exposition}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json::families(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// A minimal reader for the JSON the parser script prints (so the harness needs no serde).
+mod json {
+    use super::{ParsedFamily, ParsedSample};
+
+    struct Reader<'a> {
+        text: &'a [u8],
+        at: usize,
+    }
+
+    enum Json {
+        Str(String),
+        Arr(Vec<Json>),
+        Obj(Vec<(String, Json)>),
+    }
+
+    impl Reader<'_> {
+        fn skip(&mut self) {
+            while self.text.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+                self.at += 1;
+            }
+        }
+        fn eat(&mut self, byte: u8) {
+            self.skip();
+            assert_eq!(self.text.get(self.at), Some(&byte), "JSON at {}", self.at);
+            self.at += 1;
+        }
+        fn value(&mut self) -> Json {
+            self.skip();
+            match self.text[self.at] {
+                b'"' => Json::Str(self.string()),
+                b'[' => {
+                    self.eat(b'[');
+                    let mut items = Vec::new();
+                    self.skip();
+                    if self.text[self.at] == b']' {
+                        self.at += 1;
+                        return Json::Arr(items);
+                    }
+                    loop {
+                        items.push(self.value());
+                        self.skip();
+                        self.at += 1;
+                        if self.text[self.at - 1] == b']' {
+                            return Json::Arr(items);
+                        }
+                    }
+                }
+                b'{' => {
+                    self.eat(b'{');
+                    let mut fields = Vec::new();
+                    self.skip();
+                    if self.text[self.at] == b'}' {
+                        self.at += 1;
+                        return Json::Obj(fields);
+                    }
+                    loop {
+                        self.skip();
+                        let key = self.string();
+                        self.eat(b':');
+                        fields.push((key, self.value()));
+                        self.skip();
+                        self.at += 1;
+                        if self.text[self.at - 1] == b'}' {
+                            return Json::Obj(fields);
+                        }
+                    }
+                }
+                other => panic!("unexpected JSON byte {other} at {}", self.at),
+            }
+        }
+        fn string(&mut self) -> String {
+            self.eat(b'"');
+            let mut bytes = Vec::new();
+            loop {
+                let byte = self.text[self.at];
+                self.at += 1;
+                match byte {
+                    b'"' => return String::from_utf8(bytes).expect("utf-8"),
+                    b'\\' => {
+                        let escaped = self.text[self.at];
+                        self.at += 1;
+                        match escaped {
+                            b'n' => bytes.push(b'\n'),
+                            b't' => bytes.push(b'\t'),
+                            b'r' => bytes.push(b'\r'),
+                            b'b' => bytes.push(8),
+                            b'f' => bytes.push(12),
+                            b'u' => {
+                                let mut code = self.hex4();
+                                if (0xD800..0xDC00).contains(&code) {
+                                    self.at += 2; // the `\u` of the low surrogate
+                                    code = 0x10000 + ((code - 0xD800) << 10) + (self.hex4() - 0xDC00);
+                                }
+                                let c = char::from_u32(code).expect("valid code point");
+                                bytes.extend_from_slice(c.to_string().as_bytes());
+                            }
+                            other => bytes.push(other),
+                        }
+                    }
+                    other => bytes.push(other),
+                }
+            }
+        }
+        fn hex4(&mut self) -> u32 {
+            let digits = std::str::from_utf8(&self.text[self.at..self.at + 4]).expect("hex");
+            self.at += 4;
+            u32::from_str_radix(digits, 16).expect("hex digits")
+        }
+    }
+
+    fn field<'a>(fields: &'a [(String, Json)], key: &str) -> &'a Json {
+        &fields.iter().find(|(k, _)| k == key).expect("field present").1
+    }
+
+    fn text(json: &Json) -> String {
+        match json {
+            Json::Str(s) => s.clone(),
+            _ => panic!("expected a JSON string"),
+        }
+    }
+
+    fn array(json: &Json) -> &[Json] {
+        match json {
+            Json::Arr(items) => items,
+            _ => panic!("expected a JSON array"),
+        }
+    }
+
+    pub(super) fn families(output: &str) -> Vec<ParsedFamily> {
+        let mut reader = Reader {
+            text: output.as_bytes(),
+            at: 0,
+        };
+        array(&reader.value())
+            .iter()
+            .map(|family| {
+                let Json::Obj(fields) = family else {
+                    panic!("expected a JSON object")
+                };
+                let samples = array(field(fields, "samples"))
+                    .iter()
+                    .map(|sample| {
+                        let parts = array(sample);
+                        let labels = array(&parts[1])
+                            .iter()
+                            .map(|pair| (text(&array(pair)[0]), text(&array(pair)[1])))
+                            .collect();
+                        ParsedSample {
+                            name: text(&parts[0]),
+                            labels,
+                            value: text(&parts[2]).parse().expect("float repr"),
+                        }
+                    })
+                    .collect();
+                ParsedFamily {
+                    name: text(field(fields, "name")),
+                    kind: text(field(fields, "kind")),
+                    help: text(field(fields, "help")),
+                    unit: text(field(fields, "unit")),
+                    samples,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A TCP port free on 127.0.0.1 at the time of the call.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, failing after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped, with its output captured to a file for failure reports.
+pub struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `command` with stdout and stderr going to `log`.
+    pub fn start(mut command: Command, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("create log file");
+        let child = command
+            .stdout(file.try_clone().expect("clone log handle"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?} ({e}); run scripts/test-deps.sh"));
+        Process { child, log }
+    }
+
+    /// What the process printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `<tmp>/promexport-<tag>-<pid>-<nanos>`.
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("promexport-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// HTTP GET of `url` with extra request headers; returns status, headers and body bytes.
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_request("GET", url, headers)
+}
+
+/// An HTTP request with a real client (ureq); non-2xx statuses are returned, not errors.
+pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = agent
+        .run(request.body(()).expect("valid request"))
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = response
+        .into_body()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap_or_default();
+    (status, headers, body)
+}
+
+/// The first header called `name` (case-insensitive).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The address `host:port` on loopback.
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
