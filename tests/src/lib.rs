@@ -21,7 +21,9 @@ pub fn run_with_stdin(program: &str, args: &[&str], stdin: &str) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `{program}` ({e}); install the test tools with scripts/test-deps.sh"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{program}` ({e}); install the test tools with scripts/test-deps.sh")
+        });
     child
         .stdin
         .take()
@@ -197,7 +199,8 @@ mod json {
                                 let mut code = self.hex4();
                                 if (0xD800..0xDC00).contains(&code) {
                                     self.at += 2; // the `\u` of the low surrogate
-                                    code = 0x10000 + ((code - 0xD800) << 10) + (self.hex4() - 0xDC00);
+                                    code =
+                                        0x10000 + ((code - 0xD800) << 10) + (self.hex4() - 0xDC00);
                                 }
                                 let c = char::from_u32(code).expect("valid code point");
                                 bytes.extend_from_slice(c.to_string().as_bytes());
@@ -217,7 +220,11 @@ mod json {
     }
 
     fn field<'a>(fields: &'a [(String, Json)], key: &str) -> &'a Json {
-        &fields.iter().find(|(k, _)| k == key).expect("field present").1
+        &fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .expect("field present")
+            .1
     }
 
     fn text(json: &Json) -> String {
@@ -287,7 +294,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -337,7 +347,8 @@ impl TempDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("promexport-{tag}-{}-{nanos}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("promexport-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
     }
@@ -360,7 +371,11 @@ pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, Strin
 }
 
 /// An HTTP request with a real client (ureq); non-2xx statuses are returned, not errors.
-pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -377,7 +392,12 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, 
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = response
         .into_body()

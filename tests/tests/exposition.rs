@@ -80,7 +80,13 @@ fn filled() -> (Registry, Arc<ShopMetrics>) {
         cached: true,
     };
     metrics.requests.get(&get).inc();
-    metrics.responses.get(&PathLabels { path: "/a\"b\\c\nd é".into(), code: 404 }).set(7);
+    metrics
+        .responses
+        .get(&PathLabels {
+            path: "/a\"b\\c\nd é".into(),
+            code: 404,
+        })
+        .set(7);
     metrics.health.set(Health::Healthy);
     metrics.version.set(VersionLabels { version: "1.2.3" });
     (registry, metrics)
@@ -187,8 +193,10 @@ fn promtool_accepts_the_text_format() {
 }
 
 fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ParsedSample {
-    let mut labels: Vec<(String, String)> =
-        labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut labels: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     labels.sort();
     ParsedSample {
         name: name.into(),
@@ -201,19 +209,42 @@ fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ParsedSample {
 fn independent_parser_reads_the_same_values() {
     let (registry, _metrics) = filled();
     for open_metrics in [false, true] {
-        let format = if open_metrics { Format::OpenMetrics } else { Format::Text };
+        let format = if open_metrics {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        };
         let families = python_parse(&registry.render(format), open_metrics);
-        let by_name = |name: &str| families.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name} in {families:#?}"));
+        let by_name = |name: &str| {
+            families
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("{name} in {families:#?}"))
+        };
 
         let responses = by_name("shop_responses");
         assert_eq!(
             responses.samples,
-            [sample("shop_responses", &[("region", "eu"), ("path", "/a\"b\\c\nd é"), ("code", "404")], 7.0)]
+            [sample(
+                "shop_responses",
+                &[("region", "eu"), ("path", "/a\"b\\c\nd é"), ("code", "404")],
+                7.0
+            )]
         );
-        assert_eq!(by_name("shop_orders").samples, [sample("shop_orders_total", &[("region", "eu")], 3.0)]);
+        assert_eq!(
+            by_name("shop_orders").samples,
+            [sample("shop_orders_total", &[("region", "eu")], 3.0)]
+        );
         let health = by_name("shop_health");
         assert_eq!(health.kind, if open_metrics { "stateset" } else { "gauge" });
-        assert_eq!(health.samples[0], sample("shop_health", &[("region", "eu"), ("shop_health", "healthy")], 1.0));
+        assert_eq!(
+            health.samples[0],
+            sample(
+                "shop_health",
+                &[("region", "eu"), ("shop_health", "healthy")],
+                1.0
+            )
+        );
         let checkout = by_name("shop_checkout_seconds");
         assert_eq!(checkout.kind, "histogram");
         assert_eq!(checkout.samples.len(), 5);
@@ -244,23 +275,47 @@ fn label_values_of_any_text_round_trip() {
     for (code, path) in nasty.iter().enumerate() {
         metrics
             .responses
-            .get(&PathLabels { path: (*path).to_owned(), code: code as u16 })
+            .get(&PathLabels {
+                path: (*path).to_owned(),
+                code: code as u16,
+            })
             .set(code as i64);
     }
     for open_metrics in [false, true] {
-        let format = if open_metrics { Format::OpenMetrics } else { Format::Text };
+        let format = if open_metrics {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        };
         let text = registry.render(format);
         if !open_metrics {
             promtool_check_metrics(&text);
         }
         let families = python_parse(&text, open_metrics);
-        let responses = families.iter().find(|f| f.name == "shop_responses").unwrap();
+        let responses = families
+            .iter()
+            .find(|f| f.name == "shop_responses")
+            .unwrap();
         let parsed: Vec<(String, f64)> = responses
             .samples
             .iter()
-            .map(|s| (s.labels.iter().find(|(k, _)| k == "path").unwrap().1.clone(), s.value))
+            .map(|s| {
+                (
+                    s.labels
+                        .iter()
+                        .find(|(k, _)| k == "path")
+                        .unwrap()
+                        .1
+                        .clone(),
+                    s.value,
+                )
+            })
             .collect();
-        let expected: Vec<(String, f64)> = nasty.iter().enumerate().map(|(i, p)| (p.to_string(), i as f64)).collect();
+        let expected: Vec<(String, f64)> = nasty
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), i as f64))
+            .collect();
         assert_eq!(parsed, expected, "{format:?}");
     }
 }
@@ -270,7 +325,10 @@ fn closed_label_sets_are_created_up_front_and_open_ones_on_use() {
     let metrics = ShopMetrics::new();
     assert_eq!(metrics.requests.len(), 4, "2 methods x 2 booleans");
     assert!(metrics.responses.is_empty());
-    let labels = PathLabels { path: "/".into(), code: 200 };
+    let labels = PathLabels {
+        path: "/".into(),
+        code: 200,
+    };
     metrics.responses.get(&labels).inc();
     metrics.responses.get(&labels.clone()).inc();
     assert_eq!(metrics.responses.len(), 1);
@@ -287,11 +345,21 @@ fn help_text_is_escaped() {
     let registry = Registry::new();
     registry.register(Odd::new()).unwrap();
     let text = registry.render(Format::Text);
-    assert!(text.contains("# HELP odd Back\\\\slash and \"quotes\".\n"), "{text}");
+    assert!(
+        text.contains("# HELP odd Back\\\\slash and \"quotes\".\n"),
+        "{text}"
+    );
     let open_metrics = registry.render(Format::OpenMetrics);
-    assert!(open_metrics.contains("# HELP odd Back\\\\slash and \\\"quotes\\\".\n"), "{open_metrics}");
+    assert!(
+        open_metrics.contains("# HELP odd Back\\\\slash and \\\"quotes\\\".\n"),
+        "{open_metrics}"
+    );
     for open_metrics in [false, true] {
-        let format = if open_metrics { Format::OpenMetrics } else { Format::Text };
+        let format = if open_metrics {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        };
         let families = python_parse(&registry.render(format), open_metrics);
         assert_eq!(families[0].help, "Back\\slash and \"quotes\".");
     }
@@ -314,11 +382,24 @@ fn foreign_prometheus_collectors_are_served_too() {
     registry.register_prometheus(Box::new(counter)).unwrap();
     registry.register_prometheus(Box::new(histogram)).unwrap();
     let text = registry.render(Format::Text);
-    assert!(text.contains("# TYPE legacy_jobs_total counter\nlegacy_jobs_total{queue=\"a\\\"b\"} 4.0\n"), "{text}");
-    assert!(text.contains("legacy_wait_seconds_bucket{le=\"0.5\"} 1\nlegacy_wait_seconds_bucket{le=\"+Inf\"} 1\n"), "{text}");
+    assert!(
+        text.contains(
+            "# TYPE legacy_jobs_total counter\nlegacy_jobs_total{queue=\"a\\\"b\"} 4.0\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "legacy_wait_seconds_bucket{le=\"0.5\"} 1\nlegacy_wait_seconds_bucket{le=\"+Inf\"} 1\n"
+        ),
+        "{text}"
+    );
     promtool_check_metrics(&text);
     let open_metrics = registry.render(Format::OpenMetrics);
-    assert!(open_metrics.contains("# TYPE legacy_jobs counter\n"), "{open_metrics}");
+    assert!(
+        open_metrics.contains("# TYPE legacy_jobs counter\n"),
+        "{open_metrics}"
+    );
     python_parse(&open_metrics, true);
     // A foreign collector cannot take a name promexport already serves.
     let clash = prometheus::IntGauge::new("legacy_jobs_total", "again").unwrap();

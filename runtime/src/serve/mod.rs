@@ -9,7 +9,7 @@ use handler::{landing_page, method_not_allowed, plain};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -97,8 +97,14 @@ impl Server {
 
     /// Serves on a thread of its own (with its own runtime), so a busy application runtime does
     /// not delay scrapes. Registers the caller's tokio runtime metrics when there is one.
+    ///
+    /// Serving the process-wide registry first runs [`check`](crate::check): a name clash is
+    /// returned as an error.
     pub fn spawn(self) -> Result<ServerHandle, Error> {
         let local_addr = self.local_addr()?;
+        if self.registry.is_none() {
+            crate::check()?;
+        }
         #[cfg(feature = "tokio")]
         register_caller_runtime();
         let (stop, stopped) = watch::channel(false);
@@ -150,6 +156,7 @@ impl Server {
                         std::future::ready(Ok::<_, std::convert::Infallible>(response))
                     });
                     let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
                         .header_read_timeout(Duration::from_secs(10))
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
