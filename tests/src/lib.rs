@@ -366,16 +366,31 @@ impl Drop for TempDir {
 }
 
 /// HTTP GET of `url` with extra request headers; returns status, headers and body bytes.
-pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> HttpAnswer {
     http_request("GET", url, headers)
 }
 
+/// HTTP GET of `url`, or `None` when the connection fails (a server still starting).
+pub fn try_http_get(url: &str) -> Option<HttpAnswer> {
+    try_http_request("GET", url, &[]).ok()
+}
+
+/// Status, headers and body of an HTTP answer.
+pub type HttpAnswer = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// An HTTP request with a real client (ureq); non-2xx statuses are returned, not errors.
-pub fn http_request(
+///
+/// # Panics
+/// When the request cannot be sent or its answer read.
+pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> HttpAnswer {
+    try_http_request(method, url, headers).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn try_http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
+) -> Result<HttpAnswer, ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -385,9 +400,7 @@ pub fn http_request(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = agent
-        .run(request.body(()).expect("valid request"))
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let response = agent.run(request.body(()).expect("valid request"))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -403,9 +416,8 @@ pub fn http_request(
         .into_body()
         .with_config()
         .limit(64 << 20)
-        .read_to_vec()
-        .unwrap_or_default();
-    (status, headers, body)
+        .read_to_vec()?;
+    Ok((status, headers, body))
 }
 
 /// The first header called `name` (case-insensitive).
