@@ -82,7 +82,7 @@ impl NameTable {
     fn claim(
         &mut self,
         families: &[FamilyDescription],
-        source: &Cow<'static, str>,
+        source: Cow<'static, str>,
     ) -> Result<(), Error> {
         let names: Vec<String> = families
             .iter()
@@ -190,7 +190,7 @@ impl Registry {
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        state.names.claim(&collector.describe(), &source)?;
+        state.names.claim(&collector.describe(), source)?;
         state.collectors.push(collector);
         Ok(())
     }
@@ -217,7 +217,7 @@ impl Registry {
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        state.names.claim(&families, &source)?;
+        state.names.claim(&families, source)?;
         self.inner
             .foreign
             .register(collector)
@@ -404,12 +404,12 @@ mod tests {
         let mut table = NameTable::default();
         let a = Cow::Borrowed("a");
         table
-            .claim(&[family("jobs", MetricKind::Counter)], &a)
+            .claim(&[family("jobs", MetricKind::Counter)], a.clone())
             .unwrap();
         let error = table
             .claim(
                 &[family("jobs_total", MetricKind::Gauge)],
-                &Cow::Borrowed("b"),
+                Cow::Borrowed("b"),
             )
             .unwrap_err();
         assert!(
@@ -421,11 +421,11 @@ mod tests {
                     family("x", MetricKind::Histogram),
                     family("x_count", MetricKind::Gauge),
                 ],
-                &a,
+                a.clone(),
             )
             .unwrap_err();
         assert!(matches!(error, Error::DuplicateMetric { ref name, .. } if name == "x_count"));
         // A failed claim takes nothing.
-        table.claim(&[family("x", MetricKind::Gauge)], &a).unwrap();
+        table.claim(&[family("x", MetricKind::Gauge)], a).unwrap();
     }
 }

@@ -175,3 +175,19 @@ async fn the_handler_works_inside_another_service() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(std::str::from_utf8(&body).unwrap().ends_with("# EOF\n"));
 }
+
+#[tokio::test]
+async fn a_server_spawned_from_tokio_reports_that_runtime() {
+    let server = Server::bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let url = format!("http://{}/metrics", server.local_addr());
+    let text = tokio::task::spawn_blocking(move || http_get(&url, &[]).2)
+        .await
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("# TYPE tokio_workers gauge\ntokio_workers 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("tokio_alive_tasks "), "{text}");
+    assert!(text.contains("tokio_global_queue_depth "), "{text}");
+}
