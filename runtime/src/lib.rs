@@ -76,17 +76,49 @@ pub use serve::{Server, ServerHandle, handle_request, serve};
 
 /// Implements [`Collect`] for a struct whose fields are metrics, and serves it process-wide.
 ///
-/// See the [crate documentation](crate) for an example and the attribute reference in the
-/// README. The derive generates, for `struct AppMetrics`:
+/// # Attributes
+///
+/// On the struct, `#[metrics(...)]`:
+/// - `prefix = "app"`: prepended to every name with `_`;
+/// - `const_labels(env = "prod", ...)`: labels added to every sample of the struct;
+/// - `crate = path`: where promexport is, for crates that re-export it.
+///
+/// On a field, `#[metric(...)]`:
+/// - `name = "..."`: the name instead of the field's (still prefixed);
+/// - `help = "..."`: the HELP text instead of the doc comment (one of the two is required);
+/// - `unit = "seconds"`: appended as a suffix (unless already there) and sent as `# UNIT`;
+///   must be a base unit (`seconds`, not `milliseconds`);
+/// - `buckets = [0.1, 0.5, 1]`: histogram upper bounds, strictly increasing (`+Inf` is added);
+/// - `skip`: not a metric; built with `Default::default()`.
+///
+/// Names are checked at compile time: snake_case ASCII, no `__` prefix, no `:`, no duplicates;
+/// a counter's name must not end in `_total` (it is appended), an info's in `_info`; a histogram
+/// cannot have a label `le`, and no metric a label `quantile`.
+///
+/// ```compile_fail
+/// #[derive(promexport::Metrics)]
+/// struct Undocumented {
+///     requests: promexport::Counter, // error: metric `requests` has no HELP text
+/// }
+/// ```
+///
+/// # Generated code
+///
+/// For `struct AppMetrics`, the derive generates (inside a `const _: () = { ... };`):
 ///
 /// ```text
+/// const __DESCRIPTORS: &[Descriptor] = &[/* name, help, unit, kind of each field */];
 /// impl AppMetrics {
-///     pub fn new() -> Self;                 // every metric at zero, for explicit registries
-///     pub fn global() -> &'static Self;     // the process-wide instance, created on first use
+///     pub fn new() -> Self;              // every metric at zero, for an explicit Registry
+///     pub fn global() -> &'static Self;  // the process-wide instance, created on first use
 /// }
-/// impl Default for AppMetrics { .. }
-/// impl promexport::Collect for AppMetrics { .. }  // encodes straight from the fields
-/// inventory::submit! { .. }                // the process-wide registry serves AppMetrics::global()
+/// impl Default for AppMetrics { /* new() */ }
+/// impl promexport::Collect for AppMetrics {
+///     fn describe(&self) -> Vec<FamilyDescription>;   // from __DESCRIPTORS
+///     fn encode(&self, encoder: &mut Encoder<'_>);     // straight from the fields' atomics
+/// }
+/// inventory::submit! { Registration { descriptors: __DESCRIPTORS, instance: || AppMetrics::global() } }
+/// const _: () = assert!(/* the checks that depend on each field's metric type */);
 /// ```
 pub use promexport_macros::Metrics;
 
