@@ -3,7 +3,7 @@
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct};
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
 use syn::spanned::Spanned;
@@ -13,7 +13,7 @@ pub(crate) fn metrics(input: &DeriveInput) -> TokenStream {
     let model = model::metrics_struct(&cx, input);
     match cx.check() {
         Ok(()) => metrics_impl(&model),
-        Err(error) => fallback::metrics(&model.krate, &input.ident, error),
+        Err(error) => fallback::metrics(&model.krate, &input.ident, &input.generics, error),
     }
 }
 
@@ -61,9 +61,9 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         }
     });
     let encodes = fields.iter().enumerate().map(|(index, field)| {
-        let field_ident = field.ident;
+        let (field_ident, ty) = (field.ident, field.ty);
         quote! {
-            #private::encode_metric(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
+            #private::encode_metric::<#ty>(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
         }
     });
     let checks = fields.iter().map(|field| kind_checks(krate, field));
@@ -105,7 +105,11 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             #[automatically_derived]
             impl #krate::Collect for #ident {
                 fn describe(&self) -> #private::Vec<#krate::FamilyDescription> {
-                    __DESCRIPTORS.iter().map(#krate::FamilyDescription::from).collect()
+                    // Trait methods through paths, so the caller's scope needs no prelude.
+                    #private::Iterator::collect(#private::Iterator::map(
+                        __DESCRIPTORS.iter(),
+                        <#krate::FamilyDescription as #private::From<&#krate::Descriptor>>::from,
+                    ))
                 }
 
                 fn encode(&self, encoder: &mut #krate::Encoder<'_>) {
@@ -129,54 +133,94 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 }
 
 /// Rules that depend on the metric's type, which only the compiler knows: checked in constants,
-/// so a violation is a compile error at the field's type.
+/// so a violation is a compile error at the offending token — the field's name for a suffix the
+/// metric type adds, the field's type for labels and buckets.
 fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
     let private = quote!(#krate::__private);
     let ty = field.ty;
     let name = &field.name;
     let kind = quote!(<#ty as #krate::Metric>::KIND);
     let labels = quote!(<#ty as #krate::Metric>::LABEL_NAMES);
+    let (name_span, type_span) = (field.ident.span(), field.ty.span());
     let mut checks = Vec::new();
     if name.ends_with("_total") {
         let message = format!(
             "counter `{name}` would be exposed as `{name}_total`: promexport appends `_total` to counters, so drop `_total` from the name"
         );
-        checks.push(quote!(!#private::matches!(#kind, #krate::MetricKind::Counter), #message));
+        checks.push((
+            name_span,
+            quote!(!#private::matches!(#kind, #krate::MetricKind::Counter)),
+            message,
+        ));
     }
     if name.ends_with("_info") {
         let message = format!(
             "info metric `{name}` would be exposed as `{name}_info`: promexport appends `_info`, so drop `_info` from the name"
         );
-        checks.push(quote!(!#private::matches!(#kind, #krate::MetricKind::Info), #message));
+        checks.push((
+            name_span,
+            quote!(!#private::matches!(#kind, #krate::MetricKind::Info)),
+            message,
+        ));
     }
     let le_message = format!(
         "histogram `{name}` has a label named `le`, which Prometheus reserves for bucket bounds; rename the label (`#[label(name = \"...\")]`)"
     );
-    checks.push(quote!(
-        !(#private::matches!(#kind, #krate::MetricKind::Histogram) && #private::contains(#labels, "le")),
-        #le_message
+    checks.push((
+        type_span,
+        quote!(
+            !(#private::matches!(#kind, #krate::MetricKind::Histogram)
+                && #private::contains(#labels, "le"))
+        ),
+        le_message,
     ));
     let quantile_message = format!(
         "metric `{name}` has a label named `quantile`, which Prometheus reserves for summary quantiles; rename the label (`#[label(name = \"...\")]`)"
     );
-    checks.push(quote!(!#private::contains(#labels, "quantile"), #quantile_message));
+    checks.push((
+        type_span,
+        quote!(!#private::contains(#labels, "quantile")),
+        quantile_message,
+    ));
     if field.buckets.is_some() {
         let message = format!(
             "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"
         );
-        checks.push(quote!(#private::matches!(#kind, #krate::MetricKind::Histogram), #message));
+        checks.push((
+            type_span,
+            quote!(#private::matches!(#kind, #krate::MetricKind::Histogram)),
+            message,
+        ));
     }
-    let span = field.ty.span();
-    quote_spanned! {span=>
-        #(const _: () = #private::assert!(#checks);)*
-    }
+    checks
+        .into_iter()
+        .map(|(span, condition, message)| {
+            // A failed constant is reported at its `assert!` call, which spans from the first
+            // token of the macro path to the closing parenthesis: both are located at the
+            // offending token (keeping call-site hygiene), through a local alias of `assert` so
+            // the user's tokens in `#krate` and `#ty` keep their own spans.
+            let span = Span::call_site().located_at(span);
+            let assert = quote_spanned!(span=> __assert!(#condition, #message));
+            quote! {
+                const _: () = {
+                    use #private::assert as __assert;
+                    #assert
+                };
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let model = model::label_set(&cx, input);
     if let Err(error) = cx.check() {
-        return fallback::label_set(&model::default_crate(), &input.ident, error);
+        return fallback::label_set(
+            &model::default_crate(),
+            &input.ident,
+            &input.generics,
+            error,
+        );
     }
     let LabelSetStruct { ident, fields } = &model;
     let krate = model::default_crate();
@@ -193,7 +237,7 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
     };
     let index_steps = fields.iter().map(|(field, ty, _)| {
         let radix = radix(ty);
-        quote!(index = index * (#radix) + #krate::LabelValue::index(&self.#field);)
+        quote!(index = index * (#radix) + <#ty as #krate::LabelValue>::index(&self.#field);)
     });
     // Mixed-radix digits, last field first.
     let from_index_steps = fields.iter().rev().map(|(field, ty, _)| {
@@ -208,9 +252,14 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
     let variables = fields
         .iter()
         .map(|(field, _, _)| format_ident!("__{}", field));
-    let encodes = fields
-        .iter()
-        .map(|(field, _, name)| quote!(out.label(#name, &self.#field);));
+    let encodes = fields.iter().map(|(field, ty, name)| {
+        // Located at the field's type, so a type that is not a `LabelValue` is reported there.
+        let value = quote_spanned!(Span::call_site().located_at(ty.span())=> __value);
+        quote!({
+            let #value = &self.#field;
+            out.label(#name, #value);
+        })
+    });
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, unused_mut, clippy::all)]
@@ -245,7 +294,12 @@ pub(crate) fn label_value(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let model = model::label_value(&cx, input);
     if let Err(error) = cx.check() {
-        return fallback::label_value(&model::default_crate(), &input.ident, error);
+        return fallback::label_value(
+            &model::default_crate(),
+            &input.ident,
+            &input.generics,
+            error,
+        );
     }
     let LabelValueEnum { ident, variants } = &model;
     let krate = model::default_crate();

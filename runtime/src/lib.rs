@@ -157,6 +157,8 @@ pub mod __private {
     pub use crate::collector::BuildInfoSource;
     pub use crate::labels::product_cardinality;
     pub use crate::registry::Registration;
+    pub use core::convert::From;
+    pub use core::iter::Iterator;
     pub use core::option::Option::{self, None, Some};
     pub use core::{assert, concat, default::Default, matches, module_path, unreachable};
     pub use inventory;

@@ -1,0 +1,10 @@
+use promexport::{Histogram, Metrics};
+
+#[derive(Metrics)]
+struct AppMetrics {
+    /// Time spent on each request.
+    #[metric(unit = "seconds", buckets = [])]
+    request_duration: Histogram,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use promexport::{Counter, Metrics};
+
+#[derive(Metrics)]
+struct AppMetrics {
+    #[metric(help = requests)]
+    requests: Counter,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use promexport::{Gauge, Metrics};
+
+#[derive(Metrics)]
+struct AppMetrics {
+    ///
+    connections: Gauge,
+}
+
+fn main() {}

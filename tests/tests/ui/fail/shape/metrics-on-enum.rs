@@ -1,0 +1,8 @@
+use promexport::Metrics;
+
+#[derive(Metrics)]
+enum AppMetrics {
+    Requests,
+}
+
+fn main() {}

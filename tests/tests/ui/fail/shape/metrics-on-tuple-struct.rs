@@ -1,0 +1,6 @@
+use promexport::{Counter, Metrics};
+
+#[derive(Metrics)]
+struct AppMetrics(Counter);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use promexport::Metrics;
+
+#[derive(Metrics)]
+struct AppMetrics;
+
+fn main() {}
