@@ -51,6 +51,8 @@ pub(crate) struct Field {
     pub(crate) unit: Option<LitStr>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) skip: bool,
+    /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
+    pub(crate) malformed: bool,
 }
 
 pub(crate) struct Buckets {
@@ -71,12 +73,15 @@ fn for_each_nested(
     attrs: &[Attribute],
     attribute: &str,
     mut f: impl FnMut(&ParseNestedMeta) -> syn::Result<()>,
-) {
+) -> bool {
+    let mut malformed = false;
     for attr in attrs.iter().filter(|a| a.path().is_ident(attribute)) {
         if let Err(error) = attr.parse_nested_meta(|meta| f(&meta)) {
             cx.syn_error(error);
+            malformed = true;
         }
     }
+    malformed
 }
 
 pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
@@ -117,7 +122,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut unit = Attr::none(cx, UNIT);
     let mut buckets = Attr::none(cx, BUCKETS);
     let mut skip = Attr::none(cx, SKIP);
-    for_each_nested(cx, attrs, METRIC, |meta| {
+    let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
         } else if meta.path.is_ident(HELP) {
@@ -141,6 +146,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         unit: unit.get(),
         buckets: buckets.get(),
         skip: skip.get().is_some(),
+        malformed,
     }
 }
 

@@ -43,6 +43,13 @@ fn named_fields<'a>(
     match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => Some(fields),
+            Fields::Unit => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    format!("`#[derive({derive})]` needs a struct with named fields, e.g. `struct S {{ requests: Counter }}`"),
+                );
+                None
+            }
             other => {
                 cx.error_spanned_by(
                     other,
@@ -69,10 +76,13 @@ fn unraw(ident: &Ident) -> String {
 
 pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsStruct<'a> {
     let container = attr::container(cx, &input.attrs);
+    // A bad prefix is reported once, not again in the name of every field.
+    let mut prefix_ok = true;
     let prefix = container.prefix.as_ref().map(|prefix| {
         let value = prefix.value();
         if let Some(problem) = metric_name_problem(&value) {
             cx.error_spanned_by(prefix, format!("invalid prefix: {problem}"));
+            prefix_ok = false;
         }
         value
     });
@@ -112,13 +122,15 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             None => base,
         };
         if let Some(unit) = &attrs.unit {
+            let suffix = format!("_{}", unit.value());
             if let Some(problem) = unit_problem(&unit.value()) {
                 cx.error_spanned_by(unit, problem);
-            }
-            let suffix = format!("_{}", unit.value());
-            if !name.ends_with(&suffix) {
+            } else if !name.ends_with(&suffix) {
                 name.push_str(&suffix);
             }
+        }
+        if !prefix_ok || attrs.malformed {
+            continue;
         }
         if let Some(problem) = metric_name_problem(&name) {
             cx.syn_error(syn::Error::new(name_span, problem));

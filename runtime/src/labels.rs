@@ -12,6 +12,11 @@ use std::hash::Hash;
 ///
 /// Enums and `bool` are *closed*: they report their [`CARDINALITY`](Self::CARDINALITY), which lets
 /// a family whose labels are all closed create every series up front and find one by index.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a label value",
+    label = "not a label value",
+    note = "label values are `#[derive(LabelValue)]` enums, `String`, `&'static str`, integers or `bool`"
+)]
 pub trait LabelValue {
     /// The number of distinct values when the type is a closed set, `None` otherwise.
     const CARDINALITY: Option<usize> = None;

@@ -103,6 +103,11 @@ impl Default for MetricConfig {
 ///
 /// Implemented by [`Counter`], [`Gauge`], [`Histogram`] and [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the series of a `Family`",
+    label = "not a series type",
+    note = "a `Family<L, M>` holds `Counter`, `Gauge`, `Histogram` or `StateSet` series"
+)]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
     const KIND: MetricKind;
@@ -113,6 +118,11 @@ pub trait Series: Send + Sync + 'static {
 }
 
 /// A field of a `#[derive(Metrics)]` struct: one metric family.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a metric",
+    label = "not a metric type",
+    note = "metric fields are `Counter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+)]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
     const KIND: MetricKind;
