@@ -244,3 +244,17 @@ pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
     });
     rename.get()
 }
+
+/// `#[label(crate = path)]` on a `LabelSet` struct or `LabelValue` enum.
+pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
+    let mut krate = Attr::none(cx, CRATE);
+    for_each_nested(cx, attrs, LABEL, |meta| {
+        if meta.path.is_ident(CRATE) {
+            krate.set(&meta.path, meta.value()?.parse::<Path>()?);
+            Ok(())
+        } else {
+            Err(unknown_key(meta, LABEL, LABEL_CONTAINER_KEYS))
+        }
+    });
+    krate.get()
+}

@@ -215,15 +215,13 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let model = model::label_set(&cx, input);
     if let Err(error) = cx.check() {
-        return fallback::label_set(
-            &model::default_crate(),
-            &input.ident,
-            &input.generics,
-            error,
-        );
+        return fallback::label_set(&model.krate, &input.ident, &input.generics, error);
     }
-    let LabelSetStruct { ident, fields } = &model;
-    let krate = model::default_crate();
+    let LabelSetStruct {
+        ident,
+        krate,
+        fields,
+    } = &model;
     let private = quote!(#krate::__private);
     let names = fields.iter().map(|(_, _, name)| name);
     let cardinalities = fields
@@ -294,15 +292,13 @@ pub(crate) fn label_value(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let model = model::label_value(&cx, input);
     if let Err(error) = cx.check() {
-        return fallback::label_value(
-            &model::default_crate(),
-            &input.ident,
-            &input.generics,
-            error,
-        );
+        return fallback::label_value(&model.krate, &input.ident, &input.generics, error);
     }
-    let LabelValueEnum { ident, variants } = &model;
-    let krate = model::default_crate();
+    let LabelValueEnum {
+        ident,
+        krate,
+        variants,
+    } = &model;
     let private = quote!(#krate::__private);
     let count = variants.len();
     let indexes = variants

@@ -181,6 +181,7 @@ fn escape_label_value(value: &str) -> String {
 
 pub(crate) struct LabelSetStruct<'a> {
     pub(crate) ident: &'a Ident,
+    pub(crate) krate: Path,
     pub(crate) fields: Vec<(&'a Ident, &'a Type, String)>,
 }
 
@@ -212,17 +213,20 @@ pub(crate) fn label_set<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelSetStruct
     }
     LabelSetStruct {
         ident: &input.ident,
+        krate: attr::label_container(cx, &input.attrs).unwrap_or_else(default_crate),
         fields,
     }
 }
 
 pub(crate) struct LabelValueEnum<'a> {
     pub(crate) ident: &'a Ident,
+    pub(crate) krate: Path,
     pub(crate) variants: Vec<(&'a Ident, String)>,
 }
 
 pub(crate) fn label_value<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelValueEnum<'a> {
     let mut variants: Vec<(&Ident, String)> = Vec::new();
+    let krate = attr::label_container(cx, &input.attrs).unwrap_or_else(default_crate);
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(
             &input.generics,
@@ -236,6 +240,7 @@ pub(crate) fn label_value<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelValueEn
         );
         return LabelValueEnum {
             ident: &input.ident,
+            krate,
             variants,
         };
     };
@@ -264,6 +269,7 @@ pub(crate) fn label_value<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelValueEn
     }
     LabelValueEnum {
         ident: &input.ident,
+        krate,
         variants,
     }
 }

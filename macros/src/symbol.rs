@@ -20,3 +20,4 @@ pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, CRATE];
 pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, SKIP];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
+pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];
