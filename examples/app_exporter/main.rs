@@ -186,16 +186,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), String> {
-    let mut path = config.telemetry_path;
-    if !path.starts_with('/') {
-        path.insert(0, '/'); // as `Server::path` does
-    }
     // Spawned from inside this runtime, the server also serves the runtime's `tokio_*` metrics.
     let server = promexport::Server::bind(&config.listen_address);
-    let handle = server.and_then(|server| server.path(&path).spawn());
+    let handle = server.and_then(|server| server.path(config.telemetry_path).spawn());
     let handle = handle.map_err(|e| format!("serving on {}: {e}", config.listen_address))?;
-    let addr = handle.local_addr();
-    say!(stdout, "serving metrics on http://{addr}{path}");
+    say!(stdout, "serving metrics on {}", handle.url());
     let app_url = match config.app_url {
         Some(url) => url,
         None => {
@@ -211,8 +206,9 @@ async fn run(config: Config) -> Result<(), String> {
         () = poll_loop(&app_url, config.interval, AppMetrics::global()) => {}
         () = shutdown_signal() => {}
     }
-    handle.shutdown();
-    Ok(())
+    handle
+        .shutdown()
+        .map_err(|e| format!("metrics server: {e}"))
 }
 
 /// Polls `url` every `interval` forever, updating `metrics`.

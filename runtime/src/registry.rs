@@ -60,6 +60,15 @@ impl From<&Descriptor> for FamilyDescription {
 }
 
 impl FamilyDescription {
+    /// The name as text 0.0.4 exposes it: with `_total` for counters and `_info` for infos.
+    pub fn exposed_name(&self) -> String {
+        match self.kind {
+            MetricKind::Counter if !self.name.ends_with("_total") => format!("{}_total", self.name),
+            MetricKind::Info => format!("{}_info", self.name),
+            _ => self.name.to_string(),
+        }
+    }
+
     /// Every name this family's samples (and its metadata) use.
     fn claimed_names(&self) -> impl Iterator<Item = String> + '_ {
         std::iter::once(self.name.to_string()).chain(

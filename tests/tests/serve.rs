@@ -81,7 +81,7 @@ fn serves_every_declared_struct_with_defaults() {
             .iter()
             .any(|f| f.name == "untouched_events" && f.kind == "counter")
     );
-    server.shutdown();
+    server.shutdown().unwrap();
 }
 
 #[test]
@@ -141,8 +141,14 @@ fn routes_methods_and_paths() {
     );
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("<a href=\"/custom\">"), "{page}");
-    assert!(page.contains("<code>untouched_events</code>"), "{page}");
-    assert!(page.contains("<code>process_cpu_seconds</code>"), "{page}");
+    assert!(
+        page.contains("<code>untouched_events_total</code>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<code>process_cpu_seconds_total</code>"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -151,7 +157,7 @@ fn shutdown_releases_the_port() {
     let addr = server.local_addr();
     let (status, _, _) = http_get(&format!("http://{addr}/metrics"), &[]);
     assert_eq!(status, 200);
-    server.shutdown();
+    server.shutdown().unwrap();
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "nothing listens after shutdown"

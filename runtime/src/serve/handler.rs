@@ -10,12 +10,23 @@ use std::io::Write;
 /// Answers a scrape of `registry`: the exposition in the format the `Accept` header asks for,
 /// gzip-compressed when `Accept-Encoding` allows it. `GET` and `HEAD` only (405 otherwise).
 ///
-/// Mount it on a route of an existing service so the metrics share its port, e.g. in axum:
+/// Mount it on a route of an existing service so the metrics share its port; it answers every
+/// path, so route to it yourself. In axum:
 ///
-/// ```ignore
+/// ```text
 /// let app = Router::new().route("/metrics", get(|request: Request| async move {
 ///     promexport::handle_request(promexport::registry(), &request)
 /// }));
+/// ```
+///
+/// It only reads the method and headers of the request:
+///
+/// ```
+/// let request = hyper::Request::get("/metrics").header("accept", "text/plain").body(())?;
+/// let response = promexport::handle_request(promexport::registry(), &request);
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn handle_request<B>(registry: &Registry, request: &Request<B>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -113,7 +124,7 @@ pub(super) fn landing_page(registry: &Registry, metrics_path: &str) -> Response<
     for family in registry.families() {
         page.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            html_escape(&family.name),
+            html_escape(&family.exposed_name()),
             family.kind.as_str(),
             html_escape(&family.help)
         ));

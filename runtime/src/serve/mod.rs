@@ -46,9 +46,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// A metrics server bound to an address: configure it, then [`spawn`](Self::spawn) or [`run`](Self::run).
 ///
 /// ```
-/// let handle = promexport::Server::bind("127.0.0.1:0")?.path("/metrics").spawn()?;
-/// println!("serving on http://{}/metrics", handle.local_addr());
-/// handle.shutdown();
+/// let handle = promexport::Server::bind("127.0.0.1:0")?.path("metrics").spawn()?;
+/// assert_eq!(handle.url(), format!("http://{}/metrics", handle.local_addr()));
+/// handle.shutdown()?;
 /// # Ok::<(), promexport::Error>(())
 /// ```
 #[derive(Debug)]
@@ -109,6 +109,7 @@ impl Server {
         register_caller_runtime();
         let (stop, stopped) = watch::channel(false);
         let runtime = runtime()?;
+        let path = self.path.clone();
         let thread = std::thread::Builder::new()
             .name("promexport-server".to_owned())
             .spawn(move || {
@@ -120,6 +121,7 @@ impl Server {
             })?;
         Ok(ServerHandle {
             local_addr,
+            path,
             stop,
             thread: Some(thread),
         })
@@ -201,6 +203,7 @@ fn register_caller_runtime() {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    path: String,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<Result<(), Error>>>,
 }
@@ -211,21 +214,46 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// Stops accepting, lets in-flight scrapes finish (up to 5 s), and waits for the server thread.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
+    /// The path the metrics are served on (always starting with `/`).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
-    fn stop_and_join(&mut self) {
+    /// The URL of the metrics, e.g. `http://127.0.0.1:9877/metrics`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.local_addr, self.path)
+    }
+
+    /// Whether the server thread is still serving (it stops only after an error or a shutdown).
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
+    }
+
+    /// Stops accepting, lets in-flight scrapes finish (up to 5 s), and waits for the server
+    /// thread; returns the error that stopped the server earlier, if one did.
+    ///
+    /// Blocks the calling thread for as long as that takes.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), Error> {
         let _ = self.stop.send(true);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match self.thread.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(error))) => Err(error),
+            Some(Err(_panic)) => Err(Error::Io(std::io::Error::other(
+                "the server thread panicked",
+            ))),
         }
     }
 }
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        self.stop_and_join();
+        // Dropping a handle stops the server too; there is no caller left to report an error to.
+        let _ = self.stop_and_join();
     }
 }
