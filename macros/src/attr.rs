@@ -217,44 +217,37 @@ fn doc_comment(attrs: &[Attribute]) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join(" "))
 }
 
-/// `#[label(name = "...")]` on a `LabelSet` field.
-pub(crate) fn label_field(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
-    let mut name = Attr::none(cx, NAME);
+/// The one key `#[label(...)]` accepts where it is: `name` on a `LabelSet` field, `rename` on a
+/// `LabelValue` variant, `crate` on either container.
+fn label_key<T: syn::parse::Parse>(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    key: &'static str,
+    accepted: &[&str],
+) -> Option<T> {
+    let mut value = Attr::none(cx, key);
     for_each_nested(cx, attrs, LABEL, |meta| {
-        if meta.path.is_ident(NAME) {
-            name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
+        if meta.path.is_ident(key) {
+            value.set(&meta.path, meta.value()?.parse::<T>()?);
             Ok(())
         } else {
-            Err(unknown_key(meta, LABEL, LABEL_FIELD_KEYS))
+            Err(unknown_key(meta, LABEL, accepted))
         }
     });
-    name.get()
+    value.get()
+}
+
+/// `#[label(name = "...")]` on a `LabelSet` field.
+pub(crate) fn label_field(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
+    label_key(cx, attrs, NAME, LABEL_FIELD_KEYS)
 }
 
 /// `#[label(rename = "...")]` on a `LabelValue` variant.
 pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
-    let mut rename = Attr::none(cx, RENAME);
-    for_each_nested(cx, attrs, LABEL, |meta| {
-        if meta.path.is_ident(RENAME) {
-            rename.set(&meta.path, meta.value()?.parse::<LitStr>()?);
-            Ok(())
-        } else {
-            Err(unknown_key(meta, LABEL, LABEL_VARIANT_KEYS))
-        }
-    });
-    rename.get()
+    label_key(cx, attrs, RENAME, LABEL_VARIANT_KEYS)
 }
 
 /// `#[label(crate = path)]` on a `LabelSet` struct or `LabelValue` enum.
 pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
-    let mut krate = Attr::none(cx, CRATE);
-    for_each_nested(cx, attrs, LABEL, |meta| {
-        if meta.path.is_ident(CRATE) {
-            krate.set(&meta.path, meta.value()?.parse::<Path>()?);
-            Ok(())
-        } else {
-            Err(unknown_key(meta, LABEL, LABEL_CONTAINER_KEYS))
-        }
-    });
-    krate.get()
+    label_key(cx, attrs, CRATE, LABEL_CONTAINER_KEYS)
 }

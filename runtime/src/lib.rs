@@ -123,10 +123,38 @@ pub use serve::{Server, ServerHandle, handle_request, serve};
 pub use promexport_macros::Metrics;
 
 /// Implements [`LabelSet`] for a struct whose fields are label values.
+///
+/// Each field is one label, named after the field or `#[label(name = "...")]`; its type
+/// implements [`LabelValue`]. `#[label(crate = path)]` on the struct names a re-export of
+/// promexport. For `struct Route { method: Method, cached: bool }` the derive generates:
+///
+/// ```text
+/// impl LabelSet for Route {
+///     const NAMES: &[&str] = &["method", "cached"];
+///     // The product of the fields' cardinalities, or None if one field is open (a String...):
+///     const CARDINALITY: Option<usize> = product_cardinality(&[Method::CARDINALITY, bool::CARDINALITY]);
+///     fn index(&self) -> usize;               // mixed radix over the fields' indexes
+///     fn from_index(index: usize) -> Option<Self>;
+///     fn encode(&self, out: &mut LabelSetEncoder<'_>) { out.label("method", &self.method); ... }
+/// }
+/// ```
 pub use promexport_macros::LabelSet;
 
 /// Implements [`LabelValue`] for a fieldless enum: the value is the variant name in snake_case,
 /// or `#[label(rename = "...")]`.
+///
+/// For `enum Health { Healthy, #[label(rename = "DOWN")] Down }` the derive generates:
+///
+/// ```text
+/// impl LabelValue for Health {
+///     const CARDINALITY: Option<usize> = Some(2);
+///     fn index(&self) -> usize { match *self { Self::Healthy => 0, Self::Down => 1 } }
+///     fn from_index(index: usize) -> Option<Self> { /* 0 => Healthy, 1 => Down */ }
+///     fn encode(&self, out: &mut LabelValueEncoder<'_>) {
+///         out.write_str(match *self { Self::Healthy => "healthy", Self::Down => "DOWN" });
+///     }
+/// }
+/// ```
 pub use promexport_macros::LabelValue;
 
 /// Names the binary in its `<name>_build_info` metric, with the crate's version.

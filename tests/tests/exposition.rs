@@ -205,15 +205,19 @@ fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ParsedSample {
     }
 }
 
+fn format_of(open_metrics: bool) -> Format {
+    if open_metrics {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    }
+}
+
 #[test]
 fn independent_parser_reads_the_same_values() {
     let (registry, _metrics) = filled();
     for open_metrics in [false, true] {
-        let format = if open_metrics {
-            Format::OpenMetrics
-        } else {
-            Format::Text
-        };
+        let format = format_of(open_metrics);
         let families = python_parse(&registry.render(format), open_metrics);
         let by_name = |name: &str| {
             families
@@ -282,11 +286,7 @@ fn label_values_of_any_text_round_trip() {
             .set(code as i64);
     }
     for open_metrics in [false, true] {
-        let format = if open_metrics {
-            Format::OpenMetrics
-        } else {
-            Format::Text
-        };
+        let format = format_of(open_metrics);
         let text = registry.render(format);
         if !open_metrics {
             promtool_check_metrics(&text);
@@ -355,11 +355,7 @@ fn help_text_is_escaped() {
         "{open_metrics}"
     );
     for open_metrics in [false, true] {
-        let format = if open_metrics {
-            Format::OpenMetrics
-        } else {
-            Format::Text
-        };
+        let format = format_of(open_metrics);
         let families = python_parse(&registry.render(format), open_metrics);
         assert_eq!(families[0].help, "Back\\slash and \"quotes\".");
     }
