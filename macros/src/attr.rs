@@ -151,7 +151,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
 }
 
 /// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.
-fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
+pub(crate) fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
     let mut values = Vec::new();
     if array.elems.is_empty() {
         cx.error_spanned_by(

@@ -5,6 +5,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod instrument;
 mod model;
 mod naming;
 mod symbol;
@@ -31,4 +32,24 @@ pub fn derive_label_set(input: TokenStream) -> TokenStream {
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::label_value(&input).into()
+}
+
+/// See `promexport::instrument`.
+#[proc_macro_attribute]
+pub fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
+    instrument::instrument(args.into(), item.into()).into()
+}
+
+/// See `promexport::skip`.
+#[proc_macro_attribute]
+pub fn skip(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut item: proc_macro2::TokenStream = item.into();
+    if !args.is_empty() {
+        let error = syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`#[promexport::skip]` takes no arguments",
+        );
+        item.extend(error.to_compile_error());
+    }
+    item.into()
 }

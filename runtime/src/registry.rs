@@ -307,6 +307,12 @@ fn default_collectors() -> Vec<(Cow<'static, str>, Arc<dyn Collect>)> {
         Cow::Borrowed("promexport::BuildInfo"),
         Arc::new(crate::collector::BuildInfo::detect()),
     )];
+    if crate::instrument::FunctionsCollector::any() {
+        collectors.push((
+            Cow::Borrowed("#[promexport::instrument]"),
+            Arc::new(crate::instrument::FunctionsCollector),
+        ));
+    }
     #[cfg(all(feature = "process", target_os = "linux"))]
     collectors.push((
         Cow::Borrowed("promexport::ProcessCollector"),

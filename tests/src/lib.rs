@@ -432,3 +432,25 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 pub fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
+
+/// The value of the first sample named `name` whose labels include every pair of `labels`,
+/// read from a text 0.0.4 exposition (label values without escapes).
+pub fn sample_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (sample_name, label_text) = match series.split_once('{') {
+                Some((sample_name, rest)) => (sample_name, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            let matches = sample_name == name
+                && labels.iter().all(|(k, v)| {
+                    label_text
+                        .split(',')
+                        .any(|pair| pair == format!("{k}=\"{v}\""))
+                });
+            matches.then(|| value.parse().ok()).flatten()
+        })
+}

@@ -1,0 +1,155 @@
+//! Generates an instrumented function. The body is moved, untouched, into a closure (sync) or an
+//! `async move` block (async), so `return`, `?` and type errors behave and point as in the
+//! user's code; the signature is emitted unchanged.
+
+use super::Args;
+use crate::model::default_crate;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{AttrStyle, ItemFn, ReturnType, Type};
+
+/// A Rust name as users see it (`r#type` is `type`).
+pub(super) fn unraw(ident: &syn::Ident) -> String {
+    let text = ident.to_string();
+    text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
+}
+
+/// Whether `ty` mentions `impl Trait`, which cannot be written inside a body.
+fn mentions_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
+pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = function;
+    if let Some(constness) = &sig.constness {
+        let error = syn::Error::new_spanned(
+            constness,
+            "`#[promexport::instrument]` cannot time a `const fn`; remove `const` or the attribute",
+        )
+        .to_compile_error();
+        return quote!(#(#attrs)* #vis #sig #block #error);
+    }
+    let krate = args.krate.clone().unwrap_or_else(default_crate);
+    let private = quote!(#krate::__private);
+    let label = match (&args.name, label) {
+        (Some(name), _) => name.value(),
+        (None, Some(label)) => label,
+        (None, None) => unraw(&sig.ident),
+    };
+    let buckets = match &args.buckets {
+        Some(values) => quote!(&[#(#values),*]),
+        None => quote!(#private::DEFAULT_DURATION_BUCKETS),
+    };
+    let (outer_attrs, inner_attrs): (Vec<_>, Vec<_>) = attrs
+        .into_iter()
+        .partition(|attr| matches!(attr.style, AttrStyle::Outer));
+    let nameable_output = match &sig.output {
+        ReturnType::Default => Some(quote!(())),
+        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => Some(ty.to_token_stream()),
+        ReturnType::Type(..) => None,
+    };
+    let output_span = match &sig.output {
+        ReturnType::Default => sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    let classify_body = match &args.classify {
+        Some((predicate, true)) => quote!(if #predicate(__promexport_value) {
+            #private::Outcome::Ok
+        } else {
+            #private::Outcome::Error
+        }),
+        Some((predicate, false)) => quote!(if #predicate(__promexport_value) {
+            #private::Outcome::Error
+        } else {
+            #private::Outcome::Ok
+        }),
+        None => quote!({
+            #[allow(unused_imports)]
+            use #private::{AnyOutcome as _, ResultOutcome as _};
+            __promexport_value.__promexport_outcome()
+        }),
+    };
+    // A return of the declared type checked before the body, so the body is type-checked
+    // against it and a mismatch is reported in the user's code, not at the attribute.
+    let fake_return_edge = nameable_output.as_ref().map(|output| {
+        quote_spanned! {output_span=>
+            #[allow(
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::unreachable
+            )]
+            if false {
+                let __promexport_fake_return: #output = loop {};
+                return __promexport_fake_return;
+            }
+        }
+    });
+    let body = if sig.asyncness.is_some() {
+        let (turbofish, classify) = match &nameable_output {
+            Some(output) => (
+                quote!(::<#output, _, _>),
+                quote!(|__promexport_value: &#output| #classify_body),
+            ),
+            // `impl Trait` outputs cannot be named here: every completed call is `ok`.
+            None => (quote!(), quote!(|_| #private::Outcome::Ok)),
+        };
+        quote! {
+            #private::instrument_future #turbofish(
+                &__PROMEXPORT_FUNCTION,
+                async move {
+                    #fake_return_edge
+                    #block
+                },
+                #classify,
+            )
+            .await
+        }
+    } else {
+        quote! {
+            #private::call(
+                &__PROMEXPORT_FUNCTION,
+                move || {
+                    #fake_return_edge
+                    #block
+                },
+                |__promexport_value| #classify_body,
+            )
+        }
+    };
+    let declaration = quote! {
+        static __PROMEXPORT_FUNCTION: #private::Function = #private::Function::new(
+            #label,
+            #private::module_path!(),
+            #private::env!("CARGO_PKG_NAME"),
+            #buckets,
+        );
+        #private::inventory::submit! {
+            #private::FunctionRegistration(&__PROMEXPORT_FUNCTION)
+        }
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #declaration
+            #body
+        }
+    }
+}

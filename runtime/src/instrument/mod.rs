@@ -1,0 +1,19 @@
+//! Instrumented functions: what `#[promexport::instrument]` records, with the metric names and
+//! labels of the autometrics specification so its dashboards and alerts work unchanged:
+//!
+//! - `function_calls_total{function, module, service_name, caller_function, caller_module, result}`
+//! - `function_calls_duration_seconds{function, module, service_name, caller_function, caller_module}`
+//! - `function_calls_concurrent{function, module, service_name, caller_function, caller_module}`
+//!
+//! `result` is `ok`, `error` (an `Err` return or a panic) or `cancelled` (a future dropped before
+//! it completed).
+
+mod call;
+mod collector;
+mod function;
+mod outcome;
+
+pub use call::{CallGuard, InstrumentedFuture, call, enter, instrument_future};
+pub(crate) use collector::FunctionsCollector;
+pub use function::{DEFAULT_DURATION_BUCKETS, Function, FunctionRegistration};
+pub use outcome::{AnyOutcome, Outcome, ResultOutcome};

@@ -1,0 +1,318 @@
+//! `#[promexport::instrument]`: counts, errors, panics, cancellation, in-flight calls under
+//! concurrency, caller labels across sync and async calls, methods and impl blocks.
+
+use promexport::Format;
+use promexport_tests::{promtool_check_metrics, sample_value, wait_for};
+use std::time::Duration;
+
+fn render() -> String {
+    promexport::render(Format::Text)
+}
+
+/// `function_calls_total` of `function` called from `caller` ("" for none) with `result`.
+fn calls(text: &str, function: &str, caller: &str, result: &str) -> f64 {
+    let labels = [
+        ("function", function),
+        ("caller_function", caller),
+        ("result", result),
+    ];
+    sample_value(text, "function_calls_total", &labels).unwrap_or(0.0)
+}
+
+fn in_flight(text: &str, function: &str, caller: &str) -> f64 {
+    let labels = [("function", function), ("caller_function", caller)];
+    sample_value(text, "function_calls_concurrent", &labels).unwrap_or(f64::NAN)
+}
+
+fn duration_count(text: &str, function: &str, caller: &str) -> f64 {
+    let labels = [("function", function), ("caller_function", caller)];
+    sample_value(text, "function_calls_duration_seconds_count", &labels).unwrap_or(0.0)
+}
+
+#[promexport::instrument]
+fn never_called() {}
+
+#[test]
+fn functions_are_served_at_zero_before_their_first_call() {
+    let text = render();
+    assert_eq!(calls(&text, "never_called", "", "ok"), 0.0);
+    assert_eq!(
+        sample_value(
+            &text,
+            "function_calls_total",
+            &[("function", "never_called")]
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(in_flight(&text, "never_called", ""), 0.0);
+    assert!(text.contains("module=\"instrument\""), "{text}");
+}
+
+#[promexport::instrument]
+fn parse_number(input: &str) -> Result<u32, std::num::ParseIntError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Ok(0); // early return is measured too
+    }
+    let value: u32 = trimmed.parse()?; // and `?`
+    Ok(value)
+}
+
+#[promexport::instrument]
+fn lookup(key: u8) -> Option<u8> {
+    key.checked_sub(1)
+}
+
+#[test]
+fn results_errors_early_returns_and_options() {
+    let before = render();
+    assert_eq!(parse_number("7"), Ok(7));
+    assert_eq!(parse_number(" "), Ok(0));
+    assert!(parse_number("x").is_err());
+    assert_eq!(lookup(0), None);
+    assert_eq!(lookup(3), Some(2));
+    let after = render();
+    let delta = |f, r| calls(&after, f, "", r) - calls(&before, f, "", r);
+    assert_eq!(delta("parse_number", "ok"), 2.0);
+    assert_eq!(delta("parse_number", "error"), 1.0);
+    assert_eq!(delta("lookup", "ok"), 2.0, "None is not an error");
+    assert_eq!(delta("lookup", "error"), 0.0);
+    assert_eq!(
+        duration_count(&after, "parse_number", "") - duration_count(&before, "parse_number", ""),
+        3.0
+    );
+}
+
+#[promexport::instrument]
+fn explode(really: bool) -> u8 {
+    assert!(!really, "boom");
+    1
+}
+
+#[test]
+fn a_panic_is_an_error_and_leaves_nothing_in_flight() {
+    let before = render();
+    let caught = std::panic::catch_unwind(|| explode(true));
+    assert!(caught.is_err());
+    assert_eq!(explode(false), 1);
+    let after = render();
+    assert_eq!(
+        calls(&after, "explode", "", "error") - calls(&before, "explode", "", "error"),
+        1.0
+    );
+    assert_eq!(
+        calls(&after, "explode", "", "ok") - calls(&before, "explode", "", "ok"),
+        1.0
+    );
+    assert_eq!(in_flight(&after, "explode", ""), 0.0);
+}
+
+#[promexport::instrument]
+fn leaf() -> u32 {
+    1
+}
+
+#[promexport::instrument]
+fn branch() -> u32 {
+    leaf() + leaf()
+}
+
+#[promexport::instrument]
+fn factorial(n: u64) -> u64 {
+    if n <= 1 { 1 } else { n * factorial(n - 1) }
+}
+
+#[test]
+fn callers_are_labelled_and_recursion_works() {
+    let before = render();
+    assert_eq!(branch(), 2);
+    assert_eq!(leaf(), 1);
+    assert_eq!(factorial(5), 120);
+    let after = render();
+    let delta = |f, caller| calls(&after, f, caller, "ok") - calls(&before, f, caller, "ok");
+    assert_eq!(delta("leaf", "branch"), 2.0);
+    assert_eq!(delta("leaf", ""), 1.0);
+    assert_eq!(delta("branch", ""), 1.0);
+    assert_eq!(delta("factorial", ""), 1.0);
+    assert_eq!(delta("factorial", "factorial"), 4.0);
+    let labels = [
+        ("function", "leaf"),
+        ("caller_function", "branch"),
+        ("caller_module", "instrument"),
+    ];
+    assert!(
+        sample_value(&after, "function_calls_total", &labels).is_some(),
+        "{after}"
+    );
+}
+
+struct Store {
+    items: Vec<u32>,
+}
+
+#[promexport::instrument]
+impl Store {
+    fn get(&self, index: usize) -> Result<u32, String> {
+        self.items
+            .get(index)
+            .copied()
+            .ok_or_else(|| format!("no item {index}"))
+    }
+
+    fn push(&mut self, item: u32) {
+        self.items.push(item);
+    }
+
+    #[promexport::skip]
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn largest<T: PartialOrd + Copy>(items: &[T]) -> Option<T> {
+        items.iter().copied().fold(None, |max, x| match max {
+            Some(m) if m >= x => Some(m),
+            _ => Some(x),
+        })
+    }
+}
+
+#[test]
+fn impl_blocks_instrument_every_method_but_skipped_ones() {
+    let before = render();
+    let mut store = Store { items: vec![] };
+    store.push(4);
+    assert_eq!(store.get(0), Ok(4));
+    assert!(store.get(9).is_err());
+    assert_eq!(store.len(), 1);
+    assert_eq!(Store::largest(&[1.5, 3.0, 2.0]), Some(3.0));
+    assert_eq!(Store::largest::<u8>(&[]), None);
+    let after = render();
+    let delta = |f, r| calls(&after, f, "", r) - calls(&before, f, "", r);
+    assert_eq!(delta("Store::push", "ok"), 1.0);
+    assert_eq!(delta("Store::get", "ok"), 1.0);
+    assert_eq!(delta("Store::get", "error"), 1.0);
+    assert_eq!(delta("Store::largest", "ok"), 2.0);
+    assert!(!after.contains("function=\"Store::len\""), "skipped");
+}
+
+#[promexport::instrument]
+async fn fetch(id: u32) -> Result<u32, String> {
+    tokio::task::yield_now().await;
+    if id == 0 {
+        Err("no id 0".into())
+    } else {
+        Ok(id * 2)
+    }
+}
+
+#[promexport::instrument]
+async fn fetch_both(a: u32, b: u32) -> Result<u32, String> {
+    Ok(fetch(a).await? + fetch(b).await?)
+}
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[tokio::test]
+async fn async_functions_carry_their_caller_across_awaits() {
+    let before = render();
+    let future = fetch_both(1, 2);
+    assert_send(&future);
+    assert_eq!(future.await, Ok(6));
+    assert!(fetch_both(0, 1).await.is_err());
+    assert_eq!(tokio::spawn(fetch(5)).await.unwrap(), Ok(10));
+    let after = render();
+    let delta = |f, caller, r| calls(&after, f, caller, r) - calls(&before, f, caller, r);
+    assert_eq!(delta("fetch", "fetch_both", "ok"), 2.0);
+    assert_eq!(delta("fetch", "fetch_both", "error"), 1.0);
+    assert_eq!(delta("fetch_both", "", "ok"), 1.0);
+    assert_eq!(delta("fetch_both", "", "error"), 1.0);
+    assert_eq!(
+        delta("fetch", "", "ok"),
+        1.0,
+        "a spawned task has no caller"
+    );
+}
+
+#[promexport::instrument]
+async fn wait_for_permit(semaphore: std::sync::Arc<tokio::sync::Semaphore>) -> u8 {
+    let _permit = semaphore.acquire().await.expect("open semaphore");
+    1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_calls_peak_and_return_to_zero() {
+    const TASKS: usize = 1_000;
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| tokio::spawn(wait_for_permit(semaphore.clone())))
+        .collect();
+    let peak = wait_for("1,000 calls in flight", Duration::from_secs(20), || {
+        let peak = in_flight(&render(), "wait_for_permit", "");
+        (peak == TASKS as f64).then_some(peak)
+    });
+    assert_eq!(peak, 1000.0);
+    semaphore.add_permits(TASKS);
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 1);
+    }
+    let text = render();
+    assert_eq!(in_flight(&text, "wait_for_permit", ""), 0.0);
+    assert_eq!(calls(&text, "wait_for_permit", "", "ok"), TASKS as f64);
+}
+
+#[promexport::instrument]
+async fn never_finishes() {
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test]
+async fn a_dropped_future_is_cancelled_not_leaked() {
+    let before = render();
+    let timed_out = tokio::time::timeout(Duration::from_millis(10), never_finishes()).await;
+    assert!(timed_out.is_err());
+    tokio::select! {
+        () = never_finishes() => unreachable!(),
+        () = tokio::task::yield_now() => {}
+    }
+    let after = render();
+    let cancelled = calls(&after, "never_finishes", "", "cancelled")
+        - calls(&before, "never_finishes", "", "cancelled");
+    assert_eq!(cancelled, 2.0);
+    assert_eq!(in_flight(&after, "never_finishes", ""), 0.0);
+}
+
+fn is_success(status: &u16) -> bool {
+    *status < 500
+}
+
+#[promexport::instrument(ok_if = is_success, name = "status_handler", buckets = [0.001, 0.1])]
+fn handler(status: u16) -> u16 {
+    status
+}
+
+#[test]
+fn options_name_classify_and_bucket() {
+    let before = render();
+    handler(200);
+    handler(503);
+    let after = render();
+    let delta =
+        |r| calls(&after, "status_handler", "", r) - calls(&before, "status_handler", "", r);
+    assert_eq!(delta("ok"), 1.0);
+    assert_eq!(delta("error"), 1.0);
+    assert!(after.contains("function_calls_duration_seconds_bucket{function=\"status_handler\""));
+    assert!(after.contains(",le=\"0.001\"}"), "{after}");
+}
+
+#[promexport::instrument]
+fn linted() -> Result<(), ()> {
+    Err(())
+}
+
+#[test]
+fn the_exposition_passes_promtool() {
+    let _ = linted();
+    let lint = promtool_check_metrics(&render());
+    assert_eq!(lint, "");
+}

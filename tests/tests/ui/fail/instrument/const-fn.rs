@@ -1,0 +1,8 @@
+#[promexport::instrument]
+const fn answer() -> u8 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

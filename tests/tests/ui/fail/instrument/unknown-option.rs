@@ -1,0 +1,6 @@
+#[promexport::instrument(objective = "api", name = "x")]
+fn handler() {}
+
+fn main() {
+    handler();
+}
