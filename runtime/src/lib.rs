@@ -249,6 +249,7 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::{assert, concat, default::Default, env, matches, module_path, unreachable};
     pub use inventory;
+    pub use std::boxed::Box;
     pub use std::sync::OnceLock;
     pub use std::vec::Vec;
 

@@ -316,3 +316,49 @@ fn the_exposition_passes_promtool() {
     let lint = promtool_check_metrics(&render());
     assert_eq!(lint, "");
 }
+
+#[promexport::instrument]
+fn returns_impl_future(fail: bool) -> impl std::future::Future<Output = Result<u8, String>> + Send {
+    async move {
+        tokio::task::yield_now().await;
+        if fail { Err("failed".into()) } else { Ok(1) }
+    }
+}
+
+#[promexport::instrument]
+fn returns_boxed_future(
+    value: u8,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<u8>> + Send>> {
+    Box::pin(async move { Some(value) })
+}
+
+#[promexport::instrument]
+async fn awaits_returned_futures() -> u8 {
+    returns_impl_future(false).await.unwrap_or(0) + returns_boxed_future(2).await.unwrap_or(0)
+}
+
+#[tokio::test]
+async fn functions_returning_futures_are_timed_until_the_future_completes() {
+    let before = render();
+    assert_eq!(awaits_returned_futures().await, 3);
+    assert!(returns_impl_future(true).await.is_err());
+    let never_polled = returns_boxed_future(9);
+    drop(never_polled);
+    let after = render();
+    let delta = |f, caller, r| calls(&after, f, caller, r) - calls(&before, f, caller, r);
+    assert_eq!(
+        delta("returns_impl_future", "awaits_returned_futures", "ok"),
+        1.0
+    );
+    assert_eq!(delta("returns_impl_future", "", "error"), 1.0);
+    assert_eq!(
+        delta("returns_boxed_future", "awaits_returned_futures", "ok"),
+        1.0
+    );
+    assert_eq!(
+        delta("returns_boxed_future", "", "cancelled"),
+        0.0,
+        "a future never polled never started"
+    );
+    assert_eq!(in_flight(&after, "returns_impl_future", ""), 0.0);
+}

@@ -29,6 +29,64 @@ fn mentions_impl_trait(ty: &Type) -> bool {
     finder.0
 }
 
+/// How a non-`async` function returns a future, if it does.
+enum ReturnedFuture<'a> {
+    /// `-> impl Future<Output = X>`.
+    Impl(&'a Type),
+    /// `-> Pin<Box<dyn Future<Output = X> ...>>` (what async-trait generates).
+    Boxed(&'a Type),
+}
+
+/// The `X` of a `Future<Output = X>` bound among `bounds`.
+fn future_output<'a>(
+    bounds: impl IntoIterator<Item = &'a syn::TypeParamBound>,
+) -> Option<&'a Type> {
+    bounds.into_iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        (segment.ident == "Future").then_some(())?;
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+/// The only type argument of the last segment of `ty` if that segment is called `name`.
+fn single_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let segment = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    (segment.ident == name).then_some(())?;
+    match args.args.first()? {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    }
+}
+
+fn returned_future(output: &ReturnType) -> Option<ReturnedFuture<'_>> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    if let Type::ImplTrait(impl_trait) = &**ty {
+        return future_output(&impl_trait.bounds).map(ReturnedFuture::Impl);
+    }
+    let boxed = single_argument(single_argument(ty, "Pin")?, "Box")?;
+    let Type::TraitObject(object) = boxed else {
+        return None;
+    };
+    future_output(&object.bounds).map(ReturnedFuture::Boxed)
+}
+
 pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> TokenStream {
     let ItemFn {
         attrs,
@@ -101,15 +159,16 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
             }
         }
     });
+    let classify_output = |output: Option<&TokenStream>| match output {
+        Some(output) => quote!(|__promexport_value: &#output| #classify_body),
+        // `impl Trait` outputs cannot be named here: every completed call is `ok`.
+        None => quote!(|_| #private::Outcome::Ok),
+    };
     let body = if sig.asyncness.is_some() {
-        let (turbofish, classify) = match &nameable_output {
-            Some(output) => (
-                quote!(::<#output, _, _>),
-                quote!(|__promexport_value: &#output| #classify_body),
-            ),
-            // `impl Trait` outputs cannot be named here: every completed call is `ok`.
-            None => (quote!(), quote!(|_| #private::Outcome::Ok)),
-        };
+        let turbofish = nameable_output
+            .as_ref()
+            .map(|output| quote!(::<#output, _, _>));
+        let classify = classify_output(nameable_output.as_ref());
         quote! {
             #private::instrument_future #turbofish(
                 &__PROMEXPORT_FUNCTION,
@@ -120,6 +179,25 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
                 #classify,
             )
             .await
+        }
+    } else if let Some(returned) = returned_future(&sig.output) {
+        // The call is the returned future: timed from its first poll to its completion.
+        let (ReturnedFuture::Impl(output) | ReturnedFuture::Boxed(output)) = returned;
+        let output = (!mentions_impl_trait(output)).then(|| output.to_token_stream());
+        let classify = classify_output(output.as_ref());
+        let instrumented = quote! {
+            #private::instrument_future(
+                &__PROMEXPORT_FUNCTION,
+                (move || {
+                    #fake_return_edge
+                    #block
+                })(),
+                #classify,
+            )
+        };
+        match returned {
+            ReturnedFuture::Impl(_) => instrumented,
+            ReturnedFuture::Boxed(_) => quote!(#private::Box::pin(#instrumented)),
         }
     } else {
         quote! {
