@@ -42,10 +42,14 @@
 //! | `process` | yes | `process_*` metrics read from `/proc` (Linux) |
 //! | `serve` | no | the HTTP endpoint: [`serve`], [`Server`], [`handle_request`] (hyper 1, HTTP/1.1, gzip) |
 //! | `tokio` | no | `tokio_*` metrics of the runtime the server runs on |
+//! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 mod collector;
 mod encoding;
 mod error;
