@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
 use std::task::{Context, Poll};
-use std::time::Instant;
+// quanta reads the TSC where it is invariant (a clock pair costs 23 ns here, against 59 ns for
+// `std::time::Instant`), and falls back to the OS clock elsewhere.
+use quanta::Instant;
 
 thread_local! {
     /// The instrumented function running on this thread: the caller of the next one.

@@ -52,6 +52,7 @@ impl Collect for FunctionsCollector {
                 .map(|r| r.0)
         };
         // Served at zero before the first call: the series of calls without a caller.
+        super::function::warm_up_clock();
         for function in functions() {
             function.series(std::ptr::null());
         }

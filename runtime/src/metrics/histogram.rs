@@ -45,7 +45,7 @@ impl Histogram {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
-        let bucket = self.upper_bounds.partition_point(|bound| *bound < value);
+        let bucket = bucket_index(self.upper_bounds, value);
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         f64::add(&self.sum_bits, value);
     }
@@ -67,6 +67,25 @@ impl Histogram {
     /// Sum of the observations.
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// The bucket `value` falls in: the first bound `>= value`, or the `+Inf` bucket (also for NaN).
+///
+/// A linear scan for the usual dozen bounds: it does not wait on a chain of dependent
+/// comparisons as a binary search does, and typical observations stop early. Binary search
+/// above 32 bounds (client_golang makes the same switch at 35).
+#[inline]
+fn bucket_index(upper_bounds: &[f64], value: f64) -> usize {
+    if upper_bounds.len() <= 32 {
+        upper_bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(upper_bounds.len())
+    } else if value.is_nan() {
+        upper_bounds.len()
+    } else {
+        upper_bounds.partition_point(|bound| *bound < value)
     }
 }
 
@@ -134,5 +153,39 @@ impl HistogramTimer<'_> {
 impl Drop for HistogramTimer<'_> {
     fn drop(&mut self) {
         self.observe();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_index;
+
+    #[test]
+    fn both_searches_agree_on_every_edge() {
+        let few = [0.5, 1.0, 2.0];
+        let many: Vec<f64> = (1..=40).map(f64::from).collect();
+        for (bounds, values) in [
+            (
+                &few[..],
+                vec![-1.0, 0.5, 0.75, 1.0, 2.0, 2.5, f64::INFINITY, f64::NAN],
+            ),
+            (
+                &many[..],
+                vec![-1.0, 1.0, 1.5, 40.0, 41.0, f64::INFINITY, f64::NAN],
+            ),
+        ] {
+            for value in values {
+                let expected = bounds
+                    .iter()
+                    .position(|bound| value <= *bound)
+                    .unwrap_or(bounds.len());
+                assert_eq!(
+                    bucket_index(bounds, value),
+                    expected,
+                    "{value} in {} bounds",
+                    bounds.len()
+                );
+            }
+        }
     }
 }
