@@ -192,10 +192,24 @@ pub use promexport_macros::LabelValue;
 /// assert!(text.contains(r#"caller_function="",caller_module="",result="error"} 1"#));
 /// ```
 ///
-/// Options: `name = "..."` (the `function` label), `buckets = [...]` (of the duration histogram;
-/// default the autometrics buckets), `ok_if = path` or `error_if = path` (a `fn(&T) -> bool`
-/// deciding the `result` of returns that are not a `Result`), `crate = path`. On an impl block,
-/// methods are labelled `Type::method`, and `#[promexport::skip]` leaves one out.
+/// # Options
+///
+/// - `function = "..."`: the `function` label (default: the function's name, `Type::method` in
+///   an instrumented impl block);
+/// - `prefix = "api"`: record into `api_function_calls_total`, ... instead of the autometrics
+///   names; or `name = "checkout"`: into `checkout_calls_total`, `checkout_duration_seconds`,
+///   `checkout_concurrent`;
+/// - `record = [calls, duration, concurrency]`: which metrics (default all; without `duration`
+///   the clock is not read);
+/// - `buckets = [...]`: of the duration histogram (default: the autometrics buckets);
+/// - `labels(team = "payments")`: constant labels on every series of the function;
+/// - `ok_if = path` or `error_if = path`: a `fn(&T) -> bool` deciding the `result` of returns
+///   that are not a `Result` (a web handler's status code);
+/// - `crate = path`: where promexport is, for crates that re-export it.
+///
+/// On an impl block every method is instrumented; `#[promexport::skip]` leaves one out.
+/// Functions returning `impl Future` or `Pin<Box<dyn Future>>` are timed until the future
+/// completes.
 ///
 /// # Generated code
 ///
@@ -243,8 +257,9 @@ macro_rules! build_info {
 pub mod __private {
     pub use crate::collector::BuildInfoSource;
     pub use crate::instrument::{
-        AnyOutcome, CallGuard, DEFAULT_DURATION_BUCKETS, Function, FunctionRegistration,
-        InstrumentedFuture, Outcome, ResultOutcome, call, enter, instrument_future,
+        AnyOutcome, CallGuard, DEFAULT_DURATION_BUCKETS, Function, FunctionOptions,
+        FunctionRegistration, InstrumentedFuture, MetricNames, Outcome, Record, ResultOutcome,
+        call, enter, instrument_future,
     };
     pub use crate::labels::product_cardinality;
     pub use crate::registry::Registration;

@@ -286,7 +286,7 @@ fn is_success(status: &u16) -> bool {
     *status < 500
 }
 
-#[promexport::instrument(ok_if = is_success, name = "status_handler", buckets = [0.001, 0.1])]
+#[promexport::instrument(ok_if = is_success, function = "status_handler", buckets = [0.001, 0.1])]
 fn handler(status: u16) -> u16 {
     status
 }
@@ -361,4 +361,66 @@ async fn functions_returning_futures_are_timed_until_the_future_completes() {
         "a future never polled never started"
     );
     assert_eq!(in_flight(&after, "returns_impl_future", ""), 0.0);
+}
+
+#[promexport::instrument(prefix = "billing", labels(team = "payments"))]
+fn charge(cents: u32) -> Result<u32, String> {
+    if cents == 0 {
+        Err("nothing to charge".into())
+    } else {
+        Ok(cents)
+    }
+}
+
+#[promexport::instrument(name = "checkout", record = [calls])]
+fn checkout() {}
+
+#[test]
+fn own_metric_names_labels_and_a_subset_of_metrics() {
+    assert!(charge(5).is_ok());
+    assert!(charge(0).is_err());
+    checkout();
+    let text = render();
+    let labels = [
+        ("function", "charge"),
+        ("team", "payments"),
+        ("result", "error"),
+    ];
+    assert_eq!(
+        sample_value(&text, "billing_function_calls_total", &labels),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample_value(&text, "function_calls_total", &[("function", "charge")]),
+        None
+    );
+    assert_eq!(
+        sample_value(
+            &text,
+            "billing_function_calls_duration_seconds_count",
+            &[("function", "charge")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample_value(
+            &text,
+            "checkout_calls_total",
+            &[("function", "checkout"), ("result", "ok")]
+        ),
+        Some(1.0)
+    );
+    assert!(text.contains("# TYPE checkout_duration_seconds histogram\n"));
+    assert!(
+        !text.contains("checkout_duration_seconds_count{"),
+        "duration not recorded"
+    );
+    assert!(
+        !text.contains("checkout_concurrent{"),
+        "concurrency not recorded"
+    );
+    assert!(text.contains(
+        "# HELP billing_function_calls_total Calls of instrumented functions, by result.\n"
+    ));
 }

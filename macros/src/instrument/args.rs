@@ -2,18 +2,49 @@
 
 use crate::attr;
 use crate::ctxt::Ctxt;
+use crate::naming;
 use crate::symbol::{BUCKETS, CRATE, NAME};
 use syn::meta::ParseNestedMeta;
 use syn::{ExprArray, LitStr, Path};
 
+const FUNCTION: &str = "function";
+const PREFIX: &str = "prefix";
+const RECORD: &str = "record";
+const LABELS: &str = "labels";
 const OK_IF: &str = "ok_if";
 const ERROR_IF: &str = "error_if";
-const ACCEPTED: &[&str] = &[NAME, BUCKETS, OK_IF, ERROR_IF, CRATE];
+const ACCEPTED: &[&str] = &[
+    FUNCTION, NAME, PREFIX, RECORD, BUCKETS, LABELS, OK_IF, ERROR_IF, CRATE,
+];
+const RECORDABLE: &[&str] = &["calls", "duration", "concurrency"];
+/// Labels every series already has.
+const RESERVED_LABELS: &[&str] = &[
+    "function",
+    "module",
+    "service_name",
+    "caller_function",
+    "caller_module",
+    "result",
+    "le",
+];
+
+/// The families a function records into, when not the autometrics ones.
+pub(crate) enum MetricNames {
+    /// `prefix = "p"`: `p_function_calls_total`, ...
+    Prefixed(String),
+    /// `name = "n"`: `n_calls_total`, `n_duration_seconds`, `n_concurrent`.
+    Named(String),
+}
 
 #[derive(Default)]
 pub(crate) struct Args {
     /// The `function` label instead of the function's name.
-    pub(crate) name: Option<LitStr>,
+    pub(crate) function: Option<LitStr>,
+    pub(crate) names: Option<MetricNames>,
+    /// Which of calls, duration, concurrency to record (all when `None`).
+    pub(crate) record: Option<[bool; 3]>,
+    /// Pre-escaped `name="value",...`.
+    pub(crate) labels: String,
     pub(crate) buckets: Option<Vec<f64>>,
     /// `ok_if = path` (`true`) or `error_if = path` (`false`): `path(&value) -> bool`.
     pub(crate) classify: Option<(Path, bool)>,
@@ -43,13 +74,83 @@ fn duplicate(meta: &ParseNestedMeta, key: &str) -> syn::Error {
     meta.error(format!("duplicate `{key}`: give it once"))
 }
 
+fn metric_name(meta: &ParseNestedMeta) -> syn::Result<String> {
+    let name: LitStr = meta.value()?.parse()?;
+    match naming::metric_name_problem(&name.value()) {
+        Some(problem) => Err(syn::Error::new(name.span(), problem)),
+        None => Ok(name.value()),
+    }
+}
+
 fn parse_key(args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
     let path = &meta.path;
-    if path.is_ident(NAME) {
-        let name: LitStr = meta.value()?.parse()?;
-        if args.name.replace(name).is_some() {
-            return Err(duplicate(meta, NAME));
+    if path.is_ident(FUNCTION) {
+        let function: LitStr = meta.value()?.parse()?;
+        if args.function.replace(function).is_some() {
+            return Err(duplicate(meta, FUNCTION));
         }
+    } else if path.is_ident(NAME) || path.is_ident(PREFIX) {
+        let value = metric_name(meta)?;
+        let names = match path.is_ident(NAME) {
+            true => MetricNames::Named(value),
+            false => MetricNames::Prefixed(value),
+        };
+        if args.names.replace(names).is_some() {
+            return Err(meta.error("give one of `name` and `prefix`, once"));
+        }
+    } else if path.is_ident(RECORD) {
+        let array: ExprArray = meta.value()?.parse()?;
+        let mut record = [false; 3];
+        for elem in &array.elems {
+            let position = match elem {
+                syn::Expr::Path(p) => p
+                    .path
+                    .get_ident()
+                    .and_then(|i| RECORDABLE.iter().position(|r| i == r)),
+                _ => None,
+            };
+            let Some(position) = position else {
+                return Err(syn::Error::new_spanned(
+                    elem,
+                    format!("`record` takes some of: {}", RECORDABLE.join(", ")),
+                ));
+            };
+            record[position] = true;
+        }
+        if !record.contains(&true) {
+            return Err(syn::Error::new_spanned(
+                &array,
+                "`record` needs at least one of calls, duration, concurrency; remove the attribute to record nothing",
+            ));
+        }
+        if args.record.replace(record).is_some() {
+            return Err(duplicate(meta, RECORD));
+        }
+    } else if path.is_ident(LABELS) {
+        meta.parse_nested_meta(|label| {
+            let Some(name) = label.path.get_ident().map(ToString::to_string) else {
+                return Err(label.error("expected `label_name = \"value\"`"));
+            };
+            // The value first: an error below must not leave it unparsed.
+            let value: LitStr = label.value()?.parse()?;
+            if let Some(problem) = naming::label_name_problem(&name) {
+                return Err(syn::Error::new_spanned(&label.path, problem));
+            }
+            if RESERVED_LABELS.contains(&name.as_str()) {
+                return Err(syn::Error::new_spanned(
+                    &label.path,
+                    format!(
+                        "label `{name}` is already set on every series of an instrumented function; choose another name"
+                    ),
+                ));
+            }
+            if !args.labels.is_empty() {
+                args.labels.push(',');
+            }
+            let escaped = crate::model::escape_label_value(&value.value());
+            args.labels.push_str(&format!("{name}=\"{escaped}\""));
+            Ok(())
+        })?;
     } else if path.is_ident(BUCKETS) {
         let array: ExprArray = meta.value()?.parse()?;
         let buckets = buckets(&array)?;

@@ -3,6 +3,7 @@
 //! user's code; the signature is emitted unchanged.
 
 use super::Args;
+use super::args::MetricNames;
 use crate::model::default_crate;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
@@ -104,7 +105,7 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
     }
     let krate = args.krate.clone().unwrap_or_else(default_crate);
     let private = quote!(#krate::__private);
-    let label = match (&args.name, label) {
+    let label = match (&args.function, label) {
         (Some(name), _) => name.value(),
         (None, Some(label)) => label,
         (None, None) => unraw(&sig.ident),
@@ -211,12 +212,37 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
             )
         }
     };
+    let metric_names = match &args.names {
+        None => quote!(#private::MetricNames::AUTOMETRICS),
+        Some(names) => {
+            let (calls, duration, concurrent) = match names {
+                MetricNames::Prefixed(prefix) => (
+                    format!("{prefix}_function_calls"),
+                    format!("{prefix}_function_calls_duration_seconds"),
+                    format!("{prefix}_function_calls_concurrent"),
+                ),
+                MetricNames::Named(name) => (
+                    format!("{name}_calls"),
+                    format!("{name}_duration_seconds"),
+                    format!("{name}_concurrent"),
+                ),
+            };
+            quote!(#private::MetricNames { calls: #calls, duration: #duration, concurrent: #concurrent })
+        }
+    };
+    let [calls, duration, concurrency] = args.record.unwrap_or([true; 3]);
+    let const_labels = &args.labels;
     let declaration = quote! {
         static __PROMEXPORT_FUNCTION: #private::Function = #private::Function::new(
-            #label,
-            #private::module_path!(),
-            #private::env!("CARGO_PKG_NAME"),
-            #buckets,
+            #private::FunctionOptions {
+                name: #label,
+                module: #private::module_path!(),
+                crate_name: #private::env!("CARGO_PKG_NAME"),
+                buckets: #buckets,
+                metrics: #metric_names,
+                record: #private::Record { calls: #calls, duration: #duration, concurrency: #concurrency },
+                const_labels: #const_labels,
+            }
         );
         #private::inventory::submit! {
             #private::FunctionRegistration(&__PROMEXPORT_FUNCTION)

@@ -27,8 +27,9 @@ fn replace_current(function: *const Function) -> *const Function {
 #[derive(Debug)]
 #[must_use]
 pub struct CallGuard {
+    function: &'static Function,
     series: &'static CallSeries,
-    start: Instant,
+    start: Option<Instant>,
     caller: *const Function,
     outcome: Option<Outcome>,
 }
@@ -38,11 +39,11 @@ pub struct CallGuard {
 #[inline]
 pub fn enter(function: &'static Function) -> CallGuard {
     let caller = replace_current(function);
-    let series = function.series(caller);
-    series.concurrent.inc();
+    let (series, start) = begin(function, caller);
     CallGuard {
+        function,
         series,
-        start: Instant::now(),
+        start,
         caller,
         outcome: None,
     }
@@ -76,15 +77,36 @@ impl Drop for CallGuard {
         replace_current(self.caller);
         // Dropped without `finish`: the body panicked.
         let outcome = self.outcome.unwrap_or(Outcome::Error);
-        record(self.series, self.start, outcome);
+        end(self.function, self.series, self.start, outcome);
     }
 }
 
+/// Counts the call in flight and starts its clock, as far as the function records them.
 #[inline]
-fn record(series: &CallSeries, start: Instant, outcome: Outcome) {
-    series.duration.observe(start.elapsed().as_secs_f64());
-    series.concurrent.dec();
-    series.calls[outcome as usize].inc();
+fn begin(
+    function: &'static Function,
+    caller: *const Function,
+) -> (&'static CallSeries, Option<Instant>) {
+    let series = function.series(caller);
+    let record = function.options.record;
+    if record.concurrency {
+        series.concurrent.inc();
+    }
+    (series, record.duration.then(Instant::now))
+}
+
+#[inline]
+fn end(function: &Function, series: &CallSeries, start: Option<Instant>, outcome: Outcome) {
+    let record = function.options.record;
+    if let Some(start) = start {
+        series.duration.observe(start.elapsed().as_secs_f64());
+    }
+    if record.concurrency {
+        series.concurrent.dec();
+    }
+    if record.calls {
+        series.calls[outcome as usize].inc();
+    }
 }
 
 /// A future that records one call of `function`: in flight from its first poll until it
@@ -97,7 +119,7 @@ pub struct InstrumentedFuture<F, C> {
     future: F,
     function: &'static Function,
     classify: Option<C>,
-    started: Option<(&'static CallSeries, Instant)>,
+    started: Option<(&'static CallSeries, Option<Instant>)>,
 }
 
 /// Wraps the body of an `async fn` (or a returned future) of `function`.
@@ -127,11 +149,8 @@ impl<F: Future, C: FnOnce(&F::Output) -> Outcome> Future for InstrumentedFuture<
         // dropped in place; the other fields are never pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let caller = replace_current(this.function);
-        let (series, start) = *this.started.get_or_insert_with(|| {
-            let series = this.function.series(caller);
-            series.concurrent.inc();
-            (series, Instant::now())
-        });
+        let function = this.function;
+        let (series, start) = *this.started.get_or_insert_with(|| begin(function, caller));
         // Restores the caller even if the body panics.
         struct Restore(*const Function);
         impl Drop for Restore {
@@ -150,7 +169,7 @@ impl<F: Future, C: FnOnce(&F::Output) -> Outcome> Future for InstrumentedFuture<
                 .take()
                 .map_or(Outcome::Ok, |classify| classify(output));
             this.started = None;
-            record(series, start, outcome);
+            end(function, series, start, outcome);
         }
         poll
     }
@@ -164,7 +183,7 @@ impl<F, C> Drop for InstrumentedFuture<F, C> {
             } else {
                 Outcome::Cancelled
             };
-            record(series, start, outcome);
+            end(self.function, series, start, outcome);
         }
     }
 }

@@ -15,5 +15,7 @@ mod outcome;
 
 pub use call::{CallGuard, InstrumentedFuture, call, enter, instrument_future};
 pub(crate) use collector::FunctionsCollector;
-pub use function::{DEFAULT_DURATION_BUCKETS, Function, FunctionRegistration};
+pub use function::{
+    DEFAULT_DURATION_BUCKETS, Function, FunctionOptions, FunctionRegistration, MetricNames, Record,
+};
 pub use outcome::{AnyOutcome, Outcome, ResultOutcome};
