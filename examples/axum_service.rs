@@ -51,7 +51,7 @@ async fn item(Path(id): Path<u32>) -> Result<String, AppError> {
 }
 
 async fn metrics(request: Request) -> impl IntoResponse {
-    promexport::handle_request(promexport::registry(), &request)
+    promexport::handle_request(promexport::registry(), &request).await
 }
 
 fn app() -> Router {

@@ -42,6 +42,8 @@ pub(crate) struct Container {
     pub(crate) prefix: Option<LitStr>,
     pub(crate) const_labels: Vec<(syn::Ident, LitStr)>,
     pub(crate) krate: Option<Path>,
+    /// Not served by itself (no `global()`, no inventory entry): filled by a `Collector`.
+    pub(crate) no_global: bool,
 }
 
 /// `#[metric(...)]` and the doc comment of one field.
@@ -87,6 +89,7 @@ fn for_each_nested(
 pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
     let mut prefix = Attr::none(cx, PREFIX);
     let mut krate = Attr::none(cx, CRATE);
+    let mut no_global = Attr::none(cx, NO_GLOBAL);
     let mut const_labels = Vec::new();
     for_each_nested(cx, attrs, METRICS, |meta| {
         if meta.path.is_ident(PREFIX) {
@@ -95,6 +98,8 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
         } else if meta.path.is_ident(CRATE) {
             let value: Path = meta.value()?.parse()?;
             krate.set(&meta.path, value);
+        } else if meta.path.is_ident(NO_GLOBAL) {
+            no_global.set(&meta.path, ());
         } else if meta.path.is_ident(CONST_LABELS) {
             meta.parse_nested_meta(|label| {
                 let Some(name) = label.path.get_ident().cloned() else {
@@ -113,6 +118,7 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
         prefix: prefix.get(),
         const_labels,
         krate: krate.get(),
+        no_global: no_global.get().is_some(),
     }
 }
 

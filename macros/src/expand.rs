@@ -24,6 +24,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         const_labels,
         fields,
         skipped,
+        no_global,
     } = model;
     let private = quote!(#krate::__private);
     let descriptors = fields.iter().map(|field| {
@@ -67,13 +68,41 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         }
     });
     let checks = fields.iter().map(|field| kind_checks(krate, field));
-    let type_name = ident.to_string();
+    // Served by the process-wide registry unless a `Collector` (or a `Registry`) serves it.
+    let (global_static, global_fn, submission) = if *no_global {
+        (quote!(), quote!(), quote!())
+    } else {
+        let type_name = ident.to_string();
+        (
+            quote!(static __GLOBAL: #private::OnceLock<#ident> = #private::OnceLock::new();),
+            quote! {
+                /// The process-wide instance, created on first use and served by
+                /// `promexport::registry()`.
+                pub fn global() -> &'static Self {
+                    __GLOBAL.get_or_init(Self::new)
+                }
+            },
+            quote! {
+                fn __instance() -> &'static dyn #krate::Collect {
+                    #ident::global()
+                }
+
+                #private::inventory::submit! {
+                    #private::Registration {
+                        type_name: #private::concat!(#private::module_path!(), "::", #type_name),
+                        descriptors: __DESCRIPTORS,
+                        instance: __instance,
+                    }
+                }
+            },
+        )
+    };
     quote! {
         #[allow(unused_qualifications, non_upper_case_globals, clippy::all)]
         const _: () = {
             const __DESCRIPTORS: &[#krate::Descriptor] = &[#(#descriptors),*];
             const __CONST_LABELS: &str = #const_labels;
-            static __GLOBAL: #private::OnceLock<#ident> = #private::OnceLock::new();
+            #global_static
 
             #(#checks)*
 
@@ -88,11 +117,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                     }
                 }
 
-                /// The process-wide instance, created on first use and served by
-                /// `promexport::registry()`.
-                pub fn global() -> &'static Self {
-                    __GLOBAL.get_or_init(Self::new)
-                }
+                #global_fn
             }
 
             #[automatically_derived]
@@ -117,17 +142,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                 }
             }
 
-            fn __instance() -> &'static dyn #krate::Collect {
-                #ident::global()
-            }
-
-            #private::inventory::submit! {
-                #private::Registration {
-                    type_name: #private::concat!(#private::module_path!(), "::", #type_name),
-                    descriptors: __DESCRIPTORS,
-                    instance: __instance,
-                }
-            }
+            #submission
         };
     }
 }

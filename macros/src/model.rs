@@ -13,6 +13,7 @@ pub(crate) struct MetricsStruct<'a> {
     pub(crate) const_labels: String,
     pub(crate) fields: Vec<MetricField<'a>>,
     pub(crate) skipped: Vec<&'a Ident>,
+    pub(crate) no_global: bool,
 }
 
 pub(crate) struct MetricField<'a> {
@@ -168,6 +169,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
         const_labels,
         fields,
         skipped,
+        no_global: container.no_global,
     }
 }
 

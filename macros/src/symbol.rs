@@ -7,6 +7,7 @@ pub(crate) const LABEL: &str = "label";
 pub(crate) const PREFIX: &str = "prefix";
 pub(crate) const CONST_LABELS: &str = "const_labels";
 pub(crate) const CRATE: &str = "crate";
+pub(crate) const NO_GLOBAL: &str = "no_global";
 
 pub(crate) const NAME: &str = "name";
 pub(crate) const HELP: &str = "help";
@@ -16,7 +17,7 @@ pub(crate) const SKIP: &str = "skip";
 
 pub(crate) const RENAME: &str = "rename";
 
-pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, CRATE];
+pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
 pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, SKIP];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];

@@ -17,6 +17,8 @@ pub enum Error {
     Prometheus(prometheus::Error),
     /// The server could not bind, accept or start its runtime.
     Io(std::io::Error),
+    /// A name given at runtime (a collector's prefix) is not a valid metric name.
+    InvalidName(String),
 }
 
 impl fmt::Display for Error {
@@ -34,6 +36,7 @@ impl fmt::Display for Error {
             ),
             Error::Prometheus(error) => write!(f, "prometheus collector refused: {error}"),
             Error::Io(error) => write!(f, "metrics server: {error}"),
+            Error::InvalidName(problem) => f.write_str(problem),
         }
     }
 }
@@ -43,7 +46,7 @@ impl std::error::Error for Error {
         match self {
             Error::Prometheus(error) => Some(error),
             Error::Io(error) => Some(error),
-            Error::DuplicateMetric { .. } => None,
+            Error::DuplicateMetric { .. } | Error::InvalidName(_) => None,
         }
     }
 }

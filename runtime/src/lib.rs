@@ -50,16 +50,22 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(feature = "serve")]
+mod collect;
 mod collector;
 mod encoding;
 mod error;
 mod instrument;
 mod labels;
 mod metrics;
+mod naming;
 mod registry;
 #[cfg(feature = "serve")]
 mod serve;
 
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub use collect::Collector;
 #[cfg(all(feature = "process", target_os = "linux"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "process", target_os = "linux"))))]
 pub use collector::ProcessCollector;

@@ -153,6 +153,9 @@ pub struct Registry {
 #[derive(Default)]
 struct Inner {
     state: RwLock<State>,
+    /// Collectors that read their target when scraped.
+    #[cfg(feature = "serve")]
+    refreshers: RwLock<Vec<Arc<dyn crate::collect::Refresh>>>,
     foreign: prometheus::Registry,
     /// Size of the last exposition, to allocate the next one once.
     last_size: AtomicUsize,
@@ -231,6 +234,38 @@ impl Registry {
             .foreign
             .register(collector)
             .map_err(Error::Prometheus)
+    }
+
+    #[cfg(feature = "serve")]
+    pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collect::Refresh>) {
+        let mut refreshers = self
+            .inner
+            .refreshers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        refreshers.push(collector);
+    }
+
+    /// Runs the scrape-time [`Collector`](crate::Collector)s (concurrently, each at most
+    /// `scrape_timeout` or its own timeout) so that the next [`encode`](Self::encode) serves
+    /// what they read. The server calls it before each scrape.
+    #[cfg(feature = "serve")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+    pub async fn collect(&self, scrape_timeout: Option<std::time::Duration>) {
+        let refreshers = self
+            .inner
+            .refreshers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        // All start before any is awaited: they run at the same time.
+        let pending: Vec<_> = refreshers
+            .into_iter()
+            .map(|collector| collector.refresh(scrape_timeout))
+            .collect();
+        for collection in pending {
+            collection.await;
+        }
     }
 
     /// Names, types and help of every family served, in exposition order.

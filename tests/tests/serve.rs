@@ -172,7 +172,7 @@ async fn the_handler_works_inside_another_service() {
         .header("accept", PROMETHEUS_ACCEPT)
         .body(())
         .unwrap();
-    let response = promexport::handle_request(promexport::registry(), &request);
+    let response = promexport::handle_request(promexport::registry(), &request).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],

@@ -44,7 +44,7 @@ impl BuildInfo {
                 })
                 .unwrap_or_else(|| "promexport".to_owned()),
         };
-        let name = sanitize_metric_name(&name);
+        let name = crate::naming::sanitize_metric_name(&name);
         let mut labels = String::new();
         let mut encoder = LabelSetEncoder::new(&mut labels);
         let version = source.map_or("unknown", |s| s.version);
@@ -63,24 +63,6 @@ impl BuildInfo {
     }
 }
 
-/// Maps any text to a valid metric name: other characters become `_`.
-fn sanitize_metric_name(text: &str) -> String {
-    let mut name: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, '_');
-    }
-    name
-}
-
 impl Collect for BuildInfo {
     fn describe(&self) -> Vec<FamilyDescription> {
         vec![FamilyDescription {
@@ -96,17 +78,5 @@ impl Collect for BuildInfo {
                 .family_parts(&self.name, &self.help, None, MetricKind::Info, "")
                 .sample("_info", &self.labels, None, Value::U64(1));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sanitizes_executable_names() {
-        assert_eq!(
-            super::sanitize_metric_name("app-exporter.v2"),
-            "app_exporter_v2"
-        );
-        assert_eq!(super::sanitize_metric_name("9lives"), "_9lives");
     }
 }

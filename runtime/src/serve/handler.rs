@@ -1,10 +1,12 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
+use crate::collect::collection_timeout;
 use crate::{Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use std::future::Future;
 use std::io::Write;
 
 /// Answers a scrape of `registry`: the exposition in the format the `Accept` header asks for,
@@ -15,34 +17,60 @@ use std::io::Write;
 ///
 /// ```text
 /// let app = Router::new().route("/metrics", get(|request: Request| async move {
-///     promexport::handle_request(promexport::registry(), &request)
+///     promexport::handle_request(promexport::registry(), &request).await
 /// }));
 /// ```
 ///
-/// It only reads the method and headers of the request:
+/// It reads the method and headers of the request, runs the scrape-time
+/// [`Collector`](crate::Collector)s within the timeout Prometheus announces
+/// (`X-Prometheus-Scrape-Timeout-Seconds`), then encodes:
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let request = hyper::Request::get("/metrics").header("accept", "text/plain").body(())?;
-/// let response = promexport::handle_request(promexport::registry(), &request);
+/// let response = promexport::handle_request(promexport::registry(), &request).await;
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok(())
+/// # }
 /// ```
-pub fn handle_request<B>(registry: &Registry, request: &Request<B>) -> Response<Full<Bytes>> {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        return method_not_allowed();
-    }
-    let header_text = |name| {
+///
+/// The returned future owns what it needs (not the request), so it is `Send + 'static`.
+pub fn handle_request<B>(
+    registry: &Registry,
+    request: &Request<B>,
+) -> impl Future<Output = Response<Full<Bytes>>> + Send + 'static {
+    let header_text = |name: &str| {
         request
             .headers()
             .get(name)
             .and_then(|value: &HeaderValue| value.to_str().ok())
             .unwrap_or_default()
     };
-    let format = Format::from_accept(header_text(header::ACCEPT));
-    let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING));
-    let mut text = String::new();
-    registry.encode(format, &mut text);
+    let allowed = request.method() == Method::GET || request.method() == Method::HEAD;
+    let head_only = request.method() == Method::HEAD;
+    let format = Format::from_accept(header_text(header::ACCEPT.as_str()));
+    let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str()));
+    let timeout = collection_timeout(header_text("x-prometheus-scrape-timeout-seconds"));
+    let registry = registry.clone();
+    async move {
+        if !allowed {
+            return method_not_allowed();
+        }
+        registry.collect(timeout).await;
+        let mut text = String::new();
+        registry.encode(format, &mut text);
+        exposition_response(text, format, gzip, head_only)
+    }
+}
+
+fn exposition_response(
+    text: String,
+    format: Format,
+    gzip: bool,
+    head_only: bool,
+) -> Response<Full<Bytes>> {
     let body = if gzip {
         gzip_bytes(text.as_bytes())
     } else {
@@ -64,7 +92,7 @@ pub fn handle_request<B>(registry: &Registry, request: &Request<B>) -> Response<
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    if request.method() == Method::HEAD {
+    if head_only {
         *response.body_mut() = Full::default();
     }
     response

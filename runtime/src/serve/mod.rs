@@ -154,8 +154,8 @@ impl Server {
                     };
                     let routes = routes.clone();
                     let service = service_fn(move |request| {
-                        let response = routes.answer(&request);
-                        std::future::ready(Ok::<_, std::convert::Infallible>(response))
+                        let routes = routes.clone();
+                        async move { Ok::<_, std::convert::Infallible>(routes.answer(&request).await) }
                     });
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
@@ -176,12 +176,12 @@ impl Server {
 }
 
 impl Routes {
-    fn answer<B>(
+    async fn answer<B>(
         &self,
         request: &hyper::Request<B>,
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         match request.uri().path() {
-            path if path == self.path => handle_request(&self.registry, request),
+            path if path == self.path => handle_request(&self.registry, request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
                 landing_page(&self.registry, &self.path)
             }
