@@ -23,10 +23,14 @@
 //! app_exporter: polling http://127.0.0.1:1/status: Connection refused (os error 111)
 //! ```
 //!
-//! While the application cannot be polled `app_up` is 0, no `app_health` state is active and
-//! the other gauges keep their last values. Also served: `process_*` and `tokio_*`.
+//! It polls in one of two modes (`--mode`): every `--interval` in the background, as the seed
+//! does (the default), or at each scrape (`--mode scrape`, within the timeout Prometheus
+//! announces; concurrent scrapes share one poll). While the application cannot be polled,
+//! `app_up` is 0, `app_collection_errors_total{reason}` counts it, a line on stderr says why, and
+//! the application's own series are left out rather than served stale. Also served:
+//! `process_*`, `tokio_*` and `app_exporter_build_info`.
 
-use promexport::{Gauge, LabelValue, Metrics, StateSet};
+use promexport::{Collector, Gauge, LabelValue, Metrics, StateSet};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -57,7 +61,7 @@ pub(crate) enum Health {
 }
 
 #[derive(Metrics)]
-#[metrics(prefix = "app")]
+#[metrics(prefix = "app", no_global)]
 struct AppMetrics {
     /// Current requests
     requests_current: Gauge,
@@ -68,8 +72,6 @@ struct AppMetrics {
     uptime: Gauge<f64>,
     /// Health
     health: StateSet<Health>,
-    /// Whether the last poll of the application succeeded (1) or not (0).
-    up: Gauge,
 }
 
 const USAGE: &str = "\
@@ -82,6 +84,7 @@ Flags (--flag VALUE or --flag=VALUE; flags win over environment variables):
   --web.listen-address HOST:PORT  where to serve metrics (default 127.0.0.1:9877;
                                   env EXPORTER_PORT sets the default's port)
   --web.telemetry-path PATH       path of the metrics (default /metrics)
+  --mode interval|scrape          poll every --interval (default), or at each scrape
   --interval SECONDS              time between polls (default 5; env POLLING_INTERVAL_SECONDS)
   --app-url URL                   http:// URL of the application's status endpoint
                                   (default: the demo application; env APP_PORT sets its port)
@@ -94,7 +97,8 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 struct Config {
     listen_address: String,
     telemetry_path: String,
-    interval: Duration,
+    /// `None`: poll at each scrape.
+    interval: Option<Duration>,
     app_url: Option<String>,
     demo_port: u16,
 }
@@ -109,6 +113,7 @@ fn parse_args(
         port.map_err(|_| format!("{what}: {text:?} is not a port number"))
     };
     let (mut listen, mut path, mut interval, mut app_url) = (None, None, None, None);
+    let mut mode = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -120,6 +125,7 @@ fn parse_args(
             "--web.listen-address" => &mut listen,
             "--web.telemetry-path" => &mut path,
             "--interval" => &mut interval,
+            "--mode" => &mut mode,
             "--app-url" => &mut app_url,
             _ if name.starts_with('-') => return Err(format!("unknown flag {name}")),
             _ => return Err(format!("unexpected argument {arg:?}")),
@@ -156,6 +162,11 @@ fn parse_args(
         _ => 0,
     };
     let telemetry_path = path.unwrap_or_else(|| "/metrics".to_owned());
+    let interval = match mode.as_deref() {
+        None | Some("interval") => Some(interval),
+        Some("scrape") => None,
+        Some(other) => return Err(format!("--mode: {other:?} is neither interval nor scrape")),
+    };
     Ok(Some(Config {
         listen_address,
         telemetry_path,
@@ -202,38 +213,40 @@ async fn run(config: Config) -> Result<(), String> {
             format!("http://{addr}/status")
         }
     };
-    tokio::select! {
-        () = poll_loop(&app_url, config.interval, AppMetrics::global()) => {}
-        () = shutdown_signal() => {}
-    }
+    let app_url: std::sync::Arc<str> = app_url.into();
+    let collector = Collector::new("app", move || poll(app_url.clone()));
+    let collector = match config.interval {
+        Some(interval) => collector.interval(interval),
+        None => collector,
+    };
+    collector
+        .timeout(POLL_TIMEOUT)
+        .register()
+        .map_err(|e| format!("registering the collector: {e}"))?;
+    shutdown_signal().await;
     handle
         .shutdown()
         .map_err(|e| format!("metrics server: {e}"))
 }
 
-/// Polls `url` every `interval` forever, updating `metrics`.
-async fn poll_loop(url: &str, interval: Duration, metrics: &AppMetrics) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let status = match tokio::time::timeout(POLL_TIMEOUT, http_client::http_get(url)).await {
-            Ok(body) => body.and_then(|body| parse_status(&body)),
-            Err(_) => Err(format!("no response within {POLL_TIMEOUT:?}")),
-        };
-        match status {
-            Ok(status) => {
-                metrics.requests_current.set(status.requests_current);
-                metrics.requests_pending.set(status.requests_pending);
-                metrics.uptime.set(status.uptime_seconds);
-                metrics.health.set(status.health);
-                metrics.up.set(1);
-            }
-            Err(message) => {
-                metrics.health.clear();
-                metrics.up.set(0);
-                say!(stderr, "polling {url}: {message}");
-            }
+/// Polls `url` once: the application's metrics, or why there are none.
+async fn poll(url: std::sync::Arc<str>) -> Result<AppMetrics, String> {
+    let status = match tokio::time::timeout(POLL_TIMEOUT, http_client::http_get(&url)).await {
+        Ok(body) => body.and_then(|body| parse_status(&body)),
+        Err(_) => Err(format!("no response within {POLL_TIMEOUT:?}")),
+    };
+    match status {
+        Ok(status) => {
+            let metrics = AppMetrics::new();
+            metrics.requests_current.set(status.requests_current);
+            metrics.requests_pending.set(status.requests_pending);
+            metrics.uptime.set(status.uptime_seconds);
+            metrics.health.set(status.health);
+            Ok(metrics)
+        }
+        Err(message) => {
+            say!(stderr, "polling {url}: {message}");
+            Err(message)
         }
     }
 }
@@ -269,14 +282,14 @@ mod tests {
         let defaults = config(&[], &[]).unwrap().unwrap();
         assert_eq!(defaults.listen_address, "127.0.0.1:9877");
         assert_eq!(defaults.telemetry_path, "/metrics");
-        assert_eq!(defaults.interval, Duration::from_secs(5));
+        assert_eq!(defaults.interval, Some(Duration::from_secs(5)));
         assert_eq!((defaults.app_url, defaults.demo_port), (None, 0));
 
         let env = [("EXPORTER_PORT", "91"), ("POLLING_INTERVAL_SECONDS", "0.5")];
         let env = [&env[..], &[("APP_PORT", "80")]].concat();
         let from_env = config(&[], &env).unwrap().unwrap();
         assert_eq!(from_env.listen_address, "127.0.0.1:91");
-        assert_eq!(from_env.interval, Duration::from_millis(500));
+        assert_eq!(from_env.interval, Some(Duration::from_millis(500)));
         assert_eq!(from_env.demo_port, 80);
 
         let args =
@@ -284,7 +297,9 @@ mod tests {
         let flags = config(&args.split(' ').collect::<Vec<_>>(), &env);
         let flags = flags.unwrap().unwrap();
         assert_eq!(flags.listen_address, "0.0.0.0:92");
-        assert_eq!(flags.interval, Duration::from_secs(2));
+        assert_eq!(flags.interval, Some(Duration::from_secs(2)));
+        let scrape = config(&["--mode", "scrape"], &[]).unwrap().unwrap();
+        assert_eq!(scrape.interval, None);
         assert_eq!(flags.app_url.as_deref(), Some("http://h/s"));
         assert_eq!((flags.telemetry_path.as_str(), flags.demo_port), ("m", 0));
         assert_eq!(config(&["--interval", "1", "--help"], &[]), Ok(None));
@@ -296,6 +311,7 @@ mod tests {
         assert!(error(&["--nope"], &[]).contains("unknown flag --nope"));
         assert!(error(&["stray"], &[]).contains("unexpected argument"));
         assert!(error(&["--interval"], &[]).contains("needs a value"));
+        assert!(error(&["--mode", "push"], &[]).contains("--mode"));
         assert!(error(&["--interval=0"], &[]).contains("--interval"));
         assert!(error(&["--interval=NaN"], &[]).contains("--interval"));
         assert!(error(&[], &[("POLLING_INTERVAL_SECONDS", "x")]).contains("POLLING_INTERVAL"));

@@ -102,7 +102,8 @@ fn api(prometheus: &str, path_and_query: &str) -> Option<String> {
 #[test]
 fn a_real_prometheus_scrapes_the_exporter() {
     let dir = TempDir::new("prometheus");
-    let (exporter, metrics_url) = start_exporter(&dir, &[]);
+    // At each scrape, within the timeout Prometheus announces (1 s here).
+    let (exporter, metrics_url) = start_exporter(&dir, &["--mode", "scrape"]);
     let target = metrics_url
         .trim_start_matches("http://")
         .trim_end_matches("/metrics");
@@ -163,4 +164,8 @@ fn a_real_prometheus_scrapes_the_exporter() {
         exporter.log()
     );
     assert!(targets.contains("\"lastError\":\"\""), "{targets}");
+    let polls = "/api/v1/query?query=app_collection_errors_total";
+    let errors = api(&listen, polls).expect("collection errors");
+    assert!(errors.contains("\"reason\":\"timeout\""), "{errors}");
+    assert!(!errors.contains("\"1\"]"), "no failed collection: {errors}");
 }
