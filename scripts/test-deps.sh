@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the test suite runs for real: Debian's `prometheus` package (prometheus, promtool)
-# and Python's prometheus_client (the independent exposition parser). Idempotent: installs only
+# Installs what the test suite runs for real: Debian's `prometheus` package (prometheus, promtool),
+# `nginx` (the target of the nginx exporter's test) and Python's prometheus_client (the independent
+# exposition parser). Idempotent: installs only
 # what is missing. Tests fail, never skip, when a tool is missing.
 set -euo pipefail
 
 missing_packages=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing_packages+=(prometheus)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing_packages+=(nginx)
 
 if ((${#missing_packages[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -26,6 +28,7 @@ if ((${#missing_packages[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   # The package may have started nothing, but make sure no packaged service holds a port.
   pkill -x prometheus 2>/dev/null || true
+  pkill -x nginx 2>/dev/null || true
 fi
 
 if ! python3 -c 'import prometheus_client' 2>/dev/null; then
@@ -33,4 +36,5 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
 fi
 
 promtool --version 2>&1 | head -n 1
+/usr/sbin/nginx -v 2>&1
 python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'

@@ -47,6 +47,7 @@ macro_rules! say {
 }
 
 mod demo_app;
+#[path = "../shared/http_client.rs"]
 mod http_client;
 mod status;
 
