@@ -1,37 +1,4 @@
-//! Collectors: metrics read from a target (a third-party program's status page, a socket, a
-//! file) when Prometheus scrapes, or on an interval, with `<prefix>_up` and failure accounting.
-//!
-//! Each collection builds a fresh metrics struct (a `#[derive(Metrics)]` with
-//! `#[metrics(no_global)]`), so label sets that vanished from the target vanish from the
-//! exposition too. When a collection fails, times out or panics, the scrape still answers 200
-//! with every other metric; the collector's own series are left out (never served stale),
-//! `<prefix>_up` is 0, `<prefix>_collection_errors_total{reason}` counts it and a `tracing` warning
-//! says why.
-//!
-//! ```no_run
-//! use promexport::{Collector, Gauge, Metrics};
-//!
-//! #[derive(Metrics)]
-//! #[metrics(prefix = "queue", no_global)]
-//! struct QueueMetrics {
-//!     /// Messages waiting.
-//!     depth: Gauge,
-//! }
-//!
-//! async fn read_queue() -> Result<QueueMetrics, std::io::Error> {
-//!     let metrics = QueueMetrics::new();
-//!     metrics.depth.set(42); // read from the target here
-//!     Ok(metrics)
-//! }
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), promexport::Error> {
-//!     Collector::new("queue", read_queue).register()?; // read at each scrape, single-flight
-//!     let server = promexport::Server::bind("127.0.0.1:9100")?.spawn()?;
-//!     tokio::signal::ctrl_c().await?;
-//!     server.shutdown()
-//! }
-//! ```
+//! Collectors: metrics read from a target at scrape time or on an interval (see [`Collector`]).
 
 use crate::Error;
 use crate::encoding::{Encoder, Value};
@@ -76,7 +43,47 @@ impl Failure {
 
 type Outcome<M> = Result<Arc<M>, Failure>;
 
-/// A source of metrics read from a target; see the [module documentation](self).
+/// Metrics read from a target (a third-party program's status page, a socket, a file) when
+/// Prometheus scrapes, or on an interval, with `<prefix>_up` and failure accounting.
+///
+/// Each collection builds a fresh metrics struct (a `#[derive(Metrics)]` with
+/// `#[metrics(no_global)]`, so that only the collector serves it): label sets that vanished from
+/// the target vanish from the exposition too. When a collection fails, times out or panics, the
+/// scrape still answers 200 with every other metric, the collector's own series are left out
+/// (never served stale), `<prefix>_up` is 0, `<prefix>_collection_errors_total{reason}` counts
+/// it (`error`, `timeout`, `panic`) and a `tracing` warning says why.
+///
+/// At scrape time (the default), concurrent scrapes share one collection (single-flight), which
+/// gets the timeout Prometheus announces in `X-Prometheus-Scrape-Timeout-Seconds` less 0.5 s, or
+/// [`timeout`](Self::timeout) if shorter. A hung collection is abandoned at its deadline.
+///
+/// ```
+/// use promexport::{Collector, Format, Gauge, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "queue", no_global)]
+/// struct QueueMetrics {
+///     /// Messages waiting.
+///     depth: Gauge,
+/// }
+///
+/// async fn read_queue() -> Result<QueueMetrics, std::io::Error> {
+///     let metrics = QueueMetrics::new();
+///     metrics.depth.set(42); // what the target reports
+///     Ok(metrics)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), promexport::Error> {
+/// let registry = Registry::new();
+/// Collector::new("queue", read_queue).register_in(&registry)?; // or `.register()`: process-wide
+/// registry.collect(None).await; // what the server does before each scrape
+/// let text = registry.render(Format::Text);
+/// assert!(text.contains("queue_up 1\n"));
+/// assert!(text.contains("queue_depth 42\n"));
+/// # Ok(())
+/// # }
+/// ```
 pub struct Collector<M> {
     prefix: String,
     collect: CollectFn<M>,
@@ -146,7 +153,38 @@ impl<M: Collect + Default> Collector<M> {
     }
 
     /// Collects every `interval` in the background instead of at each scrape; scrapes serve the
-    /// last successful collection (nothing while the last one failed).
+    /// last successful collection (nothing while the last one failed). Register it from a tokio
+    /// runtime, which runs the collections.
+    ///
+    /// ```
+    /// use promexport::{Collector, Counter, Format, Metrics, Registry};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(prefix = "disk", no_global)]
+    /// struct DiskMetrics {
+    ///     /// Bytes read.
+    ///     #[metric(unit = "bytes")]
+    ///     read: Counter,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), promexport::Error> {
+    /// let registry = Registry::new();
+    /// Collector::blocking("disk", || {
+    ///     let metrics = DiskMetrics::new();
+    ///     metrics.read.inc_by(4096); // e.g. parsed from /proc/diskstats
+    ///     Ok::<_, std::io::Error>(metrics)
+    /// })
+    /// .interval(Duration::from_millis(50))
+    /// .register_in(&registry)?;
+    /// tokio::time::sleep(Duration::from_millis(200)).await; // a collection or more
+    /// let text = registry.render(Format::Text);
+    /// assert!(text.contains("disk_up 1\n"));
+    /// assert!(text.contains("disk_read_bytes_total 4096\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = Some(interval);
         self

@@ -92,6 +92,8 @@ pub use serve::{Server, ServerHandle, handle_request, serve};
 /// On the struct, `#[metrics(...)]`:
 /// - `prefix = "app"`: prepended to every name with `_`;
 /// - `const_labels(env = "prod", ...)`: labels added to every sample of the struct;
+/// - `no_global`: no `global()` instance and nothing served by itself: the struct is filled
+///   and served by a [`Collector`] (feature `serve`) or registered in a [`Registry`] you pass;
 /// - `crate = path`: where promexport is, for crates that re-export it.
 ///
 /// On a field, `#[metric(...)]`:
