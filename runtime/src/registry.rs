@@ -292,9 +292,15 @@ impl Registry {
 
     /// Appends the exposition of every family to `out`.
     pub fn encode(&self, format: Format, out: &mut String) {
+        self.encode_selected(format, out, &[]);
+    }
+
+    /// Appends the exposition of the families named in `selected` (family or sample names, as
+    /// `name[]` query parameters give them), or of all of them when it is empty.
+    pub fn encode_selected(&self, format: Format, out: &mut String, selected: &[String]) {
         let start = out.len();
         out.reserve(self.inner.last_size.load(Ordering::Relaxed));
-        let mut encoder = Encoder::new(out, format);
+        let mut encoder = Encoder::selecting(out, format, selected);
         let collectors = self
             .inner
             .state

@@ -95,12 +95,36 @@ pub enum Value {
 pub struct Encoder<'a> {
     out: &'a mut String,
     format: Format,
+    /// Family names to keep (`name[]` of a scrape); empty keeps all.
+    selected: &'a [String],
+    /// Where families that are not selected are written, and discarded.
+    discarded: String,
 }
 
 impl<'a> Encoder<'a> {
     /// An encoder appending to `out`.
     pub fn new(out: &'a mut String, format: Format) -> Self {
-        Encoder { out, format }
+        Self::selecting(out, format, &[])
+    }
+
+    /// An encoder that keeps only the families named in `selected` (by family name or by any of
+    /// their sample names, as `name[]` query parameters give them); all of them when empty.
+    pub fn selecting(out: &'a mut String, format: Format, selected: &'a [String]) -> Self {
+        Encoder {
+            out,
+            format,
+            selected,
+            discarded: String::new(),
+        }
+    }
+
+    fn is_selected(&self, name: &str, kind: MetricKind) -> bool {
+        self.selected.is_empty()
+            || self.selected.iter().any(|wanted| {
+                wanted.strip_prefix(name).is_some_and(|suffix| {
+                    suffix.is_empty() || kind.sample_suffixes().contains(&suffix)
+                })
+            })
     }
 
     /// The format being written.
@@ -128,7 +152,12 @@ impl<'a> Encoder<'a> {
         const_labels: &'e str,
     ) -> FamilyEncoder<'e> {
         let format = self.format;
-        let out = &mut *self.out;
+        let out = if self.is_selected(name, kind) {
+            &mut *self.out
+        } else {
+            self.discarded.clear();
+            &mut self.discarded
+        };
         let (type_name, header_suffix) = match (format, kind) {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),

@@ -53,6 +53,7 @@ pub fn handle_request<B>(
     let format = Format::from_accept(header_text(header::ACCEPT.as_str()));
     let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str()));
     let timeout = collection_timeout(header_text("x-prometheus-scrape-timeout-seconds"));
+    let selected = selected_names(request.uri().query().unwrap_or_default());
     let registry = registry.clone();
     async move {
         if !allowed {
@@ -60,7 +61,7 @@ pub fn handle_request<B>(
         }
         registry.collect(timeout).await;
         let mut text = String::new();
-        registry.encode(format, &mut text);
+        registry.encode_selected(format, &mut text, &selected);
         exposition_response(text, format, gzip, head_only)
     }
 }
@@ -96,6 +97,39 @@ fn exposition_response(
         *response.body_mut() = Full::default();
     }
     response
+}
+
+/// The values of the `name[]` query parameters (client_python's filter), percent-decoded.
+fn selected_names(query: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| percent_decode(key) == "name[]")
+        .map(|(_, value)| percent_decode(value))
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
@@ -176,6 +210,17 @@ fn html_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::accepts_gzip;
+
+    #[test]
+    fn reads_name_filters() {
+        use super::selected_names;
+        assert_eq!(
+            selected_names("name[]=a_total&x=1&name%5B%5D=b"),
+            ["a_total", "b"]
+        );
+        assert_eq!(selected_names("name[]=%zz&name[]=c%"), ["%zz", "c%"]);
+        assert!(selected_names("").is_empty());
+    }
 
     #[test]
     fn reads_accept_encoding() {

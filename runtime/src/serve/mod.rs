@@ -56,11 +56,33 @@ pub struct Server {
     listener: std::net::TcpListener,
     registry: Option<Registry>,
     path: String,
+    max_concurrent_scrapes: usize,
+    header_read_timeout: Duration,
+    max_header_bytes: usize,
 }
 
 struct Routes {
     registry: Registry,
     path: String,
+    /// One permit per scrape in progress; none left: 503.
+    scrapes: tokio::sync::Semaphore,
+    metrics: Arc<HandlerMetrics>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
+#[label(crate = crate)]
+struct CodeLabels {
+    code: u16,
+}
+
+/// The server's own metrics, named as client_golang's `promhttp` names them.
+#[derive(crate::Metrics)]
+#[metrics(crate = crate, prefix = "promhttp_metric_handler", no_global)]
+struct HandlerMetrics {
+    /// Total number of scrapes by HTTP status code.
+    requests: crate::Family<CodeLabels, crate::Counter>,
+    /// Current number of scrapes being served.
+    requests_in_flight: crate::Gauge,
 }
 
 impl Server {
@@ -72,7 +94,31 @@ impl Server {
             listener,
             registry: None,
             path: "/metrics".to_owned(),
+            max_concurrent_scrapes: 16,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
         })
+    }
+
+    /// Scrapes served at once (default 16); more get `503 Service Unavailable`, counted in
+    /// `promhttp_metric_handler_requests_total{code="503"}`.
+    pub fn max_concurrent_scrapes(mut self, scrapes: usize) -> Self {
+        self.max_concurrent_scrapes = scrapes.max(1);
+        self
+    }
+
+    /// How long a client may take to send its request head (default 10 s): slow clients cannot
+    /// tie up the server.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request head accepted (default 16 KiB, at least 8 KiB); larger ones get
+    /// `431 Request Header Fields Too Large`.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes.max(8192);
+        self
     }
 
     /// Serves `registry` instead of the process-wide one.
@@ -138,10 +184,17 @@ impl Server {
             }
         };
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let metrics = Arc::new(HandlerMetrics::new());
+        // A second server of the same registry finds the names taken; the first one's count.
+        let _ = registry.register(metrics.clone());
         let routes = Arc::new(Routes {
             registry,
             path: self.path,
+            scrapes: tokio::sync::Semaphore::new(self.max_concurrent_scrapes),
+            metrics,
         });
+        let (header_read_timeout, max_header_bytes) =
+            (self.header_read_timeout, self.max_header_bytes);
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -159,7 +212,8 @@ impl Server {
                     });
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(10))
+                        .header_read_timeout(header_read_timeout)
+                        .max_buf_size(max_header_bytes)
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
@@ -181,13 +235,52 @@ impl Routes {
         request: &hyper::Request<B>,
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         match request.uri().path() {
-            path if path == self.path => handle_request(&self.registry, request).await,
+            path if path == self.path => self.scrape(request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
                 landing_page(&self.registry, &self.path)
             }
             "/" => method_not_allowed(),
             _ => plain(StatusCode::NOT_FOUND, "not found\n"),
         }
+    }
+}
+
+impl Routes {
+    async fn scrape<B>(
+        &self,
+        request: &hyper::Request<B>,
+    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+        let response = match self.scrapes.try_acquire() {
+            Ok(_permit) => {
+                let _in_flight = InFlight::enter(&self.metrics.requests_in_flight);
+                handle_request(&self.registry, request).await
+            }
+            Err(_) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many concurrent scrapes; try again\n",
+            ),
+        };
+        let code = CodeLabels {
+            code: response.status().as_u16(),
+        };
+        self.metrics.requests.get(&code).inc();
+        response
+    }
+}
+
+/// Counts a scrape in flight until dropped, also when the client goes away mid-scrape.
+struct InFlight<'a>(&'a crate::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a crate::Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

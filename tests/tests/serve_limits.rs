@@ -1,0 +1,153 @@
+//! An endpoint you can expose: `name[]` filtering, a concurrency limit, slow and oversized
+//! requests, and the server's own `promhttp_*` metrics.
+
+use promexport::{Collector, Gauge, Metrics, Registry, Server};
+use promexport_tests::{http_get, promtool_check_metrics, sample_value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[derive(Metrics)]
+#[metrics(no_global)]
+struct Pair {
+    /// First.
+    first: Gauge,
+    /// Second.
+    second: promexport::Counter,
+}
+
+#[test]
+fn name_parameters_select_families() {
+    let registry = Registry::new();
+    registry.register(Pair::new()).unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .spawn()
+        .unwrap();
+    let url = server.url();
+    let (_, _, body) = http_get(&format!("{url}?name[]=first"), &[]);
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(text, "# HELP first First.\n# TYPE first gauge\nfirst 0\n");
+    let (_, _, body) = http_get(&format!("{url}?name%5B%5D=second_total&name[]=first"), &[]);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("first 0\n") && text.contains("second_total 0\n"),
+        "{text}"
+    );
+    assert!(!text.contains("promhttp"), "{text}");
+    promtool_check_metrics(&text);
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "slow", no_global)]
+struct SlowTarget {
+    /// Read slowly.
+    value: Gauge,
+}
+
+#[test]
+fn scrapes_over_the_limit_get_503_and_are_counted() {
+    let registry = Registry::new();
+    Collector::new("slow", || async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        Ok::<_, std::io::Error>(SlowTarget::new())
+    })
+    .register_in(&registry)
+    .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .max_concurrent_scrapes(1)
+        .spawn()
+        .unwrap();
+    let url = server.url();
+    let scrapes: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || http_get(&url, &[]).0)
+        })
+        .collect();
+    let mut codes: Vec<u16> = scrapes.into_iter().map(|s| s.join().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 503, 503], "one scrape at a time");
+    let (_, _, body) = http_get(&url, &[]);
+    let text = String::from_utf8(body).unwrap();
+    let count = |code| {
+        sample_value(
+            &text,
+            "promhttp_metric_handler_requests_total",
+            &[("code", code)],
+        )
+    };
+    assert_eq!(count("503"), Some(2.0), "{text}");
+    assert_eq!(
+        count("200"),
+        Some(1.0),
+        "the scrape being served is counted when it ends"
+    );
+    assert_eq!(
+        sample_value(&text, "promhttp_metric_handler_requests_in_flight", &[]),
+        Some(1.0)
+    );
+    promtool_check_metrics(&text);
+}
+
+#[test]
+fn slow_clients_cannot_hold_the_server() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(Registry::new())
+        .header_read_timeout(Duration::from_secs(1))
+        .spawn()
+        .unwrap();
+    let addr = server.local_addr();
+    // Slowloris: many connections that start a request and never finish its head.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    let (status, _, _) = http_get(&server.url(), &[]);
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "a normal scrape is served at once"
+    );
+    // The idle ones are dropped once the header timeout passes.
+    for mut stream in idle {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buffer = [0; 512];
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                // hyper may answer `408 Request Timeout` before it closes.
+                Ok(_) => continue,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(error) => panic!("an idle client is still connected after 5 s: {error}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn oversized_request_heads_are_refused() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(Registry::new())
+        .max_header_bytes(8192)
+        .spawn()
+        .unwrap();
+    let big = "x".repeat(20_000);
+    let (status, _, _) = http_get(&server.url(), &[("X-Big", &big)]);
+    assert_eq!(status, 431);
+    let (status, _, _) = http_get(&server.url(), &[]);
+    assert_eq!(status, 200, "the server is still serving");
+}
