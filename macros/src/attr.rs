@@ -52,6 +52,7 @@ pub(crate) struct Field {
     pub(crate) help: Option<String>,
     pub(crate) unit: Option<LitStr>,
     pub(crate) buckets: Option<Buckets>,
+    pub(crate) max_series: Option<usize>,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -128,6 +129,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut unit = Attr::none(cx, UNIT);
     let mut buckets = Attr::none(cx, BUCKETS);
     let mut skip = Attr::none(cx, SKIP);
+    let mut max_series = Attr::none(cx, MAX_SERIES);
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -139,6 +141,15 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             let tokens: ExprArray = meta.value()?.parse()?;
             let values = bucket_values(cx, &tokens);
             buckets.set(&meta.path, Buckets { values });
+        } else if meta.path.is_ident(MAX_SERIES) {
+            let limit: syn::LitInt = meta.value()?.parse()?;
+            match limit.base10_parse::<usize>() {
+                Ok(value) if value > 0 => max_series.set(&meta.path, value),
+                _ => cx.error_spanned_by(
+                    &limit,
+                    "`max_series` must be a positive number of label sets",
+                ),
+            }
         } else if meta.path.is_ident(SKIP) {
             skip.set(&meta.path, ());
         } else {
@@ -151,6 +162,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         help: help.get().or_else(|| doc_comment(attrs)),
         unit: unit.get(),
         buckets: buckets.get(),
+        max_series: max_series.get(),
         skip: skip.get().is_some(),
         malformed,
     }

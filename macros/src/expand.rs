@@ -57,8 +57,17 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             }
             None => quote!(#krate::DEFAULT_BUCKETS),
         };
+        let name = &field.name;
+        let max_series = match field.max_series {
+            Some(limit) => quote!(#private::Some(#limit)),
+            None => quote!(#private::None),
+        };
         quote! {
-            #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig { buckets: #buckets })
+            #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
+                buckets: #buckets,
+                max_series: #max_series,
+                name: #name,
+            })
         }
     });
     let encodes = fields.iter().enumerate().map(|(index, field)| {

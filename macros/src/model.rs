@@ -24,6 +24,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) help: String,
     pub(crate) unit: Option<String>,
     pub(crate) buckets: Option<Buckets>,
+    pub(crate) max_series: Option<usize>,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -161,6 +162,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             help,
             unit: attrs.unit.map(|u| u.value()),
             buckets: attrs.buckets,
+            max_series: attrs.max_series,
         });
     }
     MetricsStruct {

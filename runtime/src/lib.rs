@@ -79,6 +79,7 @@ pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_la
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Family, Gauge, GaugeValue, Histogram,
     HistogramTimer, Info, Metric, MetricConfig, MetricKind, Series, StateSet,
+    set_default_max_series,
 };
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "serve")]

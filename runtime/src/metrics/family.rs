@@ -11,6 +11,11 @@ use std::sync::{PoisonError, RwLock};
 /// up in a map under a read lock; a new label set takes the write lock once. Series live as long
 /// as the family, so the `&M` returned can be kept.
 ///
+/// Open label sets are limited (`#[metric(max_series = N)]`, default 10,000, see
+/// [`set_default_max_series`](crate::set_default_max_series)): past the limit, `get` returns a
+/// series that is never served, `promexport_series_rejected_total{family}` counts the refusal,
+/// and memory stays bounded whatever label values clients send.
+///
 /// ```
 /// use promexport::{Counter, Family, LabelSet, LabelValue, MetricConfig};
 ///
@@ -33,7 +38,11 @@ enum Storage<L, M> {
     /// Every series of a closed label set, at `LabelSet::index`.
     Fixed(Box<[LabelledSeries<M>]>),
     /// Series in creation order (boxed, so references survive growth) and their index by label set.
-    Dynamic(RwLock<DynamicSeries<L, M>>),
+    Dynamic {
+        series: RwLock<DynamicSeries<L, M>>,
+        /// What label sets past the series limit record into: never served.
+        overflow: M,
+    },
 }
 
 struct DynamicSeries<L, M> {
@@ -65,10 +74,13 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         });
         let storage = match fixed {
             Some(series) => Storage::Fixed(series),
-            None => Storage::Dynamic(RwLock::new(DynamicSeries {
-                index: HashMap::default(),
-                series: Vec::new(),
-            })),
+            None => Storage::Dynamic {
+                series: RwLock::new(DynamicSeries {
+                    index: HashMap::default(),
+                    series: Vec::new(),
+                }),
+                overflow: M::new(config),
+            },
         };
         Family {
             config: *config,
@@ -83,13 +95,14 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             // `new` checked that `index` round-trips, and a closed label set has at least one
             // series; clamping only guards against a hand-written `index` beyond CARDINALITY.
             Storage::Fixed(series) => &series[labels.index().min(series.len() - 1)].metric,
-            Storage::Dynamic(lock) => {
-                if let Some(metric) =
-                    Self::lookup(&lock.read().unwrap_or_else(PoisonError::into_inner), labels)
-                {
+            Storage::Dynamic { series, overflow } => {
+                if let Some(metric) = Self::lookup(
+                    &series.read().unwrap_or_else(PoisonError::into_inner),
+                    labels,
+                ) {
                     return metric;
                 }
-                self.insert(lock, labels)
+                self.insert(series, labels).unwrap_or(overflow)
             }
         }
     }
@@ -102,11 +115,27 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         Some(unsafe { &*std::ptr::from_ref(&series.metric) })
     }
 
+    /// Creates the series of `labels`, or `None` past the series limit (counted in
+    /// `promexport_series_rejected_total{family}`).
     #[cold]
-    fn insert<'a>(&'a self, lock: &'a RwLock<DynamicSeries<L, M>>, labels: &L) -> &'a M {
+    fn insert<'a>(&'a self, lock: &'a RwLock<DynamicSeries<L, M>>, labels: &L) -> Option<&'a M> {
         let mut dynamic = lock.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(metric) = Self::lookup(&dynamic, labels) {
-            return metric;
+            return Some(metric);
+        }
+        let limit = self
+            .config
+            .max_series
+            .unwrap_or_else(super::default_max_series);
+        if dynamic.series.len() >= limit {
+            drop(dynamic);
+            SeriesGuardMetrics::global()
+                .series_rejected
+                .get(&RejectedLabels {
+                    family: self.config.name,
+                })
+                .inc();
+            return None;
         }
         let position = dynamic.series.len();
         dynamic.series.push(Box::new(LabelledSeries {
@@ -114,14 +143,14 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             metric: M::new(&self.config),
         }));
         dynamic.index.insert(labels.clone(), position);
-        Self::lookup(&dynamic, labels).expect("the series was just inserted")
+        Self::lookup(&dynamic, labels)
     }
 
     /// Number of series in the family.
     pub fn len(&self) -> usize {
         match &self.storage {
             Storage::Fixed(series) => series.len(),
-            Storage::Dynamic(lock) => lock
+            Storage::Dynamic { series, .. } => series
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .series
@@ -133,6 +162,21 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
+#[label(crate = crate)]
+struct RejectedLabels {
+    family: &'static str,
+}
+
+/// Label sets refused by families at their series limit (`max_series`).
+#[doc(hidden)]
+#[derive(crate::Metrics)]
+#[metrics(crate = crate, prefix = "promexport")]
+pub struct SeriesGuardMetrics {
+    /// Label sets not created because their family reached its series limit.
+    series_rejected: Family<RejectedLabels, crate::Counter>,
 }
 
 impl<L: LabelSet, M: Series> Default for Family<L, M> {
@@ -162,8 +206,8 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
                     s.metric.encode(family, &s.labels);
                 }
             }
-            Storage::Dynamic(lock) => {
-                let dynamic = lock.read().unwrap_or_else(PoisonError::into_inner);
+            Storage::Dynamic { series, .. } => {
+                let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
                 for s in &dynamic.series {
                     s.metric.encode(family, &s.labels);
                 }

@@ -84,13 +84,33 @@ pub struct Descriptor {
 pub struct MetricConfig {
     /// Upper bounds of histogram buckets, strictly increasing, without `+Inf`.
     pub buckets: &'static [f64],
+    /// Most label sets a [`Family`] creates (`#[metric(max_series = N)]`); `None` for the
+    /// process-wide default ([`set_default_max_series`]).
+    pub max_series: Option<usize>,
+    /// The family's name, for `promexport_series_rejected_total{family}`.
+    pub name: &'static str,
 }
 
 impl MetricConfig {
-    /// Settings with Prometheus' default buckets.
+    /// Settings with Prometheus' default buckets and the default series limit.
     pub const DEFAULT: MetricConfig = MetricConfig {
         buckets: DEFAULT_BUCKETS,
+        max_series: None,
+        name: "",
     };
+}
+
+static DEFAULT_MAX_SERIES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(10_000);
+
+/// Sets the most label sets a [`Family`] without `#[metric(max_series = N)]` creates
+/// (default 10,000). Families over fixed-cardinality label sets are never limited.
+pub fn set_default_max_series(limit: usize) {
+    DEFAULT_MAX_SERIES.store(limit, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub(crate) fn default_max_series() -> usize {
+    DEFAULT_MAX_SERIES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for MetricConfig {
