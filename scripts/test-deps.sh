@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite runs for real: Debian's `prometheus` package (prometheus, promtool),
-# `nginx` (the target of the nginx exporter's test) and Python's prometheus_client (the independent
-# exposition parser). Idempotent: installs only
+# `nginx` (the target of the nginx exporter's test), `prometheus-pushgateway` and Python's
+# prometheus_client (the independent exposition parser). Idempotent: installs only
 # what is missing. Tests fail, never skip, when a tool is missing.
 set -euo pipefail
 
 missing_packages=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing_packages+=(prometheus)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing_packages+=(nginx)
+command -v prometheus-pushgateway >/dev/null || missing_packages+=(prometheus-pushgateway)
 
 if ((${#missing_packages[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +30,7 @@ if ((${#missing_packages[@]})); then
   # The package may have started nothing, but make sure no packaged service holds a port.
   pkill -x prometheus 2>/dev/null || true
   pkill -x nginx 2>/dev/null || true
+  pkill -x prometheus-pushgateway 2>/dev/null || true
 fi
 
 if ! python3 -c 'import prometheus_client' 2>/dev/null; then

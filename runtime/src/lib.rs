@@ -43,6 +43,7 @@
 //! | `serve` | no | the HTTP endpoint: [`serve`], [`Server`], [`handle_request`] (hyper 1, HTTP/1.1, gzip) |
 //! | `tokio` | no | `tokio_*` metrics of the runtime the server runs on |
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
+//! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -59,6 +60,9 @@ mod instrument;
 mod labels;
 mod metrics;
 mod naming;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub mod push;
 mod registry;
 #[cfg(feature = "serve")]
 mod serve;

@@ -1,0 +1,93 @@
+//! Push, push-add and delete against a real Pushgateway (Debian's `prometheus-pushgateway`) on
+//! loopback, with grouping labels that need encoding.
+
+use promexport::push::Pusher;
+use promexport::{Counter, Gauge, Metrics, Registry};
+use promexport_tests::{Process, TempDir, free_port, http_get, sample_value, wait_for};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Metrics)]
+#[metrics(prefix = "batch", no_global)]
+struct BatchMetrics {
+    /// Records processed.
+    records: Counter,
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "batch", no_global)]
+struct BatchTiming {
+    /// When the last run finished.
+    last_success_timestamp_seconds: Gauge,
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn push_push_add_and_delete() {
+    let dir = TempDir::new("pushgateway");
+    let port = free_port();
+    let mut command = Command::new("prometheus-pushgateway");
+    command.args([
+        &format!("--web.listen-address=127.0.0.1:{port}"),
+        "--log.level=warn",
+    ]);
+    let _gateway = Process::start(command, dir.path().join("pushgateway.log"));
+    wait_for("the pushgateway to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let gateway_metrics = move || {
+        let (status, _, body) = http_get(&format!("http://127.0.0.1:{port}/metrics"), &[]);
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    };
+
+    let registry = Registry::new();
+    let batch = Arc::new(BatchMetrics::new());
+    registry.register(batch.clone()).unwrap();
+    batch.records.inc_by(3);
+    let pusher = Pusher::new(&format!("http://127.0.0.1:{port}"), "nightly")
+        .unwrap()
+        .grouping("instance", "db/1");
+    pusher.push(&registry).await.unwrap();
+    let text = tokio::task::spawn_blocking(gateway_metrics).await.unwrap();
+    let group = [("job", "nightly"), ("instance", "db/1")];
+    assert_eq!(
+        sample_value(&text, "batch_records_total", &group),
+        Some(3.0),
+        "{text}"
+    );
+
+    // push-add keeps the other families of the group; push replaces the group.
+    let timing_registry = Registry::new();
+    let timing = Arc::new(BatchTiming::new());
+    timing_registry.register(timing.clone()).unwrap();
+    timing.last_success_timestamp_seconds.set(1_700_000_000);
+    pusher.push_add(&timing_registry).await.unwrap();
+    let text = tokio::task::spawn_blocking(gateway_metrics).await.unwrap();
+    assert_eq!(
+        sample_value(&text, "batch_records_total", &group),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample_value(&text, "batch_last_success_timestamp_seconds", &group),
+        Some(1.7e9)
+    );
+    pusher.push(&timing_registry).await.unwrap();
+    let text = tokio::task::spawn_blocking(gateway_metrics).await.unwrap();
+    assert_eq!(
+        sample_value(&text, "batch_records_total", &group),
+        None,
+        "replaced by push"
+    );
+
+    pusher.delete().await.unwrap();
+    let text = tokio::task::spawn_blocking(gateway_metrics).await.unwrap();
+    assert_eq!(
+        sample_value(&text, "batch_last_success_timestamp_seconds", &group),
+        None
+    );
+
+    // A refused push is an error, not a panic.
+    let wrong = Pusher::new(&format!("http://127.0.0.1:{}", free_port()), "nightly").unwrap();
+    assert!(wrong.push(&registry).await.is_err());
+}
