@@ -19,6 +19,8 @@ pub enum Error {
     Io(std::io::Error),
     /// A name given at runtime (a collector's prefix) is not a valid metric name.
     InvalidName(String),
+    /// The web config file is wrong: `file:line: what`.
+    WebConfig(String),
 }
 
 impl fmt::Display for Error {
@@ -37,6 +39,7 @@ impl fmt::Display for Error {
             Error::Prometheus(error) => write!(f, "prometheus collector refused: {error}"),
             Error::Io(error) => write!(f, "metrics server: {error}"),
             Error::InvalidName(problem) => f.write_str(problem),
+            Error::WebConfig(problem) => write!(f, "web config: {problem}"),
         }
     }
 }
@@ -46,7 +49,7 @@ impl std::error::Error for Error {
         match self {
             Error::Prometheus(error) => Some(error),
             Error::Io(error) => Some(error),
-            Error::DuplicateMetric { .. } | Error::InvalidName(_) => None,
+            Error::DuplicateMetric { .. } | Error::InvalidName(_) | Error::WebConfig(_) => None,
         }
     }
 }

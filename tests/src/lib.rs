@@ -454,3 +454,56 @@ pub fn sample_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
             matches.then(|| value.parse().ok()).flatten()
         })
 }
+
+/// HTTPS GET of `url` trusting only `ca_pem`, presenting `client` (certificate and key PEM) when
+/// given; `Err` with the reason when the connection or handshake fails.
+pub fn https_get(
+    url: &str,
+    ca_pem: &str,
+    client: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> Result<HttpAnswer, String> {
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
+    let ca = Certificate::from_pem(ca_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let client_cert = match client {
+        Some((cert, key)) => Some(ClientCert::new_with_certs(
+            &[Certificate::from_pem(cert.as_bytes()).map_err(|e| e.to_string())?],
+            PrivateKey::from_pem(key.as_bytes()).map_err(|e| e.to_string())?,
+        )),
+        None => None,
+    };
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::new_with_certs(&[ca]))
+        .client_cert(client_cert)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder().method("GET").uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = agent
+        .run(request.body(()).expect("valid request"))
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .into_body()
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok((status, headers, body))
+}

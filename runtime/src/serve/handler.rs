@@ -164,6 +164,16 @@ pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Byt
     response
 }
 
+#[cfg(feature = "web-config")]
+pub(super) fn unauthorized() -> Response<Full<Bytes>> {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"promexport\""),
+    );
+    response
+}
+
 pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
     let mut response = plain(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -1,6 +1,8 @@
 //! The HTTP endpoint: hyper 1, HTTP/1.1 only, on a tokio runtime.
 
 mod handler;
+#[cfg(feature = "web-config")]
+mod web_config;
 
 pub use handler::handle_request;
 
@@ -59,6 +61,8 @@ pub struct Server {
     max_concurrent_scrapes: usize,
     header_read_timeout: Duration,
     max_header_bytes: usize,
+    #[cfg(feature = "web-config")]
+    web_config: Option<Arc<web_config::WebConfig>>,
 }
 
 struct Routes {
@@ -67,6 +71,8 @@ struct Routes {
     /// One permit per scrape in progress; none left: 503.
     scrapes: tokio::sync::Semaphore,
     metrics: Arc<HandlerMetrics>,
+    #[cfg(feature = "web-config")]
+    web_config: Option<Arc<web_config::WebConfig>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -97,7 +103,33 @@ impl Server {
             max_concurrent_scrapes: 16,
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
+            #[cfg(feature = "web-config")]
+            web_config: None,
         })
+    }
+
+    /// Serves with the TLS and basic auth settings of an exporter-toolkit web config file (the
+    /// file every official exporter takes as `--web.config.file`). A file with an error is
+    /// refused here, with a message naming its line.
+    ///
+    /// ```yaml
+    /// tls_server_config:
+    ///   cert_file: server.crt          # relative to the config file
+    ///   key_file: server.key
+    ///   client_auth_type: RequireAndVerifyClientCert   # default NoClientCert
+    ///   client_ca_file: clients-ca.crt
+    ///   min_version: TLS12             # or TLS13
+    /// basic_auth_users:
+    ///   prometheus: $2y$10$...         # bcrypt
+    /// ```
+    ///
+    /// Wrong or missing credentials get `401` with `WWW-Authenticate`; bcrypt runs once per
+    /// (user, password), so authenticated scrapes stay fast.
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+    pub fn web_config_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        self.web_config = Some(Arc::new(web_config::WebConfig::load(path.as_ref())?));
+        Ok(self)
     }
 
     /// Scrapes served at once (default 16); more get `503 Service Unavailable`, counted in
@@ -192,7 +224,15 @@ impl Server {
             path: self.path,
             scrapes: tokio::sync::Semaphore::new(self.max_concurrent_scrapes),
             metrics,
+            #[cfg(feature = "web-config")]
+            web_config: self.web_config.clone(),
         });
+        #[cfg(feature = "web-config")]
+        let tls = self
+            .web_config
+            .as_ref()
+            .and_then(|config| config.tls.clone())
+            .map(tokio_rustls::TlsAcceptor::from);
         let (header_read_timeout, max_header_bytes) =
             (self.header_read_timeout, self.max_header_bytes);
         let graceful = GracefulShutdown::new();
@@ -205,20 +245,25 @@ impl Server {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     };
-                    let routes = routes.clone();
-                    let service = service_fn(move |request| {
-                        let routes = routes.clone();
-                        async move { Ok::<_, std::convert::Infallible>(routes.answer(&request).await) }
-                    });
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(header_read_timeout)
-                        .max_buf_size(max_header_bytes)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
+                    let connection = Connection {
+                        routes: routes.clone(),
+                        header_read_timeout,
+                        max_header_bytes,
+                        watcher: graceful.watcher(),
+                    };
+                    #[cfg(feature = "web-config")]
+                    if let Some(tls) = &tls {
+                        let tls = tls.clone();
+                        tokio::spawn(async move {
+                            // The handshake gets the same deadline as a request head.
+                            let handshake = tokio::time::timeout(header_read_timeout, tls.accept(stream));
+                            if let Ok(Ok(stream)) = handshake.await {
+                                connection.serve(stream).await;
+                            }
+                        });
+                        continue;
+                    }
+                    tokio::spawn(connection.serve(stream));
                 }
                 () = &mut shutdown => break,
             }
@@ -229,11 +274,42 @@ impl Server {
     }
 }
 
+/// One accepted connection, served over plain TCP or TLS.
+struct Connection {
+    routes: Arc<Routes>,
+    header_read_timeout: Duration,
+    max_header_bytes: usize,
+    watcher: hyper_util::server::graceful::Watcher,
+}
+
+impl Connection {
+    async fn serve<I>(self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let routes = self.routes;
+        let service = service_fn(move |request| {
+            let routes = routes.clone();
+            async move { Ok::<_, std::convert::Infallible>(routes.answer(&request).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(self.max_header_bytes)
+            .serve_connection(TokioIo::new(io), service);
+        let _ = self.watcher.watch(connection).await;
+    }
+}
+
 impl Routes {
     async fn answer<B>(
         &self,
         request: &hyper::Request<B>,
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+        #[cfg(feature = "web-config")]
+        if !self.authorized(request).await {
+            return handler::unauthorized();
+        }
         match request.uri().path() {
             path if path == self.path => self.scrape(request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
@@ -246,6 +322,36 @@ impl Routes {
 }
 
 impl Routes {
+    /// Basic auth, when the web config asks for it.
+    #[cfg(feature = "web-config")]
+    async fn authorized<B>(&self, request: &hyper::Request<B>) -> bool {
+        let Some(config) = self.web_config.clone() else {
+            return true;
+        };
+        let authorization = request
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        match config
+            .basic_auth
+            .as_ref()
+            .map(|auth| auth.allows_cached(authorization.as_deref()))
+        {
+            None => return true,
+            Some(Some(known)) => return known,
+            Some(None) => {}
+        }
+        // bcrypt is slow by design: verify off the runtime's thread.
+        let verify = move || {
+            config
+                .basic_auth
+                .as_ref()
+                .is_some_and(|auth| auth.allows(authorization.as_deref()))
+        };
+        tokio::task::spawn_blocking(verify).await.unwrap_or(false)
+    }
+
     async fn scrape<B>(
         &self,
         request: &hyper::Request<B>,

@@ -1,0 +1,553 @@
+//! The web config file of Prometheus' exporter-toolkit (`--web.config.file`): TLS and basic
+//! auth, in the same YAML format every official Go exporter accepts.
+//!
+//! ```yaml
+//! tls_server_config:
+//!   cert_file: server.crt          # paths are relative to this file
+//!   key_file: server.key
+//!   client_auth_type: RequireAndVerifyClientCert   # or NoClientCert (default), ...
+//!   client_ca_file: clients-ca.crt
+//!   min_version: TLS12             # or TLS13
+//! basic_auth_users:
+//!   prometheus: $2y$10$...         # bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\n')
+//! ```
+
+use crate::Error;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// A parsed web config file.
+pub(crate) struct WebConfig {
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) basic_auth: Option<BasicAuth>,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("tls", &self.tls.is_some())
+            .field("basic_auth", &self.basic_auth.is_some())
+            .finish()
+    }
+}
+
+/// A YAML value of the small subset the web config uses: nested maps, scalars, lists of
+/// scalars (only accepted settings take lists, whose items are not needed).
+enum Node {
+    Map(Vec<(String, usize, Node)>),
+    Scalar(String),
+    List,
+}
+
+struct Line<'a> {
+    number: usize,
+    indent: usize,
+    text: &'a str,
+}
+
+fn config_error(path: &Path, line: usize, message: impl std::fmt::Display) -> Error {
+    Error::WebConfig(format!("{}:{line}: {message}", path.display()))
+}
+
+fn strip_comment(text: &str) -> &str {
+    let mut quote = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if i == 0 || text[..i].ends_with(' ') => return &text[..i],
+            _ => {}
+        }
+    }
+    text
+}
+
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            return inner.to_owned();
+        }
+    }
+    value.to_owned()
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<Node, Error> {
+    let mut lines = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let number = index + 1;
+        if raw.trim_start().starts_with('\t') || raw.starts_with('\t') {
+            return Err(config_error(
+                path,
+                number,
+                "tabs are not allowed for indentation",
+            ));
+        }
+        let content = strip_comment(raw).trim_end();
+        if content.trim().is_empty() || content.trim() == "---" {
+            continue;
+        }
+        let indent = content.len() - content.trim_start().len();
+        lines.push(Line {
+            number,
+            indent,
+            text: content.trim_start(),
+        });
+    }
+    let mut at = 0;
+    let node = parse_map(path, &lines, &mut at, 0)?;
+    match lines.get(at) {
+        Some(line) => Err(config_error(path, line.number, "unexpected indentation")),
+        None => Ok(node),
+    }
+}
+
+fn parse_map(path: &Path, lines: &[Line], at: &mut usize, indent: usize) -> Result<Node, Error> {
+    let mut entries = Vec::new();
+    while let Some(line) = lines.get(*at).filter(|l| l.indent == indent) {
+        let Some((key, value)) = line.text.split_once(':') else {
+            return Err(config_error(
+                path,
+                line.number,
+                format!("expected `key: value`, found {:?}", line.text),
+            ));
+        };
+        let (key, value) = (unquote(key), value.trim());
+        *at += 1;
+        let node = match value {
+            "" => match lines.get(*at).filter(|next| next.indent > indent) {
+                Some(next) if next.text.starts_with("- ") || next.text == "-" => {
+                    let list_indent = next.indent;
+                    while let Some(item) = lines.get(*at).filter(|l| l.indent == list_indent) {
+                        if !item.text.starts_with('-') {
+                            return Err(config_error(
+                                path,
+                                item.number,
+                                "expected a list item (`- value`)",
+                            ));
+                        }
+                        *at += 1;
+                    }
+                    Node::List
+                }
+                Some(next) => parse_map(path, lines, at, next.indent)?,
+                None => Node::Scalar(String::new()),
+            },
+            "{}" => Node::Map(Vec::new()),
+            list if list.starts_with('[') && list.ends_with(']') => Node::List,
+            scalar => Node::Scalar(unquote(scalar)),
+        };
+        if entries
+            .iter()
+            .any(|(k, _, _): &(String, usize, Node)| *k == key)
+        {
+            return Err(config_error(
+                path,
+                line.number,
+                format!("`{key}` is given twice"),
+            ));
+        }
+        entries.push((key, line.number, node));
+    }
+    Ok(Node::Map(entries))
+}
+
+impl WebConfig {
+    /// Reads and checks a web config file; every error names the file and line.
+    pub(crate) fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::WebConfig(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let Node::Map(entries) = parse_yaml(path, &text)? else {
+            return Err(config_error(path, 1, "expected a map of settings"));
+        };
+        let mut config = WebConfig {
+            tls: None,
+            basic_auth: None,
+        };
+        for (key, line, node) in entries {
+            match (key.as_str(), node) {
+                ("tls_server_config", Node::Map(tls)) => {
+                    config.tls = Some(Arc::new(tls_config(path, base, line, tls)?));
+                }
+                ("basic_auth_users", Node::Map(users)) => {
+                    let mut hashes = HashMap::new();
+                    for (user, user_line, hash) in users {
+                        let Node::Scalar(hash) = hash else {
+                            return Err(config_error(path, user_line, "expected a bcrypt hash"));
+                        };
+                        if !hash.starts_with("$2") {
+                            return Err(config_error(
+                                path,
+                                user_line,
+                                format!("the password of `{user}` is not a bcrypt hash ($2y$...)"),
+                            ));
+                        }
+                        hashes.insert(user, hash);
+                    }
+                    config.basic_auth = Some(BasicAuth::new(hashes));
+                }
+                // HTTP/2 is not served (HTTP/1.1 only); the setting is accepted for compatibility.
+                ("http_server_config", Node::Map(_)) => {}
+                ("tls_server_config" | "basic_auth_users" | "http_server_config", _) => {
+                    return Err(config_error(path, line, format!("`{key}` must be a map")));
+                }
+                (other, _) => {
+                    return Err(config_error(
+                        path,
+                        line,
+                        format!(
+                            "unknown setting `{other}`; expected tls_server_config, basic_auth_users or http_server_config"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn tls_config(
+    path: &Path,
+    base: &Path,
+    line: usize,
+    entries: Vec<(String, usize, Node)>,
+) -> Result<rustls::ServerConfig, Error> {
+    let mut settings: HashMap<String, (usize, String)> = HashMap::new();
+    for (key, key_line, node) in entries {
+        let accepted = [
+            "cert_file",
+            "key_file",
+            "client_auth_type",
+            "client_ca_file",
+            "min_version",
+            "max_version",
+        ];
+        match node {
+            Node::Scalar(value) if accepted.contains(&key.as_str()) => {
+                settings.insert(key, (key_line, value));
+            }
+            // Cipher suites and their order are rustls' (all modern AEAD suites).
+            Node::List | Node::Scalar(_)
+                if key == "cipher_suites"
+                    || key == "prefer_server_cipher_suites"
+                    || key == "curve_preferences" => {}
+            _ => {
+                return Err(config_error(
+                    path,
+                    key_line,
+                    format!(
+                        "unknown or malformed TLS setting `{key}`; expected one of: {}",
+                        accepted.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let file = |key: &str| -> Result<(usize, PathBuf), Error> {
+        let (key_line, value) = settings
+            .get(key)
+            .ok_or_else(|| config_error(path, line, format!("tls_server_config needs `{key}`")))?;
+        Ok((*key_line, base.join(value)))
+    };
+    let (cert_line, cert_file) = file("cert_file")?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_file)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| {
+            config_error(
+                path,
+                cert_line,
+                format!("reading {}: {e}", cert_file.display()),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(config_error(
+            path,
+            cert_line,
+            format!("{} holds no certificate", cert_file.display()),
+        ));
+    }
+    let (key_line, key_file) = file("key_file")?;
+    let key = PrivateKeyDer::from_pem_file(&key_file).map_err(|e| {
+        config_error(
+            path,
+            key_line,
+            format!("reading {}: {e}", key_file.display()),
+        )
+    })?;
+    let versions: &[&rustls::SupportedProtocolVersion] =
+        match settings.get("min_version").map(|(l, v)| (*l, v.as_str())) {
+            None | Some((_, "TLS12")) => &[&rustls::version::TLS12, &rustls::version::TLS13],
+            Some((_, "TLS13")) => &[&rustls::version::TLS13],
+            Some((version_line, other)) => {
+                return Err(config_error(
+                    path,
+                    version_line,
+                    format!("min_version `{other}` is not supported; use TLS12 or TLS13"),
+                ));
+            }
+        };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| config_error(path, line, e))?;
+    let auth_type = settings
+        .get("client_auth_type")
+        .map(|(l, v)| (*l, v.as_str()));
+    let client_cas = || -> Result<rustls::RootCertStore, Error> {
+        let (ca_line, ca_file) = file("client_ca_file")?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&ca_file).map_err(|e| {
+            config_error(path, ca_line, format!("reading {}: {e}", ca_file.display()))
+        })? {
+            let cert = cert.map_err(|e| config_error(path, ca_line, e))?;
+            roots
+                .add(cert)
+                .map_err(|e| config_error(path, ca_line, e))?;
+        }
+        Ok(roots)
+    };
+    let builder = match auth_type {
+        None | Some((_, "NoClientCert")) => builder.with_no_client_auth(),
+        Some((auth_line, kind @ ("RequireAndVerifyClientCert" | "VerifyClientCertIfGiven"))) => {
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(client_cas()?),
+                provider,
+            );
+            let verifier = if kind == "VerifyClientCertIfGiven" {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            builder.with_client_cert_verifier(
+                verifier
+                    .build()
+                    .map_err(|e| config_error(path, auth_line, e))?,
+            )
+        }
+        Some((auth_line, other)) => {
+            return Err(config_error(
+                path,
+                auth_line,
+                format!(
+                    "client_auth_type `{other}` is not supported; use NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+                ),
+            ));
+        }
+    };
+    builder.with_single_cert(certs, key).map_err(|e| {
+        config_error(
+            path,
+            key_line,
+            format!("the key does not fit the certificate: {e}"),
+        )
+    })
+}
+
+/// Basic auth against bcrypt hashes, with a cache so bcrypt (tens of milliseconds by design)
+/// runs once per (user, password), not at every scrape.
+pub(crate) struct BasicAuth {
+    hashes: HashMap<String, String>,
+    /// Keyed hashes of verified `user:password` pairs (never the passwords themselves).
+    verified: Mutex<HashSet<u64>>,
+    key: RandomState,
+    unknown_user_hash: String,
+}
+
+impl BasicAuth {
+    fn new(hashes: HashMap<String, String>) -> Self {
+        // Checked when the user is unknown, at the cost of the configured hashes, so the answer
+        // takes as long as for a known user (no user enumeration by timing).
+        let cost = hashes
+            .values()
+            .find_map(|hash| hash.get(4..6)?.parse().ok())
+            .unwrap_or(bcrypt::DEFAULT_COST);
+        let unknown_user_hash = bcrypt::hash("unknown user", cost).unwrap_or_default();
+        BasicAuth {
+            hashes,
+            unknown_user_hash,
+            verified: Mutex::new(HashSet::new()),
+            key: RandomState::new(),
+        }
+    }
+
+    /// Whether an `Authorization` header value carries valid credentials, when that is known
+    /// without bcrypt (malformed, or verified before); `None` when [`allows`](Self::allows) must
+    /// run bcrypt.
+    pub(crate) fn allows_cached(&self, authorization: Option<&str>) -> Option<bool> {
+        let Some((user, password)) = authorization.and_then(decode_basic) else {
+            return Some(false);
+        };
+        let fingerprint = self.key.hash_one((&user, &password));
+        let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified.contains(&fingerprint).then_some(true)
+    }
+
+    /// Whether an `Authorization` header value carries valid credentials (runs bcrypt once per
+    /// new user and password: call it off the async runtime's threads).
+    pub(crate) fn allows(&self, authorization: Option<&str>) -> bool {
+        let Some((user, password)) = authorization.and_then(decode_basic) else {
+            return false;
+        };
+        let fingerprint = self.key.hash_one((&user, &password));
+        let cache = || self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache().contains(&fingerprint) {
+            return true;
+        }
+        let hash = self.hashes.get(&user);
+        let checked = hash.unwrap_or(&self.unknown_user_hash);
+        let valid = bcrypt::verify(&password, checked).unwrap_or(false) && hash.is_some();
+        if valid {
+            cache().insert(fingerprint);
+        }
+        valid
+    }
+}
+
+/// `Basic base64(user:password)` → (user, password).
+fn decode_basic(header: &str) -> Option<(String, String)> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let bytes = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(value(*c)?) << (18 - 6 * i);
+        }
+        let produced = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + produced]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("promexport-webconfig-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let dir = temp_dir("errors");
+        let path = write(
+            &dir,
+            "web.yml",
+            "# comment\nbasic_auth_users:\n  alice: not-a-hash\n",
+        );
+        let error = WebConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            error.ends_with("web.yml:3: the password of `alice` is not a bcrypt hash ($2y$...)"),
+            "{error}"
+        );
+        let path = write(
+            &dir,
+            "web.yml",
+            "tls_server_config:\n  cert_file: a.crt\n  keyfile: a.key\n",
+        );
+        let error = WebConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("web.yml:3: unknown or malformed TLS setting `keyfile`"),
+            "{error}"
+        );
+        let path = write(
+            &dir,
+            "web.yml",
+            "tls_server_config:\n  cert_file: missing.crt\n  key_file: a.key\n",
+        );
+        let error = WebConfig::load(&path).unwrap_err().to_string();
+        assert!(error.contains("web.yml:2: reading"), "{error}");
+        let path = write(&dir, "web.yml", "basic_auth_user:\n  a: b\n");
+        assert!(
+            WebConfig::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("web.yml:1: unknown setting")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn basic_auth_checks_bcrypt_once() {
+        let hash = bcrypt::hash("secret", 4).unwrap();
+        let auth = BasicAuth::new(HashMap::from([("alice".to_owned(), hash)]));
+        let header = |credentials: &str| format!("Basic {}", encode(credentials.as_bytes()));
+        assert!(auth.allows(Some(&header("alice:secret"))));
+        assert!(auth.allows(Some(&header("alice:secret"))), "from the cache");
+        assert!(!auth.allows(Some(&header("alice:wrong"))));
+        assert!(!auth.allows(Some(&header("bob:secret"))));
+        assert!(!auth.allows(Some("Bearer x")));
+        assert!(!auth.allows(None));
+    }
+
+    fn encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..4 {
+                out.push(if i <= chunk.len() {
+                    ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn decodes_basic_credentials() {
+        assert_eq!(
+            decode_basic("Basic YWxpY2U6czNjcjN0"),
+            Some(("alice".into(), "s3cr3t".into()))
+        );
+        assert_eq!(
+            decode_basic("Basic YTpiOmM="),
+            Some(("a".into(), "b:c".into()))
+        );
+        assert_eq!(decode_basic("Basic !!"), None);
+    }
+}

@@ -1,0 +1,262 @@
+//! The exporter-toolkit web config: TLS (with a certificate made here by rcgen), mutual TLS,
+//! basic auth, config errors naming their line, and a real Prometheus scraping over TLS with
+//! basic auth.
+
+use promexport::{Gauge, Metrics, Registry, Server};
+use promexport_tests::{Process, TempDir, free_port, header, https_get, try_http_get, wait_for};
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM.
+struct Pki {
+    ca: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn make_pki(dir: &Path) -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let mut server_params =
+        CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_key = KeyPair::generate().unwrap();
+    let server = server_params.signed_by(&server_key, &ca, &ca_key).unwrap();
+    let mut client_params = CertificateParams::new(vec!["prometheus".into()]).unwrap();
+    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client_key = KeyPair::generate().unwrap();
+    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+    Pki {
+        ca: ca.pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+    }
+}
+
+#[derive(Metrics)]
+#[metrics(no_global)]
+struct Secret {
+    /// Only for those who may see it.
+    secret_value: Gauge,
+}
+
+fn registry() -> Registry {
+    let registry = Registry::new();
+    registry.register(Secret::new()).unwrap();
+    registry
+}
+
+fn basic(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn tls_with_basic_auth() {
+    let dir = TempDir::new("web-config");
+    let pki = make_pki(dir.path());
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let config = dir.path().join("web.yml");
+    std::fs::write(
+        &config,
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"),
+    )
+    .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry())
+        .web_config_file(&config)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}/metrics", server.local_addr().port());
+
+    let (status, _, body) = https_get(
+        &url,
+        &pki.ca,
+        None,
+        &[("Authorization", &basic("prometheus", "s3cret"))],
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("secret_value 0\n")
+    );
+    let (status, headers, body) = https_get(
+        &url,
+        &pki.ca,
+        None,
+        &[("Authorization", &basic("prometheus", "wrong"))],
+    )
+    .unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(
+        header(&headers, "www-authenticate"),
+        Some("Basic realm=\"promexport\"")
+    );
+    assert!(!String::from_utf8(body).unwrap().contains("secret_value"));
+    let (status, _, _) = https_get(&url, &pki.ca, None, &[]).unwrap();
+    assert_eq!(status, 401, "no credentials");
+    let (status, _, _) = https_get(
+        &url,
+        &pki.ca,
+        None,
+        &[("Authorization", &basic("root", "s3cret"))],
+    )
+    .unwrap();
+    assert_eq!(status, 401, "unknown user");
+    // Plain HTTP on the TLS port gets nothing.
+    assert!(try_http_get(&url.replace("https", "http")).is_none_or(|(status, _, _)| status != 200));
+}
+
+#[test]
+fn mutual_tls_requires_a_client_certificate() {
+    let dir = TempDir::new("mtls");
+    let pki = make_pki(dir.path());
+    let config = dir.path().join("web.yml");
+    std::fs::write(
+        &config,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS13\n",
+    )
+    .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry())
+        .web_config_file(&config)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let url = format!("https://localhost:{}/metrics", server.local_addr().port());
+    let (status, _, _) = https_get(
+        &url,
+        &pki.ca,
+        Some((&pki.client_cert, &pki.client_key)),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        https_get(&url, &pki.ca, None, &[]).is_err(),
+        "no client certificate, no scrape"
+    );
+}
+
+#[test]
+fn a_wrong_config_is_refused_at_startup_naming_its_line() {
+    let dir = TempDir::new("bad-web-config");
+    let config = dir.path().join("web.yml");
+    std::fs::write(&config, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS10\n").unwrap();
+    let error = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .web_config_file(&config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("web.yml:2: reading"),
+        "the missing certificate, first: {error}"
+    );
+    make_pki(dir.path());
+    let error = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .web_config_file(&config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("web.yml:4: min_version `TLS10` is not supported"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_real_prometheus_scrapes_over_tls_with_basic_auth() {
+    let dir = TempDir::new("prometheus-tls");
+    make_pki(dir.path());
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let config = dir.path().join("web.yml");
+    std::fs::write(
+        &config,
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"),
+    )
+    .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry())
+        .web_config_file(&config)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let prometheus_config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prometheus_config,
+        [
+            "global:".to_owned(),
+            "  scrape_interval: 1s".to_owned(),
+            "  scrape_timeout: 1s".to_owned(),
+            "scrape_configs:".to_owned(),
+            "  - job_name: secured".to_owned(),
+            "    scheme: https".to_owned(),
+            "    tls_config:".to_owned(),
+            format!("      ca_file: {}", dir.path().join("ca.crt").display()),
+            "    basic_auth:".to_owned(),
+            "      username: prometheus".to_owned(),
+            "      password: s3cret".to_owned(),
+            "    static_configs:".to_owned(),
+            format!(
+                "      - targets: ['127.0.0.1:{}']",
+                server.local_addr().port()
+            ),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut command = Command::new("prometheus");
+    command.args([
+        &format!("--config.file={}", prometheus_config.display()),
+        &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        &format!("--web.listen-address={listen}"),
+        "--log.level=warn",
+    ]);
+    let mut prometheus = Process::start(command, dir.path().join("prometheus.log"));
+    let answer = wait_for(
+        "Prometheus to scrape over TLS (up == 1)",
+        Duration::from_secs(60),
+        || {
+            assert!(
+                prometheus.is_running(),
+                "prometheus exited:\n{}",
+                prometheus.log()
+            );
+            let (status, _, body) = try_http_get(&format!(
+                "http://{listen}/api/v1/query?query=secret_value%20and%20on()%20up%3D%3D1"
+            ))?;
+            let body = String::from_utf8_lossy(&body).into_owned();
+            (status == 200 && body.contains("\"job\":\"secured\"")).then_some(body)
+        },
+    );
+    assert!(answer.contains("\"__name__\":\"secret_value\""), "{answer}");
+}
