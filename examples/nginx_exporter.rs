@@ -100,6 +100,7 @@ struct Config {
     scrape_uri: String,
     listen_address: String,
     telemetry_path: String,
+    web_config: String,
 }
 
 const USAGE: &str = "\
@@ -108,6 +109,7 @@ Usage: nginx_exporter [FLAGS]
   --nginx.scrape-uri URL          nginx's stub_status page (default http://127.0.0.1:8080/stub_status)
   --web.listen-address HOST:PORT  where to serve metrics (default 127.0.0.1:9113)
   --web.telemetry-path PATH       path of the metrics (default /metrics)
+  --web.config.file PATH          TLS and basic auth settings (exporter-toolkit format)
   -h, --help                      print this help";
 
 /// The flags (without the program name); `None` for `--help`.
@@ -116,6 +118,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, 
         scrape_uri: "http://127.0.0.1:8080/stub_status".to_owned(),
         listen_address: "127.0.0.1:9113".to_owned(),
         telemetry_path: "/metrics".to_owned(),
+        web_config: String::new(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -130,6 +133,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, 
             "--nginx.scrape-uri" => &mut config.scrape_uri,
             "--web.listen-address" => &mut config.listen_address,
             "--web.telemetry-path" => &mut config.telemetry_path,
+            "--web.config.file" => &mut config.web_config,
             _ => return Err(format!("unknown argument {arg:?}")),
         };
         *slot = inline
@@ -165,6 +169,10 @@ async fn main() -> ExitCode {
     let uri: std::sync::Arc<str> = config.scrape_uri.into();
     let registered = Collector::new("nginx", move || scrape_nginx(uri.clone())).register();
     let server = registered.and_then(|()| promexport::Server::bind(&config.listen_address));
+    let server = server.and_then(|server| match config.web_config.as_str() {
+        "" => Ok(server),
+        path => server.web_config_file(path),
+    });
     let handle = match server.and_then(|server| server.path(config.telemetry_path).spawn()) {
         Ok(handle) => handle,
         Err(error) => {

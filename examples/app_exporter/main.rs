@@ -85,6 +85,7 @@ Flags (--flag VALUE or --flag=VALUE; flags win over environment variables):
   --web.listen-address HOST:PORT  where to serve metrics (default 127.0.0.1:9877;
                                   env EXPORTER_PORT sets the default's port)
   --web.telemetry-path PATH       path of the metrics (default /metrics)
+  --web.config.file PATH          TLS and basic auth settings (exporter-toolkit format)
   --mode interval|scrape          poll every --interval (default), or at each scrape
   --interval SECONDS              time between polls (default 5; env POLLING_INTERVAL_SECONDS)
   --app-url URL                   http:// URL of the application's status endpoint
@@ -98,6 +99,8 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 struct Config {
     listen_address: String,
     telemetry_path: String,
+    /// The exporter-toolkit web config file (TLS, basic auth).
+    web_config: Option<String>,
     /// `None`: poll at each scrape.
     interval: Option<Duration>,
     app_url: Option<String>,
@@ -114,7 +117,7 @@ fn parse_args(
         port.map_err(|_| format!("{what}: {text:?} is not a port number"))
     };
     let (mut listen, mut path, mut interval, mut app_url) = (None, None, None, None);
-    let mut mode = None;
+    let (mut mode, mut web_config) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -127,6 +130,7 @@ fn parse_args(
             "--web.telemetry-path" => &mut path,
             "--interval" => &mut interval,
             "--mode" => &mut mode,
+            "--web.config.file" => &mut web_config,
             "--app-url" => &mut app_url,
             _ if name.starts_with('-') => return Err(format!("unknown flag {name}")),
             _ => return Err(format!("unexpected argument {arg:?}")),
@@ -171,6 +175,7 @@ fn parse_args(
     Ok(Some(Config {
         listen_address,
         telemetry_path,
+        web_config,
         interval,
         app_url,
         demo_port,
@@ -200,6 +205,10 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), String> {
     // Spawned from inside this runtime, the server also serves the runtime's `tokio_*` metrics.
     let server = promexport::Server::bind(&config.listen_address);
+    let server = server.and_then(|server| match &config.web_config {
+        Some(path) => server.web_config_file(path),
+        None => Ok(server),
+    });
     let handle = server.and_then(|server| server.path(config.telemetry_path).spawn());
     let handle = handle.map_err(|e| format!("serving on {}: {e}", config.listen_address))?;
     say!(stdout, "serving metrics on {}", handle.url());
