@@ -51,6 +51,8 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(any(test, feature = "push", feature = "web-config"))]
+mod base64;
 #[cfg(feature = "serve")]
 mod collect;
 mod collector;

@@ -1,6 +1,7 @@
 //! Metric name rules for names only known at runtime.
 
 /// Why `name` is not a valid metric name, or `None` if it is.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) fn metric_name_problem(name: &str) -> Option<String> {
     let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || !name.chars().all(valid)

@@ -162,27 +162,12 @@ impl Pusher {
     }
 }
 
-/// Base64 with the URL-safe alphabet and padding, as the Pushgateway decodes it.
+/// Base64 with the URL-safe alphabet and padding, as the Pushgateway decodes it (`=` for empty).
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     if bytes.is_empty() {
         return "=".to_owned();
     }
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::base64::encode(bytes, crate::base64::URL_SAFE)
 }
 
 fn percent_encode(text: &str) -> String {

@@ -400,7 +400,10 @@ fn try_http_request(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = agent.run(request.body(()).expect("valid request"))?;
+    answer_of(agent.run(request.body(()).expect("valid request"))?)
+}
+
+fn answer_of(response: ureq::http::Response<ureq::Body>) -> Result<HttpAnswer, ureq::Error> {
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -487,23 +490,68 @@ pub fn https_get(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = agent
+    agent
         .run(request.body(()).expect("valid request"))
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = response
-        .into_body()
-        .read_to_vec()
-        .map_err(|e| e.to_string())?;
-    Ok((status, headers, body))
+        .and_then(answer_of)
+        .map_err(|e| e.to_string())
+}
+
+/// An `Authorization: Basic ...` header value.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// A real Prometheus server on loopback with a temp storage dir, killed when dropped.
+pub struct Prometheus {
+    process: Process,
+    /// `host:port` of its HTTP API.
+    pub listen: String,
+}
+
+impl Prometheus {
+    /// Starts `prometheus` with `config` (YAML) written into `dir`.
+    pub fn start(dir: &TempDir, config: &str) -> Self {
+        let path = dir.path().join("prometheus.yml");
+        std::fs::write(&path, config).expect("write prometheus.yml");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut command = Command::new("prometheus");
+        command.args([
+            &format!("--config.file={}", path.display()),
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!("--web.listen-address={listen}"),
+            "--log.level=warn",
+        ]);
+        let process = Process::start(command, dir.path().join("prometheus.log"));
+        Prometheus { process, listen }
+    }
+
+    /// An HTTP API answer (JSON text), or `None` while Prometheus is not answering yet.
+    ///
+    /// # Panics
+    /// When Prometheus has exited (its log says why).
+    pub fn api(&mut self, path_and_query: &str) -> Option<String> {
+        assert!(
+            self.process.is_running(),
+            "prometheus exited:\n{}",
+            self.process.log()
+        );
+        let (status, _, body) = try_http_get(&format!("http://{}{path_and_query}", self.listen))?;
+        (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
+    }
 }

@@ -2,7 +2,7 @@
 //! binary, on loopback, temp storage, 1 s scrape interval), queried through its HTTP API.
 
 use promexport_tests::{
-    Process, TempDir, free_port, http_get, promtool_check_metrics, try_http_get, wait_for,
+    Process, Prometheus, TempDir, free_port, http_get, promtool_check_metrics, wait_for,
 };
 use std::process::Command;
 use std::time::Duration;
@@ -93,12 +93,6 @@ fn an_unreachable_app_is_reported_not_fatal() {
     );
 }
 
-/// A Prometheus HTTP API answer (JSON text), or `None` while the server is not answering yet.
-fn api(prometheus: &str, path_and_query: &str) -> Option<String> {
-    let (status, _, body) = try_http_get(&format!("http://{prometheus}{path_and_query}"))?;
-    (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
-}
-
 #[test]
 fn a_real_prometheus_scrapes_the_exporter() {
     let dir = TempDir::new("prometheus");
@@ -107,35 +101,19 @@ fn a_real_prometheus_scrapes_the_exporter() {
     let target = metrics_url
         .trim_start_matches("http://")
         .trim_end_matches("/metrics");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    let mut prometheus = Prometheus::start(
+        &dir,
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
              scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
         ),
-    )
-    .unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut command = Command::new("prometheus");
-    command.args([
-        &format!("--config.file={}", config.display()),
-        &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        &format!("--web.listen-address={listen}"),
-        "--log.level=warn",
-    ]);
-    let mut prometheus = Process::start(command, dir.path().join("prometheus.log"));
+    );
 
     let up = wait_for(
         "Prometheus to scrape the exporter (up == 1)",
         Duration::from_secs(60),
         || {
-            assert!(
-                prometheus.is_running(),
-                "prometheus exited:\n{}",
-                prometheus.log()
-            );
-            let answer = api(&listen, "/api/v1/query?query=up%3D%3D1")?;
+            let answer = prometheus.api("/api/v1/query?query=up%3D%3D1")?;
             answer.contains("\"job\":\"app\"").then_some(answer)
         },
     );
@@ -146,7 +124,7 @@ fn a_real_prometheus_scrapes_the_exporter() {
         Duration::from_secs(30),
         || {
             let query = "/api/v1/query?query=app_health%7Bapp_health%3D%22healthy%22%7D";
-            let answer = api(&listen, query)?;
+            let answer = prometheus.api(query)?;
             answer
                 .contains("\"app_health\":\"healthy\"")
                 .then_some(answer)
@@ -155,9 +133,11 @@ fn a_real_prometheus_scrapes_the_exporter() {
     assert!(health.contains("\"job\":\"app\""), "{health}");
 
     // Prometheus asked for OpenMetrics and parsed it: the state set keeps its OpenMetrics type.
-    let metadata = api(&listen, "/api/v1/metadata?metric=app_health").expect("metadata");
+    let metadata = prometheus
+        .api("/api/v1/metadata?metric=app_health")
+        .expect("metadata");
     assert!(metadata.contains("\"type\":\"stateset\""), "{metadata}");
-    let targets = api(&listen, "/api/v1/targets").expect("targets");
+    let targets = prometheus.api("/api/v1/targets").expect("targets");
     assert!(
         targets.contains("\"health\":\"up\""),
         "{targets}\n{}",
@@ -165,7 +145,7 @@ fn a_real_prometheus_scrapes_the_exporter() {
     );
     assert!(targets.contains("\"lastError\":\"\""), "{targets}");
     let polls = "/api/v1/query?query=app_collection_errors_total";
-    let errors = api(&listen, polls).expect("collection errors");
+    let errors = prometheus.api(polls).expect("collection errors");
     assert!(errors.contains("\"reason\":\"timeout\""), "{errors}");
     assert!(!errors.contains("\"1\"]"), "no failed collection: {errors}");
 }

@@ -2,11 +2,12 @@
 //! basic auth, config errors naming their line, and a real Prometheus scraping over TLS with
 //! basic auth.
 
-use promexport::{Gauge, Metrics, Registry, Server};
-use promexport_tests::{Process, TempDir, free_port, header, https_get, try_http_get, wait_for};
+use promexport::{Gauge, Metrics, Registry, Server, ServerHandle};
+use promexport_tests::{
+    Prometheus, TempDir, basic_auth, header, https_get, try_http_get, wait_for,
+};
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM.
@@ -47,57 +48,37 @@ struct Secret {
     secret_value: Gauge,
 }
 
-fn registry() -> Registry {
+/// A server of a registry holding `Secret`, with `web_config` as its web config file.
+fn serve_with(dir: &TempDir, web_config: &str) -> ServerHandle {
+    let path = dir.path().join("web.yml");
+    std::fs::write(&path, web_config).unwrap();
     let registry = Registry::new();
     registry.register(Secret::new()).unwrap();
-    registry
+    let server = Server::bind("127.0.0.1:0").unwrap().registry(registry);
+    server.web_config_file(&path).unwrap().spawn().unwrap()
 }
 
-fn basic(user: &str, password: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{user}:{password}").into_bytes();
-    let mut out = String::from("Basic ");
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
+/// TLS with the certificate of `make_pki`, and basic auth for `prometheus` / `s3cret`.
+fn tls_and_basic_auth() -> String {
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    format!(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\
+         basic_auth_users:\n  prometheus: {hash}\n"
+    )
 }
 
 #[test]
 fn tls_with_basic_auth() {
     let dir = TempDir::new("web-config");
     let pki = make_pki(dir.path());
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    let config = dir.path().join("web.yml");
-    std::fs::write(
-        &config,
-        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"),
-    )
-    .unwrap();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .registry(registry())
-        .web_config_file(&config)
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let server = serve_with(&dir, &tls_and_basic_auth());
     let url = format!("https://127.0.0.1:{}/metrics", server.local_addr().port());
 
     let (status, _, body) = https_get(
         &url,
         &pki.ca,
         None,
-        &[("Authorization", &basic("prometheus", "s3cret"))],
+        &[("Authorization", &basic_auth("prometheus", "s3cret"))],
     )
     .unwrap();
     assert_eq!(status, 200);
@@ -110,7 +91,7 @@ fn tls_with_basic_auth() {
         &url,
         &pki.ca,
         None,
-        &[("Authorization", &basic("prometheus", "wrong"))],
+        &[("Authorization", &basic_auth("prometheus", "wrong"))],
     )
     .unwrap();
     assert_eq!(status, 401);
@@ -125,7 +106,7 @@ fn tls_with_basic_auth() {
         &url,
         &pki.ca,
         None,
-        &[("Authorization", &basic("root", "s3cret"))],
+        &[("Authorization", &basic_auth("root", "s3cret"))],
     )
     .unwrap();
     assert_eq!(status, 401, "unknown user");
@@ -137,19 +118,10 @@ fn tls_with_basic_auth() {
 fn mutual_tls_requires_a_client_certificate() {
     let dir = TempDir::new("mtls");
     let pki = make_pki(dir.path());
-    let config = dir.path().join("web.yml");
-    std::fs::write(
-        &config,
+    let server = serve_with(
+        &dir,
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS13\n",
-    )
-    .unwrap();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .registry(registry())
-        .web_config_file(&config)
-        .unwrap()
-        .spawn()
-        .unwrap();
+    );
     let url = format!("https://localhost:{}/metrics", server.local_addr().port());
     let (status, _, _) = https_get(
         &url,
@@ -195,67 +167,34 @@ fn a_wrong_config_is_refused_at_startup_naming_its_line() {
 fn a_real_prometheus_scrapes_over_tls_with_basic_auth() {
     let dir = TempDir::new("prometheus-tls");
     make_pki(dir.path());
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    let config = dir.path().join("web.yml");
-    std::fs::write(
-        &config,
-        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"),
-    )
-    .unwrap();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .registry(registry())
-        .web_config_file(&config)
-        .unwrap()
-        .spawn()
-        .unwrap();
-    let prometheus_config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prometheus_config,
-        [
-            "global:".to_owned(),
-            "  scrape_interval: 1s".to_owned(),
-            "  scrape_timeout: 1s".to_owned(),
-            "scrape_configs:".to_owned(),
-            "  - job_name: secured".to_owned(),
-            "    scheme: https".to_owned(),
-            "    tls_config:".to_owned(),
-            format!("      ca_file: {}", dir.path().join("ca.crt").display()),
-            "    basic_auth:".to_owned(),
-            "      username: prometheus".to_owned(),
-            "      password: s3cret".to_owned(),
-            "    static_configs:".to_owned(),
-            format!(
-                "      - targets: ['127.0.0.1:{}']",
-                server.local_addr().port()
-            ),
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut command = Command::new("prometheus");
-    command.args([
-        &format!("--config.file={}", prometheus_config.display()),
-        &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        &format!("--web.listen-address={listen}"),
-        "--log.level=warn",
-    ]);
-    let mut prometheus = Process::start(command, dir.path().join("prometheus.log"));
+    let server = serve_with(&dir, &tls_and_basic_auth());
+    let config = [
+        "global:".to_owned(),
+        "  scrape_interval: 1s".to_owned(),
+        "  scrape_timeout: 1s".to_owned(),
+        "scrape_configs:".to_owned(),
+        "  - job_name: secured".to_owned(),
+        "    scheme: https".to_owned(),
+        "    tls_config:".to_owned(),
+        format!("      ca_file: {}", dir.path().join("ca.crt").display()),
+        "    basic_auth:".to_owned(),
+        "      username: prometheus".to_owned(),
+        "      password: s3cret".to_owned(),
+        "    static_configs:".to_owned(),
+        format!(
+            "      - targets: ['127.0.0.1:{}']",
+            server.local_addr().port()
+        ),
+    ]
+    .join("\n");
+    let mut prometheus = Prometheus::start(&dir, &config);
     let answer = wait_for(
         "Prometheus to scrape over TLS (up == 1)",
         Duration::from_secs(60),
         || {
-            assert!(
-                prometheus.is_running(),
-                "prometheus exited:\n{}",
-                prometheus.log()
-            );
-            let (status, _, body) = try_http_get(&format!(
-                "http://{listen}/api/v1/query?query=secret_value%20and%20on()%20up%3D%3D1"
-            ))?;
-            let body = String::from_utf8_lossy(&body).into_owned();
-            (status == 200 && body.contains("\"job\":\"secured\"")).then_some(body)
+            let query = "/api/v1/query?query=secret_value%20and%20on()%20up%3D%3D1";
+            let body = prometheus.api(query)?;
+            body.contains("\"job\":\"secured\"").then_some(body)
         },
     );
     assert!(answer.contains("\"__name__\":\"secret_value\""), "{answer}");
