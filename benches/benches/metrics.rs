@@ -453,9 +453,70 @@ fn encode_10k(c: &mut Criterion) {
     group.finish();
 }
 
+/// Time per increment when two threads increment the same counter at once: `iters` increments
+/// on each thread, the wall time of both divided by `iters`.
+fn two_threads(iters: u64, inc: &(dyn Fn() + Sync)) -> std::time::Duration {
+    let start = std::sync::Barrier::new(2);
+    let times: Vec<std::time::Duration> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let began = std::time::Instant::now();
+                    for _ in 0..iters {
+                        inc();
+                    }
+                    began.elapsed()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    times.into_iter().max().unwrap_or_default()
+}
+
+fn counter_inc_2_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("counter_inc_2_threads");
+    let floor = AtomicU64::new(0);
+    group.bench_function("atomic_u64", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, &|| {
+                black_box(&floor).fetch_add(1, Ordering::Relaxed);
+            })
+        })
+    });
+    let promexport = OpMetrics::new();
+    group.bench_function("promexport_counter", |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| black_box(&promexport).ops.inc()))
+    });
+    let sharded = promexport::ShardedCounter::default();
+    group.bench_function("promexport_sharded", |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| black_box(&sharded).inc()))
+    });
+    let tikv = prometheus::IntCounter::new("bench_ops_total", "Operations.").unwrap();
+    group.bench_function("prometheus", |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| black_box(&tikv).inc()))
+    });
+    let pc: prometheus_client::metrics::counter::Counter = Default::default();
+    group.bench_function("prometheus_client", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, &|| {
+                black_box(&pc).inc();
+            })
+        })
+    });
+    group.finish();
+    assert_eq!(
+        sharded.get() % 2,
+        0,
+        "both threads' increments are all counted"
+    );
+}
+
 criterion_group!(
     benches,
     counter_inc,
+    counter_inc_2_threads,
     labelled_enum_inc,
     labelled_string_inc,
     histogram_observe,

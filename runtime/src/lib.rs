@@ -84,7 +84,7 @@ pub use error::Error;
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Family, Gauge, GaugeValue, Histogram,
-    HistogramTimer, Info, Metric, MetricConfig, MetricKind, Series, StateSet,
+    HistogramTimer, Info, Metric, MetricConfig, MetricKind, Series, ShardedCounter, StateSet,
     set_default_max_series,
 };
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};

@@ -6,6 +6,7 @@ mod gauge;
 mod histogram;
 mod info;
 mod number;
+mod sharded;
 mod state_set;
 
 pub use counter::Counter;
@@ -14,6 +15,7 @@ pub use gauge::Gauge;
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
 pub use number::{CounterValue, GaugeValue};
+pub use sharded::ShardedCounter;
 pub use state_set::StateSet;
 
 use crate::encoding::FamilyEncoder;
