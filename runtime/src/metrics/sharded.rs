@@ -62,12 +62,17 @@ impl ShardedCounter {
     /// Adds `delta`.
     #[inline]
     pub fn inc_by(&self, delta: u64) {
-        self.shards[shard_of_this_thread()].0.fetch_add(delta, Ordering::Relaxed);
+        self.shards[shard_of_this_thread()]
+            .0
+            .fetch_add(delta, Ordering::Relaxed);
     }
 
     /// The sum of the shards.
     pub fn get(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
