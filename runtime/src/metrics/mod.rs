@@ -128,7 +128,7 @@ impl Default for MetricConfig {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `Gauge`, `Histogram` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
@@ -143,7 +143,7 @@ pub trait Series: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
