@@ -73,27 +73,19 @@ fn tls_with_basic_auth() {
     let pki = make_pki(dir.path());
     let server = serve_with(&dir, &tls_and_basic_auth());
     let url = format!("https://127.0.0.1:{}/metrics", server.local_addr().port());
+    let scrape_as = |user: &str, password: &str| {
+        let authorization = basic_auth(user, password);
+        https_get(&url, &pki.ca, None, &[("Authorization", &authorization)]).unwrap()
+    };
 
-    let (status, _, body) = https_get(
-        &url,
-        &pki.ca,
-        None,
-        &[("Authorization", &basic_auth("prometheus", "s3cret"))],
-    )
-    .unwrap();
+    let (status, _, body) = scrape_as("prometheus", "s3cret");
     assert_eq!(status, 200);
     assert!(
         String::from_utf8(body)
             .unwrap()
             .contains("secret_value 0\n")
     );
-    let (status, headers, body) = https_get(
-        &url,
-        &pki.ca,
-        None,
-        &[("Authorization", &basic_auth("prometheus", "wrong"))],
-    )
-    .unwrap();
+    let (status, headers, body) = scrape_as("prometheus", "wrong");
     assert_eq!(status, 401);
     assert_eq!(
         header(&headers, "www-authenticate"),
@@ -102,13 +94,7 @@ fn tls_with_basic_auth() {
     assert!(!String::from_utf8(body).unwrap().contains("secret_value"));
     let (status, _, _) = https_get(&url, &pki.ca, None, &[]).unwrap();
     assert_eq!(status, 401, "no credentials");
-    let (status, _, _) = https_get(
-        &url,
-        &pki.ca,
-        None,
-        &[("Authorization", &basic_auth("root", "s3cret"))],
-    )
-    .unwrap();
+    let (status, _, _) = scrape_as("root", "s3cret");
     assert_eq!(status, 401, "unknown user");
     // Plain HTTP on the TLS port gets nothing.
     assert!(try_http_get(&url.replace("https", "http")).is_none_or(|(status, _, _)| status != 200));
