@@ -1,5 +1,7 @@
 //! `axum_service`: a small axum service whose handlers are all `#[promexport::instrument]`ed,
 //! with `http_server_*` metrics by matched route and its own `/metrics` on the same port.
+//! `--web.config.file PATH` secures every route (TLS, basic auth) with an exporter-toolkit web
+//! config file, as for the exporters.
 //!
 //! ```text
 //! $ cargo run --example axum_service -- --web.listen-address 127.0.0.1:3000
@@ -17,7 +19,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, serve};
-use promexport::axum::HttpMetricsLayer;
+use promexport::WebConfig;
+use promexport::axum::{BasicAuthLayer, HttpMetricsLayer, WebConfigListener};
 use std::process::ExitCode;
 
 promexport::build_info!("axum_service");
@@ -63,38 +66,65 @@ fn app() -> Router {
         .layer(HttpMetricsLayer::new())
 }
 
-/// `--web.listen-address HOST:PORT` (or `=`), default `127.0.0.1:3000`.
-fn listen_address(mut args: impl Iterator<Item = String>) -> Result<String, String> {
-    let mut address = "127.0.0.1:3000".to_owned();
+const USAGE: &str = "usage: axum_service [--web.listen-address HOST:PORT] [--web.config.file PATH]";
+
+/// The command line.
+struct Flags {
+    /// `--web.listen-address`, default `127.0.0.1:3000`.
+    address: String,
+    /// `--web.config.file`: TLS and basic auth settings (exporter-toolkit format).
+    web_config: Option<String>,
+}
+
+/// `--flag VALUE` or `--flag=VALUE`.
+fn parse_flags(mut args: impl Iterator<Item = String>) -> Result<Flags, String> {
+    let mut flags = Flags {
+        address: "127.0.0.1:3000".to_owned(),
+        web_config: None,
+    };
     while let Some(arg) = args.next() {
-        match arg.split_once('=') {
-            Some(("--web.listen-address", value)) => address = value.to_owned(),
-            None if arg == "--web.listen-address" => {
-                address = args.next().ok_or("--web.listen-address needs HOST:PORT")?;
-            }
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?}; usage: axum_service [--web.listen-address HOST:PORT]"
-                ));
-            }
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{name} needs a value; {USAGE}"))
+        };
+        match name.as_str() {
+            "--web.listen-address" => flags.address = value()?,
+            "--web.config.file" => flags.web_config = Some(value()?),
+            _ => return Err(format!("unknown argument {name:?}; {USAGE}")),
         }
     }
-    Ok(address)
+    Ok(flags)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let address = match listen_address(std::env::args().skip(1)) {
-        Ok(address) => address,
+    let flags = match parse_flags(std::env::args().skip(1)) {
+        Ok(flags) => flags,
         Err(message) => {
             eprintln!("axum_service: {message}");
             return ExitCode::from(2);
+        }
+    };
+    // No file: plain HTTP and no credentials, as with every exporter-toolkit exporter.
+    let web_config = match flags.web_config.as_deref().map(WebConfig::load) {
+        None => WebConfig::default(),
+        Some(Ok(config)) => config,
+        Some(Err(error)) => {
+            eprintln!("axum_service: {error}");
+            return ExitCode::FAILURE;
         }
     };
     if let Err(error) = promexport::check() {
         eprintln!("axum_service: {error}");
         return ExitCode::FAILURE;
     }
+    let address = flags.address;
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -103,12 +133,18 @@ async fn main() -> ExitCode {
         }
     };
     if let Ok(local) = listener.local_addr() {
-        println!("axum_service: listening on http://{local}");
+        let scheme = if web_config.has_tls() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("axum_service: listening on {scheme}://{local}");
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match serve(listener, app())
+    let app = app().layer(BasicAuthLayer::new(&web_config));
+    match serve(WebConfigListener::new(listener, &web_config), app)
         .with_graceful_shutdown(shutdown)
         .await
     {

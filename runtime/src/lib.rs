@@ -44,6 +44,7 @@
 //! | `tokio` | no | `tokio_*` metrics of the runtime the server runs on |
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 //! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
+//! | `web-config` | no | [`WebConfig`]: TLS and basic auth from an exporter-toolkit web config file, for [`Server`] and (with `axum`) axum services |
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -88,6 +89,9 @@ pub use metrics::{
     set_default_max_series,
 };
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+pub use serve::WebConfig;
 #[cfg(feature = "serve")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 pub use serve::{Server, ServerHandle, handle_request, serve};

@@ -4,6 +4,10 @@
 //! A missing tool is a test failure with a message saying how to install it, never a skip:
 //! `scripts/test-deps.sh` installs everything.
 
+mod pki;
+
+pub use pki::{Pki, make_pki, tls_and_basic_auth};
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

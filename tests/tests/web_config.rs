@@ -4,42 +4,10 @@
 
 use promexport::{Gauge, Metrics, Registry, Server, ServerHandle};
 use promexport_tests::{
-    Prometheus, TempDir, basic_auth, header, https_get, try_http_get, wait_for,
+    Prometheus, TempDir, basic_auth, header, https_get, make_pki, tls_and_basic_auth, try_http_get,
+    wait_for,
 };
-use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
-use std::path::Path;
 use std::time::Duration;
-
-/// A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM.
-struct Pki {
-    ca: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn make_pki(dir: &Path) -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let mut server_params =
-        CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_key = KeyPair::generate().unwrap();
-    let server = server_params.signed_by(&server_key, &ca, &ca_key).unwrap();
-    let mut client_params = CertificateParams::new(vec!["prometheus".into()]).unwrap();
-    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_key = KeyPair::generate().unwrap();
-    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-    std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
-    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
-    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
-    Pki {
-        ca: ca.pem(),
-        client_cert: client.pem(),
-        client_key: client_key.serialize_pem(),
-    }
-}
 
 #[derive(Metrics)]
 #[metrics(no_global)]
@@ -56,15 +24,6 @@ fn serve_with(dir: &TempDir, web_config: &str) -> ServerHandle {
     registry.register(Secret::new()).unwrap();
     let server = Server::bind("127.0.0.1:0").unwrap().registry(registry);
     server.web_config_file(&path).unwrap().spawn().unwrap()
-}
-
-/// TLS with the certificate of `make_pki`, and basic auth for `prometheus` / `s3cret`.
-fn tls_and_basic_auth() -> String {
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    format!(
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\
-         basic_auth_users:\n  prometheus: {hash}\n"
-    )
 }
 
 #[test]

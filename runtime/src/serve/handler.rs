@@ -165,7 +165,7 @@ pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Byt
 }
 
 #[cfg(feature = "web-config")]
-pub(super) fn unauthorized() -> Response<Full<Bytes>> {
+pub(crate) fn unauthorized() -> Response<Full<Bytes>> {
     let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,

@@ -5,6 +5,10 @@ mod handler;
 mod web_config;
 
 pub use handler::handle_request;
+#[cfg(all(feature = "axum", feature = "web-config"))]
+pub(crate) use handler::unauthorized;
+#[cfg(feature = "web-config")]
+pub use web_config::WebConfig;
 
 use crate::{Error, Registry};
 use handler::{landing_page, method_not_allowed, plain};
@@ -62,7 +66,7 @@ pub struct Server {
     header_read_timeout: Duration,
     max_header_bytes: usize,
     #[cfg(feature = "web-config")]
-    web_config: Option<Arc<web_config::WebConfig>>,
+    web_config: Option<WebConfig>,
 }
 
 struct Routes {
@@ -72,7 +76,7 @@ struct Routes {
     scrapes: tokio::sync::Semaphore,
     metrics: Arc<HandlerMetrics>,
     #[cfg(feature = "web-config")]
-    web_config: Option<Arc<web_config::WebConfig>>,
+    web_config: Option<WebConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -128,7 +132,7 @@ impl Server {
     #[cfg(feature = "web-config")]
     #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        self.web_config = Some(Arc::new(web_config::WebConfig::load(path.as_ref())?));
+        self.web_config = Some(WebConfig::load(path)?);
         Ok(self)
     }
 
@@ -325,31 +329,10 @@ impl Routes {
     /// Basic auth, when the web config asks for it.
     #[cfg(feature = "web-config")]
     async fn authorized<B>(&self, request: &hyper::Request<B>) -> bool {
-        let Some(config) = self.web_config.clone() else {
-            return true;
-        };
-        let authorization = request
-            .headers()
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        match config
-            .basic_auth
-            .as_ref()
-            .map(|auth| auth.allows_cached(authorization.as_deref()))
-        {
-            None => return true,
-            Some(Some(known)) => return known,
-            Some(None) => {}
+        match &self.web_config {
+            Some(config) => config.authorize(request.headers()).await,
+            None => true,
         }
-        // bcrypt is slow by design: verify off the runtime's thread.
-        let verify = move || {
-            config
-                .basic_auth
-                .as_ref()
-                .is_some_and(|auth| auth.allows(authorization.as_deref()))
-        };
-        tokio::task::spawn_blocking(verify).await.unwrap_or(false)
     }
 
     async fn scrape<B>(

@@ -20,10 +20,23 @@ use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// A parsed web config file.
-pub(crate) struct WebConfig {
+/// A checked web config file of Prometheus' exporter-toolkit: TLS and basic auth settings.
+///
+/// [`Server::web_config_file`](crate::Server::web_config_file) loads one for promexport's own
+/// server; for an axum service, [`WebConfigListener`](crate::axum::WebConfigListener) and
+/// [`BasicAuthLayer`](crate::axum::BasicAuthLayer) (feature `axum`) apply one. Cloning is cheap.
+///
+/// The default is what no file means: plain HTTP, no credentials.
+///
+/// ```no_run
+/// let config = promexport::WebConfig::load("web.yml")?;
+/// println!("TLS: {}, basic auth: {}", config.has_tls(), config.has_basic_auth());
+/// # Ok::<(), promexport::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct WebConfig {
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
-    pub(crate) basic_auth: Option<BasicAuth>,
+    basic_auth: Option<Arc<BasicAuth>>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -160,8 +173,10 @@ fn parse_map(path: &Path, lines: &[Line], at: &mut usize, indent: usize) -> Resu
 }
 
 impl WebConfig {
-    /// Reads and checks a web config file; every error names the file and line.
-    pub(crate) fn load(path: &Path) -> Result<Self, Error> {
+    /// Reads and checks a web config file: the certificate and key are loaded and must match,
+    /// every password must be a bcrypt hash. Each error names the file and line.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::WebConfig(format!("{}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -192,7 +207,7 @@ impl WebConfig {
                         }
                         hashes.insert(user, hash);
                     }
-                    config.basic_auth = Some(BasicAuth::new(hashes));
+                    config.basic_auth = Some(Arc::new(BasicAuth::new(hashes)));
                 }
                 // HTTP/2 is not served (HTTP/1.1 only); the setting is accepted for compatibility.
                 ("http_server_config", Node::Map(_)) => {}
@@ -211,6 +226,40 @@ impl WebConfig {
             }
         }
         Ok(config)
+    }
+
+    /// Whether connections must use TLS (`tls_server_config`).
+    pub fn has_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Whether requests need credentials (`basic_auth_users`).
+    pub fn has_basic_auth(&self) -> bool {
+        self.basic_auth.is_some()
+    }
+
+    /// Whether a request with these headers may be served: always without `basic_auth_users`,
+    /// else only with valid credentials. bcrypt, slow by design, runs off the async runtime's
+    /// threads and once per (user, password).
+    pub(crate) fn authorize(
+        &self,
+        headers: &hyper::HeaderMap,
+    ) -> impl Future<Output = bool> + Send + 'static {
+        let auth = self.basic_auth.clone();
+        let authorization = headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        async move {
+            let Some(auth) = auth else {
+                return true;
+            };
+            if let Some(known) = auth.allows_cached(authorization.as_deref()) {
+                return known;
+            }
+            let verify = move || auth.allows(authorization.as_deref());
+            tokio::task::spawn_blocking(verify).await.unwrap_or(false)
+        }
     }
 }
 
@@ -353,7 +402,7 @@ fn tls_config(
 
 /// Basic auth against bcrypt hashes, with a cache so bcrypt (tens of milliseconds by design)
 /// runs once per (user, password), not at every scrape.
-pub(crate) struct BasicAuth {
+struct BasicAuth {
     hashes: HashMap<String, String>,
     /// Keyed hashes of verified `user:password` pairs (never the passwords themselves).
     verified: Mutex<HashSet<u64>>,
@@ -381,7 +430,7 @@ impl BasicAuth {
     /// Whether an `Authorization` header value carries valid credentials, when that is known
     /// without bcrypt (malformed, or verified before); `None` when [`allows`](Self::allows) must
     /// run bcrypt.
-    pub(crate) fn allows_cached(&self, authorization: Option<&str>) -> Option<bool> {
+    fn allows_cached(&self, authorization: Option<&str>) -> Option<bool> {
         let Some((user, password)) = authorization.and_then(decode_basic) else {
             return Some(false);
         };
@@ -392,7 +441,7 @@ impl BasicAuth {
 
     /// Whether an `Authorization` header value carries valid credentials (runs bcrypt once per
     /// new user and password: call it off the async runtime's threads).
-    pub(crate) fn allows(&self, authorization: Option<&str>) -> bool {
+    fn allows(&self, authorization: Option<&str>) -> bool {
         let Some((user, password)) = authorization.and_then(decode_basic) else {
             return false;
         };

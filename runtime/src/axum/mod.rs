@@ -15,6 +15,17 @@
 //!
 //! Requests that match no route are labelled `route="unmatched"`; methods other than the nine of
 //! RFC 9110 (plus PATCH) are labelled `method="_OTHER"`.
+//!
+//! With the feature `web-config` too, [`WebConfigListener`] and [`BasicAuthLayer`] secure an
+//! axum service with the same exporter-toolkit web config file (`--web.config.file`) as
+//! promexport's own [`Server`](crate::Server).
+
+#[cfg(feature = "web-config")]
+mod web_config;
+
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+pub use web_config::{BasicAuth, BasicAuthLayer, WebConfigListener, WebConfigStream};
 
 use crate::{Counter, Family, Histogram, LabelSet, LabelValue, Metrics};
 use axum::extract::MatchedPath;
