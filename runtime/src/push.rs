@@ -33,6 +33,9 @@ use std::time::Duration;
 /// How long a push may take, connection included.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most of the Pushgateway's answer read (it is only quoted in errors).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
 /// Pushes a registry's metrics to a Pushgateway under a job and grouping labels.
 #[derive(Debug, Clone)]
 pub struct Pusher {
@@ -137,11 +140,12 @@ impl Pusher {
                 .await
                 .map_err(std::io::Error::other)?;
             let status = response.status();
-            let body = response
-                .into_body()
+            let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
                 .collect()
                 .await
-                .map_err(std::io::Error::other)?;
+                .map_err(|e| {
+                    std::io::Error::other(format!("reading the pushgateway's answer: {e}"))
+                })?;
             Ok::<_, std::io::Error>((status, body.to_bytes()))
         };
         let (status, body) = tokio::time::timeout(PUSH_TIMEOUT, exchange)

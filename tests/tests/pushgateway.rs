@@ -91,3 +91,33 @@ async fn push_push_add_and_delete() {
     let wrong = Pusher::new(&format!("http://127.0.0.1:{}", free_port()), "nightly").unwrap();
     assert!(wrong.push(&registry).await.is_err());
 }
+
+/// Whatever answers in place of a Pushgateway, the pusher reads at most 64 KiB of it.
+#[tokio::test(flavor = "current_thread")]
+async fn an_endless_answer_is_cut_short() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let gateway = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0; 4096];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "x".repeat(1 << 16));
+        // Bounded: 64 MiB at most, far past the limit; the pusher hangs up long before.
+        for _ in 0..1024 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    let pusher = Pusher::new(&format!("http://127.0.0.1:{port}"), "job").unwrap();
+    let error = pusher.delete().await.unwrap_err().to_string();
+    assert!(
+        error.contains("reading the pushgateway's answer"),
+        "{error}"
+    );
+    assert!(gateway.await.unwrap(), "the pusher stopped reading");
+}

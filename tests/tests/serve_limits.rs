@@ -151,3 +151,24 @@ fn oversized_request_heads_are_refused() {
     let (status, _, _) = http_get(&server.url(), &[]);
     assert_eq!(status, 200, "the server is still serving");
 }
+
+#[test]
+fn request_bodies_are_never_read() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(Registry::new())
+        .spawn()
+        .unwrap();
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // A gigabyte announced, a kilobyte sent: the answer comes without waiting for the rest.
+    let head = "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&[b'x'; 1024]).unwrap();
+    let mut answer = [0; 64];
+    let read = stream.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+}
