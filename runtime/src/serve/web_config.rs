@@ -257,7 +257,13 @@ impl WebConfig {
             if let Some(known) = auth.allows_cached(authorization.as_deref()) {
                 return known;
             }
-            let verify = move || auth.allows(authorization.as_deref());
+            let Ok(permit) = auth.verifying.clone().acquire_owned().await else {
+                return false;
+            };
+            let verify = move || {
+                let _permit = permit;
+                auth.allows(authorization.as_deref())
+            };
             tokio::task::spawn_blocking(verify).await.unwrap_or(false)
         }
     }
@@ -407,6 +413,9 @@ struct BasicAuth {
     /// Keyed hashes of verified `user:password` pairs (never the passwords themselves).
     verified: Mutex<HashSet<u64>>,
     key: RandomState,
+    /// One bcrypt at a time (as exporter-toolkit does): a flood of wrong passwords takes one
+    /// core, not all of them, and never delays requests with verified credentials.
+    verifying: Arc<tokio::sync::Semaphore>,
     unknown_user_hash: String,
 }
 
@@ -424,6 +433,7 @@ impl BasicAuth {
             unknown_user_hash,
             verified: Mutex::new(HashSet::new()),
             key: RandomState::new(),
+            verifying: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
