@@ -2,7 +2,7 @@
 //! a labelled increment, a histogram observation) and of encoding a large family for a scrape,
 //! promexport next to the other Rust Prometheus clients in one run: tikv's `prometheus`,
 //! `prometheus-client`, `metrics` (with `metrics-exporter-prometheus` as its recorder) and
-//! `measured`.
+//! `measured` (with its `lasso` feature, for string labels).
 //!
 //! Run with `cargo bench -p promexport-benches --bench metrics`; see `benches/README.md`.
 //!
@@ -162,6 +162,52 @@ enum MeasuredCode {
 struct MeasuredLabels {
     method: MeasuredMethod,
     code: MeasuredCode,
+}
+
+/// measured's open labels (its `lasso` feature): each value is interned in a
+/// `lasso::ThreadedRodeo`, and the series is keyed by the two interned ids.
+#[derive(Clone, Copy, measured::LabelGroup)]
+#[label(set = MeasuredStringLabelsSet)]
+struct MeasuredStringLabels<'a> {
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    method: &'a str,
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    path: &'a str,
+}
+
+/// `lasso::ThreadedRodeo` hashes with SipHash by default; this one with foldhash, the hasher
+/// of promexport's families (measured's own benches give their interners ahash).
+type FoldhashRodeo = lasso::ThreadedRodeo<lasso::Spur, foldhash::fast::RandomState>;
+
+/// `MeasuredStringLabels` interned with `FoldhashRodeo`.
+#[derive(Clone, Copy, measured::LabelGroup)]
+#[label(set = MeasuredFoldhashLabelsSet)]
+struct MeasuredFoldhashLabels<'a> {
+    #[label(dynamic_with = FoldhashRodeo)]
+    method: &'a str,
+    #[label(dynamic_with = FoldhashRodeo)]
+    path: &'a str,
+}
+
+fn measured_foldhash_vec() -> measured::CounterVec<MeasuredFoldhashLabelsSet> {
+    let rodeo = || FoldhashRodeo::with_hasher(foldhash::fast::RandomState::default());
+    measured::CounterVec::with_label_set(MeasuredFoldhashLabelsSet::new(rodeo(), rodeo()))
+}
+
+/// The family of `encode_10k`, as measured names and documents it.
+#[derive(measured::MetricGroup)]
+struct MeasuredEncodeMetrics {
+    /// Requests served.
+    #[metric(rename = "bench_requests_total")]
+    requests: measured::CounterVec<MeasuredStringLabelsSet>,
+}
+
+/// The same, interned with `FoldhashRodeo`.
+#[derive(measured::MetricGroup)]
+struct MeasuredFoldhashEncodeMetrics {
+    /// Requests served.
+    #[metric(rename = "bench_requests_total")]
+    requests: measured::CounterVec<MeasuredFoldhashLabelsSet>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,6 +378,28 @@ fn labelled_string_inc(c: &mut Criterion) {
     group.bench_function("prometheus_client", |b| {
         b.iter(|| pc.get_or_create(black_box(&labels)).inc())
     });
+
+    let measured_vec = measured::CounterVec::with_label_set(MeasuredStringLabelsSet::default());
+    group.bench_function("measured", |b| {
+        b.iter(|| {
+            let labels = black_box(&labels);
+            measured_vec.inc(MeasuredStringLabels {
+                method: &labels.method,
+                path: &labels.path,
+            })
+        })
+    });
+
+    let measured_foldhash = measured_foldhash_vec();
+    group.bench_function("measured_foldhash", |b| {
+        b.iter(|| {
+            let labels = black_box(&labels);
+            measured_foldhash.inc(MeasuredFoldhashLabels {
+                method: &labels.method,
+                path: &labels.path,
+            })
+        })
+    });
     group.finish();
 }
 
@@ -360,12 +428,14 @@ fn histogram_observe(c: &mut Criterion) {
     group.finish();
 }
 
-/// The four families of 10,000 series, filled with the same labels and values.
+/// The five families of 10,000 series, filled with the same labels and values.
 struct EncodeFixtures {
     promexport: promexport::Registry,
     tikv: prometheus::Registry,
     pc: prometheus_client::registry::Registry,
     metrics: PrometheusHandle,
+    measured: MeasuredEncodeMetrics,
+    measured_foldhash: MeasuredFoldhashEncodeMetrics,
 }
 
 impl EncodeFixtures {
@@ -389,6 +459,13 @@ impl EncodeFixtures {
         let mut pc = prometheus_client::registry::Registry::default();
         pc.register("bench_requests", "Requests served.", pc_family.clone());
 
+        let measured = MeasuredEncodeMetrics {
+            requests: measured::CounterVec::with_label_set(MeasuredStringLabelsSet::default()),
+        };
+        let measured_foldhash = MeasuredFoldhashEncodeMetrics {
+            requests: measured_foldhash_vec(),
+        };
+
         let (recorder, metrics) = metrics_recorder();
         metrics::with_local_recorder(&recorder, || {
             metrics::describe_counter!("bench_requests_total", "Requests served.");
@@ -408,6 +485,20 @@ impl EncodeFixtures {
                         path: path.clone(),
                     })
                     .inc_by(value);
+                measured.requests.inc_by(
+                    MeasuredStringLabels {
+                        method,
+                        path: &path,
+                    },
+                    value,
+                );
+                measured_foldhash.requests.inc_by(
+                    MeasuredFoldhashLabels {
+                        method,
+                        path: &path,
+                    },
+                    value,
+                );
                 metrics::counter!("bench_requests_total", "method" => method, "path" => path)
                     .increment(value);
             }
@@ -417,6 +508,8 @@ impl EncodeFixtures {
             tikv,
             pc,
             metrics,
+            measured,
+            measured_foldhash,
         }
     }
 
@@ -435,6 +528,19 @@ impl EncodeFixtures {
     }
 }
 
+/// measured's exposition of `group`, by a new encoder (`finish` hands over its buffer; an encoder
+/// kept across scrapes, as measured advises, made no measurable difference in a trial run).
+fn measured_text<G>(group: &G) -> impl AsRef<[u8]> + use<G>
+where
+    G: measured::MetricGroup<measured::text::BufferedTextEncoder>,
+{
+    let mut encoder = measured::text::BufferedTextEncoder::new();
+    match group.collect_group_into(&mut encoder) {
+        Ok(()) => encoder.finish(),
+        Err(never) => match never {},
+    }
+}
+
 fn encode_10k(c: &mut Criterion) {
     let fixtures = EncodeFixtures::new();
     let mut group = c.benchmark_group("encode_10k");
@@ -449,6 +555,10 @@ fn encode_10k(c: &mut Criterion) {
     group.bench_function("prometheus_client", |b| b.iter(|| fixtures.pc_text()));
     group.bench_function("metrics_exporter_prometheus", |b| {
         b.iter(|| fixtures.metrics.render())
+    });
+    group.bench_function("measured", |b| b.iter(|| measured_text(&fixtures.measured)));
+    group.bench_function("measured_foldhash", |b| {
+        b.iter(|| measured_text(&fixtures.measured_foldhash))
     });
     group.finish();
 }
@@ -579,6 +689,26 @@ fn check() {
         "measured: {text}"
     );
 
+    let measured_vec = measured::CounterVec::with_label_set(MeasuredStringLabelsSet::default());
+    for _ in 0..2 {
+        measured_vec.inc(MeasuredStringLabels {
+            method: "get",
+            path: "/api/v1/items/42",
+        });
+    }
+    measured::metric::MetricFamilyEncoding::collect_family_into(
+        &measured_vec,
+        measured::metric::name::MetricName::from_str("bench_string_requests_total"),
+        &mut encoder,
+    )
+    .unwrap();
+    let text = String::from_utf8(encoder.finish().to_vec()).unwrap();
+    assert!(
+        text.contains("bench_string_requests_total{method=\"get\",path=\"/api/v1/items/42\"} 2\n"),
+        "measured: {text}"
+    );
+    assert_eq!(measured_vec.get_cardinality().0, 1, "measured: one series");
+
     let fixtures = EncodeFixtures::new();
     let mut sizes = String::new();
     for (name, text) in [
@@ -590,6 +720,15 @@ fn check() {
         ("prometheus", fixtures.tikv_text()),
         ("prometheus_client", fixtures.pc_text()),
         ("metrics_exporter_prometheus", fixtures.metrics.render()),
+        (
+            "measured",
+            String::from_utf8(measured_text(&fixtures.measured).as_ref().to_vec()).unwrap(),
+        ),
+        (
+            "measured_foldhash",
+            String::from_utf8(measured_text(&fixtures.measured_foldhash).as_ref().to_vec())
+                .unwrap(),
+        ),
     ] {
         assert_eq!(samples(&text), ENCODE_SERIES, "{name}");
         assert!(

@@ -1,6 +1,6 @@
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::encoding::FamilyEncoder;
-use crate::labels::{LabelSet, encode_label_set};
+use crate::labels::{LabelSet, LabelSetEncoder, encode_label_set};
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
@@ -50,6 +50,8 @@ struct DynamicSeries<L, M> {
     /// per process, so label values chosen by clients cannot be made to collide on purpose.
     index: HashMap<L, usize, foldhash::fast::RandomState>,
     series: Vec<Box<LabelledSeries<M>>>,
+    /// Where a new series' label text is written, so the text is allocated once, at its size.
+    scratch: String,
 }
 
 struct LabelledSeries<M> {
@@ -78,6 +80,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                 series: RwLock::new(DynamicSeries {
                     index: HashMap::default(),
                     series: Vec::new(),
+                    scratch: String::new(),
                 }),
                 overflow: M::new(config),
             },
@@ -138,10 +141,14 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             return None;
         }
         let position = dynamic.series.len();
+        let mut text = std::mem::take(&mut dynamic.scratch);
+        text.clear();
+        labels.encode(&mut LabelSetEncoder::new(&mut text));
         dynamic.series.push(Box::new(LabelledSeries {
-            labels: encode_label_set(labels).into_boxed_str(),
+            labels: Box::from(text.as_str()),
             metric: M::new(&self.config),
         }));
+        dynamic.scratch = text;
         dynamic.index.insert(labels.clone(), position);
         Self::lookup(&dynamic, labels)
     }
