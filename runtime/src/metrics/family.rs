@@ -1,7 +1,7 @@
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::encoding::FamilyEncoder;
 use crate::labels::{LabelSet, LabelSetEncoder, encode_label_set};
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{PoisonError, RwLock};
 
 /// A labelled family: one series of `M` per label set `L`.
@@ -46,10 +46,13 @@ enum Storage<L, M> {
 }
 
 struct DynamicSeries<L, M> {
+    /// The series, found by the hash of their label set: a pointer a slot, where a map keyed by
+    /// a second copy of each label set took 56 bytes.
+    index: hashbrown::HashTable<SeriesRef<L, M>>,
     /// foldhash: several times faster than SipHash on short label text, and randomly seeded
     /// per process, so label values chosen by clients cannot be made to collide on purpose.
-    index: HashMap<L, usize, foldhash::fast::RandomState>,
-    series: Vec<Box<LabelledSeries<M>>>,
+    hasher: foldhash::fast::RandomState,
+    series: Vec<Box<KeyedSeries<L, M>>>,
     /// Where a new series' label text is written, so the text is allocated once, at its size.
     scratch: String,
 }
@@ -58,6 +61,30 @@ struct LabelledSeries<M> {
     /// Pre-escaped `name="value",...` text.
     labels: Box<str>,
     metric: M,
+}
+
+/// A series of an open label set, with the label set it is found by.
+struct KeyedSeries<L, M> {
+    key: L,
+    series: LabelledSeries<M>,
+}
+
+/// A series boxed in `DynamicSeries::series`, pointed to from its `index`.
+struct SeriesRef<L, M>(std::ptr::NonNull<KeyedSeries<L, M>>);
+
+// SAFETY: a `SeriesRef` is only read through `get`, as a shared reference; it is as safe to send
+// and share as `&KeyedSeries`.
+unsafe impl<L: Sync, M: Sync> Send for SeriesRef<L, M> {}
+// SAFETY: as above.
+unsafe impl<L: Sync, M: Sync> Sync for SeriesRef<L, M> {}
+
+impl<L, M> SeriesRef<L, M> {
+    fn get(&self) -> &KeyedSeries<L, M> {
+        // SAFETY: the pointee is a box of the `series` of the `DynamicSeries` holding this
+        // `SeriesRef`; boxes are never removed or mutated, and moving a box (when `series` grows)
+        // does not move what it points to.
+        unsafe { self.0.as_ref() }
+    }
 }
 
 impl<L: LabelSet, M: Series> Family<L, M> {
@@ -78,7 +105,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             Some(series) => Storage::Fixed(series),
             None => Storage::Dynamic {
                 series: RwLock::new(DynamicSeries {
-                    index: HashMap::default(),
+                    index: hashbrown::HashTable::new(),
+                    hasher: foldhash::fast::RandomState::default(),
                     series: Vec::new(),
                     scratch: String::new(),
                 }),
@@ -111,7 +139,11 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     }
 
     fn lookup<'a>(dynamic: &DynamicSeries<L, M>, labels: &L) -> Option<&'a M> {
-        let series: &LabelledSeries<M> = dynamic.series.get(*dynamic.index.get(labels)?)?;
+        let hash = dynamic.hasher.hash_one(labels);
+        let found = dynamic
+            .index
+            .find(hash, |series| series.get().key == *labels)?;
+        let series = &found.get().series;
         // SAFETY: series are boxed and never removed or moved out of their box while the family
         // is alive (removal needs `&mut self`), so the pointee outlives the returned borrow of
         // `self`, whatever happens to the lock guard or the `Vec` holding the box.
@@ -130,7 +162,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             .config
             .max_series
             .unwrap_or_else(super::default_max_series);
-        if dynamic.series.len() >= limit {
+        let position = dynamic.series.len();
+        if position >= limit {
             drop(dynamic);
             SeriesGuardMetrics::global()
                 .series_rejected
@@ -140,17 +173,25 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                 .inc();
             return None;
         }
-        let position = dynamic.series.len();
-        let mut text = std::mem::take(&mut dynamic.scratch);
-        text.clear();
-        labels.encode(&mut LabelSetEncoder::new(&mut text));
-        dynamic.series.push(Box::new(LabelledSeries {
-            labels: Box::from(text.as_str()),
-            metric: M::new(&self.config),
-        }));
-        dynamic.scratch = text;
-        dynamic.index.insert(labels.clone(), position);
-        Self::lookup(&dynamic, labels)
+        let dynamic = &mut *dynamic;
+        dynamic.scratch.clear();
+        labels.encode(&mut LabelSetEncoder::new(&mut dynamic.scratch));
+        let keyed = Box::new(KeyedSeries {
+            key: labels.clone(),
+            series: LabelledSeries {
+                labels: Box::from(dynamic.scratch.as_str()),
+                metric: M::new(&self.config),
+            },
+        });
+        dynamic.series.push(keyed);
+        // Taken from the box where it stays: moving a box asserts it is unique.
+        let pointer = SeriesRef(std::ptr::NonNull::from(&*dynamic.series[position]));
+        let hasher = &dynamic.hasher;
+        let hash = hasher.hash_one(labels);
+        dynamic
+            .index
+            .insert_unique(hash, pointer, |series| hasher.hash_one(&series.get().key));
+        Self::lookup(dynamic, labels)
     }
 
     /// Number of series in the family.
@@ -215,10 +256,54 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
             }
             Storage::Dynamic { series, .. } => {
                 let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                for s in &dynamic.series {
-                    s.metric.encode(family, &s.labels);
+                for keyed in &dynamic.series {
+                    keyed.series.metric.encode(family, &keyed.series.labels);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Counter;
+
+    #[derive(Clone, PartialEq, Eq, Hash, crate::LabelSet)]
+    #[label(crate = crate)]
+    struct PathLabels {
+        path: String,
+    }
+
+    fn path(i: usize) -> PathLabels {
+        PathLabels {
+            path: format!("/items/{i}"),
+        }
+    }
+
+    #[test]
+    fn series_stay_where_they_are_while_the_family_grows() {
+        let family: Family<PathLabels, Counter> = Family::new(&MetricConfig {
+            max_series: Some(5_000),
+            ..MetricConfig::DEFAULT
+        });
+        let first = family.get(&path(0));
+        let series: Vec<&Counter> = (0..5_000).map(|i| family.get(&path(i))).collect();
+        first.inc();
+        assert_eq!(family.len(), 5_000);
+        for (i, counter) in series.iter().enumerate() {
+            assert!(std::ptr::eq(*counter, family.get(&path(i))), "series {i}");
+            counter.inc();
+        }
+        assert_eq!(family.get(&path(0)).get(), 2);
+        assert_eq!(family.get(&path(4_999)).get(), 1);
+        let past_limit = family.get(&path(5_000));
+        past_limit.inc();
+        assert_eq!(family.len(), 5_000);
+        assert!(
+            series
+                .iter()
+                .all(|counter| !std::ptr::eq(*counter, past_limit))
+        );
     }
 }
