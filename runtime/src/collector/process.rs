@@ -61,8 +61,11 @@ const FAMILIES: [Descriptor; 8] = [
     THREADS,
 ];
 
-/// Process metrics of the current process (Linux).
+/// Process metrics of the current process (Linux), named as client_golang names them.
 ///
+/// A scrape reads `/proc/self/stat` (kept open after the first scrape: one descriptor, counted
+/// in `process_open_fds`), two `getrlimit`s and the size of `/proc/self/fd`: about 10 µs,
+/// where opening and listing the files as client_golang and client_python do costs about 150 µs.
 /// A value that cannot be read is left out of the scrape; the rest is still served.
 #[derive(Debug, Default)]
 pub struct ProcessCollector {
