@@ -237,3 +237,70 @@ fn service_name(crate_name: &'static str) -> &'static str {
 pub struct FunctionRegistration(pub &'static Function);
 
 inventory::collect!(FunctionRegistration);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn function(name: &'static str) -> Function {
+        Function::new(FunctionOptions {
+            name,
+            module: "tests",
+            crate_name: "promexport",
+            buckets: DEFAULT_DURATION_BUCKETS,
+            metrics: MetricNames::AUTOMETRICS,
+            record: Record {
+                calls: true,
+                duration: true,
+                concurrency: true,
+            },
+            const_labels: "",
+        })
+    }
+
+    static CALLEE: Function = function("callee");
+    static CALLERS: [Function; 4] = [function("a"), function("b"), function("c"), function("d")];
+
+    #[test]
+    fn racing_callers_get_one_series_each() {
+        let threads: Vec<_> = (0..4)
+            .map(|thread| {
+                std::thread::spawn(move || {
+                    // Each thread meets the callers in another order, the direct call last.
+                    let mut found = Vec::new();
+                    for i in 0..CALLERS.len() {
+                        let caller = &CALLERS[(thread + i) % CALLERS.len()];
+                        let series = CALLEE.series(caller);
+                        series.calls[0].inc();
+                        found.push((
+                            ptr::from_ref(caller) as usize,
+                            ptr::from_ref(series) as usize,
+                        ));
+                    }
+                    let direct = CALLEE.series(ptr::null());
+                    direct.calls[0].inc();
+                    found.push((0, ptr::from_ref(direct) as usize));
+                    found
+                })
+            })
+            .collect();
+        let mut seen = std::collections::HashMap::new();
+        for thread in threads {
+            for (caller, series) in thread.join().unwrap() {
+                assert_eq!(
+                    *seen.entry(caller).or_insert(series),
+                    series,
+                    "one series per caller"
+                );
+            }
+        }
+        let all: Vec<_> = CALLEE.all_series().collect();
+        assert_eq!(all.len(), CALLERS.len() + 1);
+        assert!(all.iter().all(|series| series.calls[0].get() == 4));
+        let labels: Vec<_> = all.iter().map(|series| &*series.labels).collect();
+        assert!(
+            labels.iter().any(|l| l.contains(r#"caller_function="c""#)),
+            "{labels:?}"
+        );
+    }
+}
