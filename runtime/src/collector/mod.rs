@@ -14,6 +14,17 @@ pub use tokio::TokioCollector;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+/// The descriptor of a gauge without unit.
+#[cfg(any(all(feature = "process", target_os = "linux"), feature = "tokio"))]
+const fn gauge(name: &'static str, help: &'static str) -> crate::metrics::Descriptor {
+    crate::metrics::Descriptor {
+        name,
+        help,
+        unit: None,
+        kind: crate::metrics::MetricKind::Gauge,
+    }
+}
+
 /// A collector the process-wide registry includes by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

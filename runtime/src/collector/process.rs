@@ -1,7 +1,7 @@
 //! `process_*` metrics as client_golang names them, read from `/proc/self` and `getrlimit` at
 //! each scrape.
 
-use super::DefaultCollector;
+use super::{DefaultCollector, gauge};
 use crate::encoding::{Encoder, Value};
 use crate::metrics::{Descriptor, MetricKind};
 use crate::registry::{Collect, FamilyDescription};
@@ -11,15 +11,6 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Linux's `USER_HZ`, the unit of CPU times in `/proc/<pid>/stat` (100 on every Linux ABI).
 const TICKS_PER_SECOND: f64 = 100.0;
-
-const fn gauge(name: &'static str, help: &'static str) -> Descriptor {
-    Descriptor {
-        name,
-        help,
-        unit: None,
-        kind: MetricKind::Gauge,
-    }
-}
 
 const CPU: Descriptor = Descriptor {
     name: "process_cpu_seconds",

@@ -1,19 +1,10 @@
 //! `tokio_*` metrics of one tokio runtime.
 
-use super::DefaultCollector;
+use super::{DefaultCollector, gauge};
 use crate::encoding::{Encoder, Value};
-use crate::metrics::{Descriptor, MetricKind};
+use crate::metrics::Descriptor;
 use crate::registry::{Collect, FamilyDescription};
 use tokio::runtime::Handle;
-
-const fn gauge(name: &'static str, help: &'static str) -> Descriptor {
-    Descriptor {
-        name,
-        help,
-        unit: None,
-        kind: MetricKind::Gauge,
-    }
-}
 
 const WORKERS: Descriptor = gauge(
     "tokio_workers",
