@@ -82,6 +82,7 @@ pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
 pub use encoding::{Encoder, FamilyEncoder, Format, LabelValueEncoder, Value};
 pub use error::Error;
+pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Family, Gauge, GaugeValue, Histogram,
@@ -224,6 +225,8 @@ pub use promexport_macros::LabelValue;
 /// - `labels(team = "payments")`: constant labels on every series of the function;
 /// - `ok_if = path` or `error_if = path`: a `fn(&T) -> bool` deciding the `result` of returns
 ///   that are not a `Result` (a web handler's status code);
+/// - `objective = PATH`: a `const` [`Objective`] (success rate and/or latency): its
+///   `objective_*` labels on the calls and durations, for the autometrics SLO rules;
 /// - `crate = path`: where promexport is, for crates that re-export it.
 ///
 /// On an impl block every method is instrumented; `#[promexport::skip]` leaves one out.
@@ -277,8 +280,8 @@ pub mod __private {
     pub use crate::collector::BuildInfoSource;
     pub use crate::instrument::{
         AnyOutcome, CallGuard, DEFAULT_DURATION_BUCKETS, Function, FunctionOptions,
-        FunctionRegistration, InstrumentedFuture, MetricNames, Outcome, Record, ResultOutcome,
-        call, enter, instrument_future,
+        FunctionRegistration, InstrumentedFuture, MetricNames, Objective, Outcome, Record,
+        ResultOutcome, call, enter, instrument_future,
     };
     pub use crate::labels::product_cardinality;
     pub use crate::registry::Registration;

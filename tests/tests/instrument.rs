@@ -424,3 +424,53 @@ fn own_metric_names_labels_and_a_subset_of_metrics() {
         "# HELP billing_function_calls_total Calls of instrumented functions, by result.\n"
     ));
 }
+
+const CHECKOUT: promexport::Objective = promexport::Objective::new("checkout")
+    .success_rate(promexport::ObjectivePercentile::P99_9)
+    .latency(
+        promexport::ObjectiveLatency::Ms1000,
+        promexport::ObjectivePercentile::P95,
+    );
+
+#[promexport::instrument(objective = CHECKOUT)]
+fn pay(amount: u32) -> Result<u32, String> {
+    if amount == 0 {
+        return Err("nothing to pay".to_owned());
+    }
+    Ok(amount)
+}
+
+#[test]
+fn an_objective_labels_the_calls_and_durations_it_covers() {
+    pay(10).unwrap();
+    pay(0).unwrap_err();
+    let text = render();
+    let success_rate = [
+        ("function", "pay"),
+        ("objective_name", "checkout"),
+        ("objective_percentile", "99.9"),
+    ];
+    let with_result = |result| {
+        let mut labels = success_rate.to_vec();
+        labels.push(("result", result));
+        sample_value(&text, "function_calls_total", &labels)
+    };
+    assert_eq!(with_result("ok"), Some(1.0), "{text}");
+    assert_eq!(with_result("error"), Some(1.0));
+    // The latency objective's bucket is found by its threshold, spelled as its `le`.
+    let latency = [
+        ("function", "pay"),
+        ("objective_name", "checkout"),
+        ("objective_percentile", "95"),
+        ("objective_latency_threshold", "1.0"),
+        ("le", "1.0"),
+    ];
+    let under_threshold = sample_value(&text, "function_calls_duration_seconds_bucket", &latency);
+    assert_eq!(under_threshold, Some(2.0), "{text}");
+    let gauge = text
+        .lines()
+        .find(|line| line.starts_with("function_calls_concurrent{function=\"pay\""))
+        .unwrap();
+    assert!(!gauge.contains("objective"), "{gauge}");
+    assert_eq!(promtool_check_metrics(&text), "");
+}

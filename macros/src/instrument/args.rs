@@ -13,8 +13,9 @@ const RECORD: &str = "record";
 const LABELS: &str = "labels";
 const OK_IF: &str = "ok_if";
 const ERROR_IF: &str = "error_if";
+const OBJECTIVE: &str = "objective";
 const ACCEPTED: &[&str] = &[
-    FUNCTION, NAME, PREFIX, RECORD, BUCKETS, LABELS, OK_IF, ERROR_IF, CRATE,
+    FUNCTION, NAME, PREFIX, RECORD, BUCKETS, LABELS, OK_IF, ERROR_IF, OBJECTIVE, CRATE,
 ];
 const RECORDABLE: &[&str] = &["calls", "duration", "concurrency"];
 /// Labels every series already has.
@@ -26,6 +27,9 @@ const RESERVED_LABELS: &[&str] = &[
     "caller_module",
     "result",
     "le",
+    "objective_name",
+    "objective_percentile",
+    "objective_latency_threshold",
 ];
 
 /// The families a function records into, when not the autometrics ones.
@@ -48,6 +52,8 @@ pub(crate) struct Args {
     pub(crate) buckets: Option<Vec<f64>>,
     /// `ok_if = path` (`true`) or `error_if = path` (`false`): `path(&value) -> bool`.
     pub(crate) classify: Option<(Path, bool)>,
+    /// `objective = PATH` to a `const Objective`.
+    pub(crate) objective: Option<Path>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -165,6 +171,19 @@ fn parse_key(args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
             .is_some()
         {
             return Err(meta.error("give one of `ok_if` and `error_if`, once"));
+        }
+    } else if path.is_ident(OBJECTIVE) {
+        let objective = match meta.value()?.parse()? {
+            syn::Expr::Path(objective) if objective.qself.is_none() => objective.path,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "`objective` takes the path of a `const Objective`: `objective = API_SLO`",
+                ));
+            }
+        };
+        if args.objective.replace(objective).is_some() {
+            return Err(duplicate(meta, OBJECTIVE));
         }
     } else if path.is_ident(CRATE) {
         let krate: Path = meta.value()?.parse()?;

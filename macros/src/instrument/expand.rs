@@ -232,6 +232,19 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
     };
     let [calls, duration, concurrency] = args.record.unwrap_or([true; 3]);
     let const_labels = &args.labels;
+    let (objective, objective_check) = match &args.objective {
+        // Spanned at the path, so a wrong type or a failed check points at it. The check runs at
+        // compile time: an objective without target or with a threshold missing from the
+        // buckets is an error.
+        Some(objective) => (
+            quote!(#private::Some(__PROMEXPORT_OBJECTIVE)),
+            quote_spanned! {objective.span()=>
+                const __PROMEXPORT_OBJECTIVE: &#private::Objective = &#objective;
+                const _: () = __PROMEXPORT_OBJECTIVE.check(#buckets);
+            },
+        ),
+        None => (quote!(#private::None), quote!()),
+    };
     let declaration = quote! {
         static __PROMEXPORT_FUNCTION: #private::Function = #private::Function::new(
             #private::FunctionOptions {
@@ -242,8 +255,10 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
                 metrics: #metric_names,
                 record: #private::Record { calls: #calls, duration: #duration, concurrency: #concurrency },
                 const_labels: #const_labels,
+                objective: #objective,
             }
         );
+        #objective_check
         #private::inventory::submit! {
             #private::FunctionRegistration(&__PROMEXPORT_FUNCTION)
         }

@@ -5,7 +5,7 @@
 //! created, and copied verbatim at every scrape.
 
 mod foreign;
-mod text;
+pub(crate) mod text;
 
 pub(crate) use foreign::encode_foreign;
 pub use text::LabelValueEncoder;

@@ -103,7 +103,7 @@ impl Collect for FunctionsCollector {
                     let value = Value::U64(series.calls[outcome as usize].get());
                     family.sample(
                         "_total",
-                        &series.labels,
+                        &series.calls_labels,
                         Some(("result", outcome.as_str())),
                         value,
                     );
@@ -111,7 +111,7 @@ impl Collect for FunctionsCollector {
             }
             let mut family = encoder.family(&duration, "");
             for series in series_of(|f| f.options.record.duration) {
-                series.duration.encode(&mut family, &series.labels);
+                series.duration.encode(&mut family, &series.duration_labels);
             }
             let mut family = encoder.family(&concurrent, "");
             for series in series_of(|f| f.options.record.concurrency) {

@@ -66,6 +66,8 @@ pub struct FunctionOptions {
     pub record: Record,
     /// Pre-escaped `name="value",...` added to every series of the function.
     pub const_labels: &'static str,
+    /// `objective = ...`: the `objective_*` labels of its calls and durations.
+    pub objective: Option<&'static super::Objective>,
 }
 
 /// One instrumented function: a `static` the attribute generates in the function's body.
@@ -85,8 +87,13 @@ pub struct Function {
 pub(crate) struct CallSeries {
     caller: *const Function,
     next: *const CallSeries,
-    /// Pre-escaped `function`, `module`, `service_name`, `caller_function`, `caller_module`.
+    /// Pre-escaped `function`, `module`, `service_name`, `caller_function`, `caller_module`
+    /// and the constant labels: the labels of the in-flight gauge.
     pub(crate) labels: Box<str>,
+    /// `labels` and the objective's success-rate labels, if any.
+    pub(crate) calls_labels: Box<str>,
+    /// `labels` and the objective's latency labels, if any.
+    pub(crate) duration_labels: Box<str>,
     /// By [`Outcome`](super::Outcome) order: ok, error, cancelled.
     pub(crate) calls: [Counter; 3],
     pub(crate) duration: Histogram,
@@ -129,10 +136,18 @@ impl Function {
         caller: *const Function,
         mut head: *mut CallSeries,
     ) -> &'static CallSeries {
+        let labels = self.labels(caller);
+        let objective = self.options.objective;
+        let with = |objective_labels: Option<String>| match objective_labels {
+            Some(extra) => format!("{labels},{extra}").into_boxed_str(),
+            None => labels.clone(),
+        };
         let node = Box::leak(Box::new(CallSeries {
             caller,
             next: head,
-            labels: self.labels(caller),
+            calls_labels: with(objective.and_then(|o| o.calls_labels())),
+            duration_labels: with(objective.and_then(|o| o.duration_labels())),
+            labels,
             calls: Default::default(),
             duration: Histogram::with_buckets(self.options.buckets),
             concurrent: Gauge::default(),
@@ -255,6 +270,7 @@ mod tests {
                 concurrency: true,
             },
             const_labels: "",
+            objective: None,
         })
     }
 

@@ -6,11 +6,12 @@
 //! - `function_calls_concurrent{function, module, service_name, caller_function, caller_module}`
 //!
 //! `result` is `ok`, `error` (an `Err` return or a panic) or `cancelled` (a future dropped before
-//! it completed).
+//! it completed). An [`Objective`] adds the `objective_*` labels of the specification.
 
 mod call;
 mod collector;
 mod function;
+mod objective;
 mod outcome;
 
 pub use call::{CallGuard, InstrumentedFuture, call, enter, instrument_future};
@@ -18,4 +19,5 @@ pub(crate) use collector::FunctionsCollector;
 pub use function::{
     DEFAULT_DURATION_BUCKETS, Function, FunctionOptions, FunctionRegistration, MetricNames, Record,
 };
+pub use objective::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use outcome::{AnyOutcome, Outcome, ResultOutcome};

@@ -85,6 +85,20 @@ impl Square {
     }
 }
 
+mod slo {
+    use promexport::{Objective, ObjectiveLatency, ObjectivePercentile};
+
+    pub const API: Objective = Objective::new("api")
+        .success_rate(ObjectivePercentile::P99_9)
+        .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+}
+
+/// An objective from another module, with buckets that hold its threshold.
+#[promexport::instrument(objective = slo::API, buckets = [0.1, 0.25, 1.0])]
+async fn fetch(id: u32) -> Result<u32, String> {
+    Ok(id)
+}
+
 fn assert_send<T: Send>(_: T) {}
 
 fn main() {
@@ -102,4 +116,5 @@ fn main() {
     assert_send(length("abc"));
     assert_send(describe(1));
     assert_send(square.grow());
+    assert_send(fetch(1));
 }

@@ -1,4 +1,4 @@
-#[promexport::instrument(objective = "api", name = "x")]
+#[promexport::instrument(sample_rate = 0.5, name = "x")]
 fn handler() {}
 
 fn main() {

@@ -1,0 +1,7 @@
+// The objective is a `const Objective`, not its name.
+#[promexport::instrument(objective = "api")]
+fn handler() {}
+
+fn main() {
+    handler();
+}
