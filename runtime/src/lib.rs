@@ -237,8 +237,14 @@ pub use promexport_macros::LabelValue;
 ///
 /// ```text
 /// fn parse(input: &str) -> Result<u32, ParseIntError> {
-///     static __PROMEXPORT_FUNCTION: Function = Function::new("parse", module_path!(), env!("CARGO_PKG_NAME"), BUCKETS);
+///     static __PROMEXPORT_FUNCTION: Function = Function::new(FunctionOptions {
+///         name: "parse", module: module_path!(), crate_name: env!("CARGO_PKG_NAME"),
+///         buckets: DEFAULT_DURATION_BUCKETS, objective: None, /* names, record, labels */
+///     });
 ///     inventory::submit! { FunctionRegistration(&__PROMEXPORT_FUNCTION) }
+///     // with `objective = API`, checked at compile time against the buckets:
+///     // const __PROMEXPORT_OBJECTIVE: &Objective = &API;
+///     // const _: () = __PROMEXPORT_OBJECTIVE.check(DEFAULT_DURATION_BUCKETS);
 ///     // sync: the body runs in a closure, so `return` and `?` are measured too
 ///     call(&__PROMEXPORT_FUNCTION, move || { input.trim().parse() }, |value| outcome_of(value))
 ///     // async: instrument_future(&__PROMEXPORT_FUNCTION, async move { body }, classify).await
