@@ -4,8 +4,8 @@
 
 use promexport::{Gauge, Metrics, Registry, Server, ServerHandle};
 use promexport_tests::{
-    Prometheus, TempDir, basic_auth, header, https_get, make_pki, tls_and_basic_auth, try_http_get,
-    wait_for,
+    Process, Prometheus, TempDir, basic_auth, free_port, header, https_get, make_pki,
+    tls_and_basic_auth, try_http_get, wait_for,
 };
 use std::time::Duration;
 
@@ -143,4 +143,47 @@ fn a_real_prometheus_scrapes_over_tls_with_basic_auth() {
         },
     );
     assert!(answer.contains("\"__name__\":\"secret_value\""), "{answer}");
+}
+
+/// Every example takes `--web.config.file`: each exporter binary, started with TLS and basic
+/// auth, serves only authenticated scrapes over TLS.
+#[test]
+fn the_exporters_take_a_web_config_file() {
+    let dir = TempDir::new("exporters-web-config");
+    let pki = make_pki(dir.path());
+    let config = dir.path().join("web.yml");
+    std::fs::write(&config, tls_and_basic_auth()).unwrap();
+    let config = config.to_str().unwrap();
+    let exporters = [
+        (env!("CARGO_BIN_EXE_app_exporter"), "app_up"),
+        // No nginx behind it: `nginx_up 0`, still served.
+        (env!("CARGO_BIN_EXE_nginx_exporter"), "nginx_up 0"),
+    ];
+    for (binary, expected) in exporters {
+        let port = free_port();
+        let mut command = std::process::Command::new(binary);
+        command
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(["--web.config.file", config]);
+        if binary.ends_with("nginx_exporter") {
+            command.arg(format!(
+                "--nginx.scrape-uri=http://127.0.0.1:{}/",
+                free_port()
+            ));
+        }
+        let log = dir.path().join(format!("{port}.log"));
+        let exporter = Process::start(command, log);
+        wait_for("the exporter to listen", Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        let url = format!("https://127.0.0.1:{port}/metrics");
+        let authorization = basic_auth("prometheus", "s3cret");
+        let (status, _, body) =
+            https_get(&url, &pki.ca, None, &[("Authorization", &authorization)]).unwrap();
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200, "{binary}: {}", exporter.log());
+        assert!(text.contains(expected), "{binary}: {text}");
+        let (status, _, _) = https_get(&url, &pki.ca, None, &[]).unwrap();
+        assert_eq!(status, 401, "{binary} without credentials");
+    }
 }
