@@ -21,6 +21,8 @@ pub enum Error {
     InvalidName(String),
     /// The web config file is wrong: `file:line: what`.
     WebConfig(String),
+    /// An exemplar's labels are not valid (a name, or more than 128 characters in all).
+    Exemplar(String),
 }
 
 impl fmt::Display for Error {
@@ -40,6 +42,7 @@ impl fmt::Display for Error {
             Error::Io(error) => write!(f, "metrics server: {error}"),
             Error::InvalidName(problem) => f.write_str(problem),
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
+            Error::Exemplar(problem) => write!(f, "exemplar: {problem}"),
         }
     }
 }
@@ -49,7 +52,10 @@ impl std::error::Error for Error {
         match self {
             Error::Prometheus(error) => Some(error),
             Error::Io(error) => Some(error),
-            Error::DuplicateMetric { .. } | Error::InvalidName(_) | Error::WebConfig(_) => None,
+            Error::DuplicateMetric { .. }
+            | Error::InvalidName(_)
+            | Error::WebConfig(_)
+            | Error::Exemplar(_) => None,
         }
     }
 }

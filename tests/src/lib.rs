@@ -531,6 +531,11 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts `prometheus` with `config` (YAML) written into `dir`.
     pub fn start(dir: &TempDir, config: &str) -> Self {
+        Self::start_with_flags(dir, config, &[])
+    }
+
+    /// Starts `prometheus` with `config` and more command-line flags (`--enable-feature=...`).
+    pub fn start_with_flags(dir: &TempDir, config: &str, flags: &[&str]) -> Self {
         let path = dir.path().join("prometheus.yml");
         std::fs::write(&path, config).expect("write prometheus.yml");
         let listen = format!("127.0.0.1:{}", free_port());
@@ -541,6 +546,7 @@ impl Prometheus {
             &format!("--web.listen-address={listen}"),
             "--log.level=warn",
         ]);
+        command.args(flags);
         let process = Process::start(command, dir.path().join("prometheus.log"));
         Prometheus { process, listen }
     }

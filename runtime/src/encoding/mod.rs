@@ -243,6 +243,19 @@ impl FamilyEncoder<'_> {
         extra: Option<(&str, &str)>,
         value: Value,
     ) {
+        self.sample_with_exemplar(suffix, labels, extra, value, None);
+    }
+
+    /// Writes one sample as [`sample`](Self::sample) does, followed in OpenMetrics by
+    /// ` # {<exemplar labels>} <value> <timestamp>` (text 0.0.4 has no exemplars: left out).
+    pub fn sample_with_exemplar(
+        &mut self,
+        suffix: &str,
+        labels: &str,
+        extra: Option<(&str, &str)>,
+        value: Value,
+        exemplar: Option<&crate::Exemplar>,
+    ) {
         let out = &mut *self.out;
         out.push_str(self.name);
         out.push_str(suffix);
@@ -273,6 +286,14 @@ impl FamilyEncoder<'_> {
         }
         out.push(' ');
         write_value(out, value);
+        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
+            out.push_str(" # {");
+            out.push_str(exemplar.labels());
+            out.push_str("} ");
+            write_value(out, Value::F64(exemplar.value()));
+            out.push(' ');
+            write_f64(out, exemplar.timestamp());
+        }
         out.push('\n');
     }
 }

@@ -1,7 +1,10 @@
+use super::Exemplar;
 use super::number::AtomicNumber;
 use super::{MetricConfig, MetricKind, Series};
+use crate::Error;
 use crate::encoding::{FamilyEncoder, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 /// Prometheus' default buckets (seconds): 5 ms to 10 s.
@@ -12,7 +15,10 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 /// Observations counted in buckets, exposed as `_bucket{le=...}`, `_sum` and `_count`.
 ///
 /// Buckets come from `#[metric(buckets = [...])]` (default [`DEFAULT_BUCKETS`]). An observation
-/// is a binary search and two atomic adds; `_count` is the `+Inf` bucket, so the two always agree.
+/// is a scan of the bounds and two atomic adds; `_count` is the `+Inf` bucket, so the two always
+/// agree. [`observe_with_exemplar`](Self::observe_with_exemplar) also keeps the observation, with
+/// its labels (a trace id), as its bucket's exemplar, served in OpenMetrics; a histogram that
+/// never gets one pays a null pointer for the feature.
 ///
 /// ```
 /// use promexport::{Histogram, MetricConfig};
@@ -28,6 +34,8 @@ pub struct Histogram {
     /// Non-cumulative counts; the last one is the `+Inf` bucket.
     counts: Box<[AtomicU64]>,
     sum_bits: AtomicU64,
+    /// The latest exemplar of each bucket, allocated at the first one.
+    exemplars: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
 }
 
 impl Histogram {
@@ -39,6 +47,7 @@ impl Histogram {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
             sum_bits: AtomicU64::new(0),
+            exemplars: OnceLock::new(),
         }
     }
 
@@ -48,6 +57,28 @@ impl Histogram {
         let bucket = bucket_index(self.upper_bounds, value);
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         f64::add(&self.sum_bits, value);
+    }
+
+    /// Records one observation and keeps it, with `labels` (e.g. `[("trace_id", id)]`), as the
+    /// exemplar of its bucket, replacing the previous one. The observation is recorded even when
+    /// the labels are refused (see [`Exemplar::new`]).
+    pub fn observe_with_exemplar(&self, value: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
+        self.observe(value);
+        let exemplar = Exemplar::new(labels, value)?;
+        let bucket = bucket_index(self.upper_bounds, value);
+        let exemplars = self
+            .exemplars
+            .get_or_init(|| self.counts.iter().map(|_| Mutex::new(None)).collect());
+        if let Some(slot) = exemplars.get(bucket) {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(exemplar);
+        }
+        Ok(())
+    }
+
+    /// The exemplar of bucket `index` (in the order of the bounds, `+Inf` last), if it has one.
+    pub fn exemplar(&self, index: usize) -> Option<Exemplar> {
+        let slot = self.exemplars.get()?.get(index)?;
+        slot.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Starts a timer that observes the elapsed seconds when dropped (or [`stop`](HistogramTimer::stop)ped).
@@ -119,7 +150,14 @@ impl Series for Histogram {
                 Some(bound) if bound.is_finite() => bound_text.format_finite(*bound),
                 _ => "+Inf",
             };
-            family.sample("_bucket", labels, Some(("le", le)), Value::U64(cumulative));
+            let le = Some(("le", le));
+            let value = Value::U64(cumulative);
+            match self.exemplar(index) {
+                Some(exemplar) => {
+                    family.sample_with_exemplar("_bucket", labels, le, value, Some(&exemplar));
+                }
+                None => family.sample("_bucket", labels, le, value),
+            }
         }
         family.sample("_sum", labels, None, Value::F64(self.sum()));
         family.sample("_count", labels, None, Value::U64(cumulative));

@@ -1,6 +1,7 @@
 //! The metric types a `#[derive(Metrics)]` struct is made of.
 
 mod counter;
+mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -10,6 +11,7 @@ mod sharded;
 mod state_set;
 
 pub use counter::Counter;
+pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
 pub use gauge::Gauge;
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
