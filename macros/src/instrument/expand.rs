@@ -92,16 +92,19 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
     let ItemFn {
         attrs,
         vis,
+        modifiers,
         sig,
         block,
     } = function;
+    // `default fn` (specialization, unstable) inside an impl block.
+    let defaultness = modifiers.defaultness;
     if let Some(constness) = &sig.constness {
         let error = syn::Error::new_spanned(
             constness,
             "`#[promexport::instrument]` cannot time a `const fn`; remove `const` or the attribute",
         )
         .to_compile_error();
-        return quote!(#(#attrs)* #vis #sig #block #error);
+        return quote!(#(#attrs)* #vis #defaultness #sig #block #error);
     }
     let krate = args.krate.clone().unwrap_or_else(default_crate);
     let private = quote!(#krate::__private);
@@ -265,7 +268,7 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
     };
     quote! {
         #(#outer_attrs)*
-        #vis #sig {
+        #vis #defaultness #sig {
             #(#inner_attrs)*
             #declaration
             #body

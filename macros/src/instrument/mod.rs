@@ -77,6 +77,7 @@ fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
         let function = syn::ItemFn {
             attrs: std::mem::take(&mut method.attrs),
             vis: method.vis.clone(),
+            modifiers: method.modifiers.clone(),
             sig: method.sig.clone(),
             block: Box::new(method.block.clone()),
         };
