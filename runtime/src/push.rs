@@ -37,6 +37,10 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// Pushes a registry's metrics to a Pushgateway under a job and grouping labels.
+///
+/// A Pushgateway started with a web config file (TLS, basic auth) takes
+/// [`basic_auth`](Self::basic_auth) and, with the feature `web-config`, `https://` URLs verified
+/// against the CA given to [`ca_certificate`](Self::ca_certificate).
 #[derive(Debug, Clone)]
 pub struct Pusher {
     /// `host:port` to connect to.
@@ -45,19 +49,36 @@ pub struct Pusher {
     host: String,
     /// `/metrics/job/<job>/<label>/<value>...`, encoded.
     path: String,
+    /// `Authorization` header.
+    authorization: Option<String>,
+    /// `https://`: the name the certificate must carry, and the CAs it is checked against (set
+    /// by `ca_certificate`; an `https://` pusher without them refuses to push).
+    #[cfg(feature = "web-config")]
+    tls: Option<Tls>,
+}
+
+#[cfg(feature = "web-config")]
+#[derive(Debug, Clone)]
+struct Tls {
+    server_name: String,
+    config: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Pusher {
-    /// A pusher to the Pushgateway at `url` (`http://host:port`, plain HTTP) for `job`.
+    /// A pusher to the Pushgateway at `url` for `job`: `http://host:port`, or `https://host:port`
+    /// (feature `web-config`, with [`ca_certificate`](Self::ca_certificate)).
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
         let invalid = |why: &str| {
             Error::Io(std::io::Error::other(format!(
                 "pushgateway URL {url:?}: {why}"
             )))
         };
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| invalid("only http:// is supported"))?;
+        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) if cfg!(feature = "web-config") => (rest, true),
+            (None, Some(_)) => return Err(invalid("https:// needs the `web-config` feature")),
+            (None, None) => return Err(invalid("expected http:// or https://")),
+        };
         let (host, base) = rest
             .split_once('/')
             .map_or((rest, ""), |(host, path)| (host, path));
@@ -69,9 +90,16 @@ impl Pusher {
             .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
         {
             host.to_owned()
+        } else if https {
+            format!("{host}:443")
         } else {
             format!("{host}:80")
         };
+        #[cfg(feature = "web-config")]
+        let tls = https.then(|| Tls {
+            server_name: server_name(host).to_owned(),
+            config: None,
+        });
         let base = base.trim_end_matches('/');
         let prefix = if base.is_empty() {
             String::new()
@@ -82,6 +110,9 @@ impl Pusher {
             address,
             host: host.to_owned(),
             path: format!("{prefix}/metrics"),
+            authorization: None,
+            #[cfg(feature = "web-config")]
+            tls,
         };
         pusher.append("job", job);
         Ok(pusher)
@@ -91,6 +122,46 @@ impl Pusher {
     pub fn grouping(mut self, label: &str, value: &str) -> Self {
         self.append(label, value);
         self
+    }
+
+    /// Sends `user` and `password` with every request (HTTP basic auth), as a Pushgateway with
+    /// `basic_auth_users` in its web config file requires. Use it with `https://`: over plain
+    /// HTTP the password travels in clear.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        let credentials = format!("{user}:{password}");
+        let encoded = crate::base64::encode(credentials.as_bytes(), crate::base64::STANDARD);
+        self.authorization = Some(format!("Basic {encoded}"));
+        self
+    }
+
+    /// The CA certificates (PEM) an `https://` Pushgateway's certificate must be signed by.
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+    pub fn ca_certificate(mut self, pem: &str) -> Result<Self, Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let invalid = |why: String| Error::Io(std::io::Error::other(why));
+        let Some(tls) = &mut self.tls else {
+            return Err(invalid("a CA certificate is for https:// URLs".to_owned()));
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let certificate = certificate.map_err(|e| invalid(format!("CA certificate: {e}")))?;
+            roots
+                .add(certificate)
+                .map_err(|e| invalid(format!("CA certificate: {e}")))?;
+        }
+        if roots.is_empty() {
+            return Err(invalid("no certificate in the CA PEM".to_owned()));
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.config = Some(std::sync::Arc::new(config));
+        Ok(self)
     }
 
     fn append(&mut self, label: &str, value: &str) {
@@ -121,32 +192,24 @@ impl Pusher {
 
     async fn send(&self, method: Method, registry: Option<&Registry>) -> Result<(), Error> {
         let body = registry.map(|r| r.render(Format::Text)).unwrap_or_default();
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(&self.path)
             .header(hyper::header::HOST, &self.host)
-            .header(hyper::header::CONTENT_TYPE, Format::Text.content_type())
+            .header(hyper::header::CONTENT_TYPE, Format::Text.content_type());
+        if let Some(authorization) = &self.authorization {
+            request = request.header(hyper::header::AUTHORIZATION, authorization);
+        }
+        let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
         let exchange = async {
             let stream = tokio::net::TcpStream::connect(&self.address).await?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(std::io::Error::other)?;
-            tokio::spawn(connection);
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(std::io::Error::other)?;
-            let status = response.status();
-            let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    std::io::Error::other(format!("reading the pushgateway's answer: {e}"))
-                })?;
-            Ok::<_, std::io::Error>((status, body.to_bytes()))
+            #[cfg(feature = "web-config")]
+            if let Some(tls) = &self.tls {
+                return exchange(connect_tls(tls, stream).await?, request).await;
+            }
+            exchange(stream, request).await
         };
         let (status, body) = tokio::time::timeout(PUSH_TIMEOUT, exchange)
             .await
@@ -164,6 +227,58 @@ impl Pusher {
             ))))
         }
     }
+}
+
+/// Sends `request` over `io` and reads the answer (at most `MAX_RESPONSE_BYTES` of it).
+async fn exchange<I>(io: I, request: Request<Full<Bytes>>) -> std::io::Result<(StatusCode, Bytes)>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other)?;
+    let status = response.status();
+    let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|e| std::io::Error::other(format!("reading the pushgateway's answer: {e}")))?;
+    Ok((status, body.to_bytes()))
+}
+
+#[cfg(feature = "web-config")]
+async fn connect_tls(
+    tls: &Tls,
+    stream: tokio::net::TcpStream,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let config = tls.config.clone().ok_or_else(|| {
+        std::io::Error::other(
+            "https:// needs the CA of the pushgateway's certificate: `ca_certificate`",
+        )
+    })?;
+    let server_name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
+        .map_err(|e| std::io::Error::other(format!("TLS name {:?}: {e}", tls.server_name)))?;
+    tokio_rustls::TlsConnector::from(config)
+        .connect(server_name, stream)
+        .await
+}
+
+/// The host of `host:port` without its port, nor the brackets of an IPv6 address.
+#[cfg(feature = "web-config")]
+fn server_name(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((name, port))
+            if port.parse::<u16>().is_ok() && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    name.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Base64 with the URL-safe alphabet and padding, as the Pushgateway decodes it (`=` for empty).
@@ -201,6 +316,24 @@ mod tests {
             .grouping("path", "/a/b");
         assert_eq!(pusher.path, "/metrics/job/my%20job/path@base64/L2EvYg==");
         assert_eq!(pusher.address, "gw:9091");
-        assert!(Pusher::new("https://gw", "j").is_err());
+        assert!(Pusher::new("ftp://gw", "j").is_err());
+        assert!(Pusher::new("http://", "j").is_err());
+    }
+
+    #[cfg(feature = "web-config")]
+    #[test]
+    fn https_urls_name_their_host() {
+        let pusher = Pusher::new("https://gw.example", "j").unwrap();
+        assert_eq!(pusher.address, "gw.example:443");
+        assert_eq!(server_name("gw.example:9091"), "gw.example");
+        assert_eq!(server_name("gw.example"), "gw.example");
+        assert_eq!(server_name("[::1]:9091"), "::1");
+        assert_eq!(server_name("[::1]"), "::1");
+        assert!(pusher.clone().ca_certificate("not a pem").is_err());
+        let plain = Pusher::new("http://gw", "j").unwrap();
+        assert!(
+            plain.ca_certificate("").is_err(),
+            "a CA is for https:// only"
+        );
     }
 }

@@ -3,7 +3,10 @@
 
 use promexport::push::Pusher;
 use promexport::{Counter, Gauge, Metrics, Registry};
-use promexport_tests::{Process, TempDir, free_port, http_get, sample_value, wait_for};
+use promexport_tests::{
+    Process, TempDir, basic_auth, free_port, http_get, https_get, make_pki, sample_value,
+    tls_and_basic_auth, wait_for,
+};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,19 +25,26 @@ struct BatchTiming {
     last_success_timestamp_seconds: Gauge,
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn push_push_add_and_delete() {
-    let dir = TempDir::new("pushgateway");
+/// Starts the Pushgateway on a free port, with `args`; returns it and its port once it listens.
+fn start_gateway(dir: &TempDir, args: &[&str]) -> (Process, u16) {
     let port = free_port();
     let mut command = Command::new("prometheus-pushgateway");
     command.args([
         &format!("--web.listen-address=127.0.0.1:{port}"),
         "--log.level=warn",
     ]);
-    let _gateway = Process::start(command, dir.path().join("pushgateway.log"));
+    command.args(args);
+    let gateway = Process::start(command, dir.path().join("pushgateway.log"));
     wait_for("the pushgateway to listen", Duration::from_secs(20), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok()
     });
+    (gateway, port)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn push_push_add_and_delete() {
+    let dir = TempDir::new("pushgateway");
+    let (_gateway, port) = start_gateway(&dir, &[]);
     let gateway_metrics = move || {
         let (status, _, body) = http_get(&format!("http://127.0.0.1:{port}/metrics"), &[]);
         assert_eq!(status, 200);
@@ -120,4 +130,61 @@ async fn an_endless_answer_is_cut_short() {
         "{error}"
     );
     assert!(gateway.await.unwrap(), "the pusher stopped reading");
+}
+
+/// A Pushgateway behind its own web config file (TLS and basic auth), as in production.
+#[tokio::test(flavor = "current_thread")]
+async fn push_over_tls_with_basic_auth() {
+    let dir = TempDir::new("pushgateway-tls");
+    let pki = make_pki(dir.path());
+    let config = dir.path().join("web.yml");
+    std::fs::write(&config, tls_and_basic_auth()).unwrap();
+    let flag = format!("--web.config.file={}", config.display());
+    let (gateway, port) = start_gateway(&dir, &[&flag]);
+
+    let registry = Registry::new();
+    let batch = Arc::new(BatchMetrics::new());
+    registry.register(batch.clone()).unwrap();
+    batch.records.inc_by(42);
+    let url = format!("https://localhost:{port}");
+    let pusher = Pusher::new(&url, "secured")
+        .unwrap()
+        .ca_certificate(&pki.ca)
+        .unwrap();
+    let refused = pusher.push(&registry).await.unwrap_err().to_string();
+    assert!(refused.contains("401"), "no credentials: {refused}");
+    let wrong = pusher.clone().basic_auth("prometheus", "wrong");
+    assert!(wrong.push(&registry).await.is_err());
+    let untrusted = Pusher::new(&url, "secured")
+        .unwrap()
+        .basic_auth("prometheus", "s3cret");
+    assert!(untrusted.push(&registry).await.is_err(), "no CA given");
+
+    pusher
+        .clone()
+        .basic_auth("prometheus", "s3cret")
+        .push(&registry)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", gateway.log()));
+    let authorization = basic_auth("prometheus", "s3cret");
+    let metrics = format!("https://localhost:{port}/metrics");
+    let text = tokio::task::spawn_blocking(move || {
+        let (status, _, body) = https_get(
+            &metrics,
+            &pki.ca,
+            None,
+            &[("Authorization", &authorization)],
+        )
+        .unwrap();
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    })
+    .await
+    .unwrap();
+    let group = [("job", "secured")];
+    assert_eq!(
+        sample_value(&text, "batch_records_total", &group),
+        Some(42.0),
+        "{text}"
+    );
 }
