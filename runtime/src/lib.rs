@@ -86,8 +86,8 @@ pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Exemplar, Family, Gauge, GaugeValue,
-    Histogram, HistogramTimer, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig, MetricKind,
-    Series, ShardedCounter, StateSet, set_default_max_series,
+    Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
+    MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
 };
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "web-config")]

@@ -58,6 +58,54 @@ impl<N: GaugeValue> Gauge<N> {
     pub fn get(&self) -> N {
         N::from_bits(self.bits.load(Ordering::Relaxed))
     }
+
+    /// Adds one now and subtracts it when the returned guard is dropped: work in progress,
+    /// counted right on every exit (`?`, early return, panic).
+    ///
+    /// ```
+    /// use promexport::Gauge;
+    /// let jobs_running: Gauge = Gauge::default();
+    /// {
+    ///     let _running = jobs_running.track_in_progress();
+    ///     assert_eq!(jobs_running.get(), 1);
+    /// }
+    /// assert_eq!(jobs_running.get(), 0);
+    /// ```
+    #[must_use = "the gauge goes back down when the guard is dropped; bind it to a variable"]
+    pub fn track_in_progress(&self) -> InProgress<'_, N> {
+        self.inc();
+        InProgress { gauge: self }
+    }
+}
+
+impl Gauge<f64> {
+    /// Sets the value to the current Unix time in seconds, for `*_timestamp_seconds` gauges
+    /// (the last successful run of a job).
+    ///
+    /// ```
+    /// use promexport::Gauge;
+    /// let last_success: Gauge<f64> = Gauge::default();
+    /// last_success.set_to_current_time();
+    /// assert!(last_success.get() > 1.7e9);
+    /// ```
+    pub fn set_to_current_time(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        self.set(now);
+    }
+}
+
+/// Work in progress on a [`Gauge`]: subtracts one when dropped.
+#[derive(Debug)]
+pub struct InProgress<'a, N: GaugeValue = i64> {
+    gauge: &'a Gauge<N>,
+}
+
+impl<N: GaugeValue> Drop for InProgress<'_, N> {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
 }
 
 impl<N: GaugeValue> Default for Gauge<N> {

@@ -13,7 +13,7 @@ mod state_set;
 pub use counter::Counter;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
-pub use gauge::Gauge;
+pub use gauge::{Gauge, InProgress};
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
 pub use number::{CounterValue, GaugeValue};

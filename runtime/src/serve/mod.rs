@@ -341,7 +341,8 @@ impl Routes {
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         let response = match self.scrapes.try_acquire() {
             Ok(_permit) => {
-                let _in_flight = InFlight::enter(&self.metrics.requests_in_flight);
+                // Counted until dropped, also when the client goes away mid-scrape.
+                let _in_flight = self.metrics.requests_in_flight.track_in_progress();
                 handle_request(&self.registry, request).await
             }
             Err(_) => plain(
@@ -354,22 +355,6 @@ impl Routes {
         };
         self.metrics.requests.get(&code).inc();
         response
-    }
-}
-
-/// Counts a scrape in flight until dropped, also when the client goes away mid-scrape.
-struct InFlight<'a>(&'a crate::Gauge);
-
-impl<'a> InFlight<'a> {
-    fn enter(gauge: &'a crate::Gauge) -> Self {
-        gauge.inc();
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }
 
