@@ -54,7 +54,11 @@ impl Histogram {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
-        let bucket = bucket_index(self.upper_bounds, value);
+        self.record(bucket_index(self.upper_bounds, value), value);
+    }
+
+    #[inline(always)]
+    fn record(&self, bucket: usize, value: f64) {
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         f64::add(&self.sum_bits, value);
     }
@@ -62,10 +66,12 @@ impl Histogram {
     /// Records one observation and keeps it, with `labels` (e.g. `[("trace_id", id)]`), as the
     /// exemplar of its bucket, replacing the previous one. The observation is recorded even when
     /// the labels are refused (see [`Exemplar::new`]).
+    // Out of line: `observe`, on hot paths, stays as small as it was without exemplars.
+    #[inline(never)]
     pub fn observe_with_exemplar(&self, value: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
-        self.observe(value);
-        let exemplar = Exemplar::new(labels, value)?;
         let bucket = bucket_index(self.upper_bounds, value);
+        self.record(bucket, value);
+        let exemplar = Exemplar::new(labels, value)?;
         let exemplars = self
             .exemplars
             .get_or_init(|| self.counts.iter().map(|_| Mutex::new(None)).collect());
@@ -106,7 +112,7 @@ impl Histogram {
 /// A linear scan for the usual dozen bounds: it does not wait on a chain of dependent
 /// comparisons as a binary search does, and typical observations stop early. Binary search
 /// above 32 bounds (client_golang makes the same switch at 35).
-#[inline]
+#[inline(always)]
 fn bucket_index(upper_bounds: &[f64], value: f64) -> usize {
     if upper_bounds.len() <= 32 {
         upper_bounds
