@@ -87,21 +87,17 @@ fn a_wrong_config_is_refused_at_startup_naming_its_line() {
     let dir = TempDir::new("bad-web-config");
     let config = dir.path().join("web.yml");
     std::fs::write(&config, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS10\n").unwrap();
-    let error = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .web_config_file(&config)
-        .unwrap_err()
-        .to_string();
+    let refusal = || {
+        let server = Server::bind("127.0.0.1:0").unwrap();
+        server.web_config_file(&config).unwrap_err().to_string()
+    };
+    let error = refusal();
     assert!(
         error.contains("web.yml:2: reading"),
         "the missing certificate, first: {error}"
     );
     make_pki(dir.path());
-    let error = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .web_config_file(&config)
-        .unwrap_err()
-        .to_string();
+    let error = refusal();
     assert!(
         error.contains("web.yml:4: min_version `TLS10` is not supported"),
         "{error}"

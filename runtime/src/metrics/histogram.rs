@@ -150,6 +150,7 @@ impl Series for Histogram {
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
         let mut cumulative = 0;
         let mut bound_text = ryu::Buffer::new();
+        let exemplars = self.exemplars.get();
         for (index, count) in self.counts.iter().enumerate() {
             cumulative += count.load(Ordering::Relaxed);
             let le = match self.upper_bounds.get(index) {
@@ -158,12 +159,11 @@ impl Series for Histogram {
             };
             let le = Some(("le", le));
             let value = Value::U64(cumulative);
-            match self.exemplar(index) {
-                Some(exemplar) => {
-                    family.sample_with_exemplar("_bucket", labels, le, value, Some(&exemplar));
-                }
-                None => family.sample("_bucket", labels, le, value),
-            }
+            // Written under the bucket's lock, not copied out of it.
+            let slot = exemplars.and_then(|slots| slots.get(index));
+            let exemplar = slot.map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner));
+            let exemplar = exemplar.as_ref().and_then(|guard| guard.as_ref());
+            family.sample_with_exemplar("_bucket", labels, le, value, exemplar);
         }
         family.sample("_sum", labels, None, Value::F64(self.sum()));
         family.sample("_count", labels, None, Value::U64(cumulative));

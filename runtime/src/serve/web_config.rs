@@ -500,40 +500,24 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let dir = temp_dir("errors");
-        let path = write(
-            &dir,
-            "web.yml",
-            "# comment\nbasic_auth_users:\n  alice: not-a-hash\n",
-        );
-        let error = WebConfig::load(&path).unwrap_err().to_string();
+        let refusal = |text: &str| {
+            let path = write(&dir, "web.yml", text);
+            WebConfig::load(&path).unwrap_err().to_string()
+        };
+        let error = refusal("# comment\nbasic_auth_users:\n  alice: not-a-hash\n");
         assert!(
             error.ends_with("web.yml:3: the password of `alice` is not a bcrypt hash ($2y$...)"),
             "{error}"
         );
-        let path = write(
-            &dir,
-            "web.yml",
-            "tls_server_config:\n  cert_file: a.crt\n  keyfile: a.key\n",
-        );
-        let error = WebConfig::load(&path).unwrap_err().to_string();
+        let error = refusal("tls_server_config:\n  cert_file: a.crt\n  keyfile: a.key\n");
         assert!(
             error.contains("web.yml:3: unknown or malformed TLS setting `keyfile`"),
             "{error}"
         );
-        let path = write(
-            &dir,
-            "web.yml",
-            "tls_server_config:\n  cert_file: missing.crt\n  key_file: a.key\n",
-        );
-        let error = WebConfig::load(&path).unwrap_err().to_string();
+        let error = refusal("tls_server_config:\n  cert_file: missing.crt\n  key_file: a.key\n");
         assert!(error.contains("web.yml:2: reading"), "{error}");
-        let path = write(&dir, "web.yml", "basic_auth_user:\n  a: b\n");
-        assert!(
-            WebConfig::load(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("web.yml:1: unknown setting")
-        );
+        let error = refusal("basic_auth_user:\n  a: b\n");
+        assert!(error.contains("web.yml:1: unknown setting"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
