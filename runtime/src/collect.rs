@@ -147,6 +147,9 @@ impl<M: Collect + Default> Collector<M> {
 
     /// The longest a collection may take (default 10 s). At scrape time Prometheus' own timeout
     /// (`X-Prometheus-Scrape-Timeout-Seconds`, less 0.5 s) applies when it is shorter.
+    ///
+    /// Registration refuses a zero timeout or one above [`MAX_TIMEOUT`](Self::MAX_TIMEOUT)
+    /// (1 h) with [`Error::Config`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -154,7 +157,8 @@ impl<M: Collect + Default> Collector<M> {
 
     /// Collects every `interval` in the background instead of at each scrape; scrapes serve the
     /// last successful collection (nothing while the last one failed). Register it from a tokio
-    /// runtime, which runs the collections.
+    /// runtime, which runs the collections; registration refuses a zero interval with
+    /// [`Error::Config`].
     ///
     /// ```
     /// use promexport::{Collector, Counter, Format, Metrics, Registry};
@@ -205,10 +209,12 @@ impl<M: Collect + Default> Collector<M> {
         if let Some(problem) = crate::naming::metric_name_problem(&self.prefix) {
             return Err(Error::InvalidName(problem));
         }
+        self.check_durations()?;
         let interval = self.interval;
         if interval.is_some() && tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Io(std::io::Error::other(
-                "an interval collector needs a tokio runtime: register it from async code",
+            return Err(Error::Config(format!(
+                "collector `{}`: an interval collector needs a tokio runtime; register it from async code",
+                self.prefix
             )));
         }
         let state = Arc::new(State::new(self));
@@ -218,6 +224,28 @@ impl<M: Collect + Default> Collector<M> {
                 tokio::spawn(state.run_every(interval));
             }
             None => registry.add_refresh(state),
+        }
+        Ok(())
+    }
+}
+
+impl<M> Collector<M> {
+    /// The longest [`timeout`](Self::timeout) a collector takes.
+    pub const MAX_TIMEOUT: Duration = ANNOUNCED_TIMEOUT_RANGE.1;
+
+    fn check_durations(&self) -> Result<(), Error> {
+        let prefix = &self.prefix;
+        if self.timeout.is_zero() || self.timeout > Self::MAX_TIMEOUT {
+            return Err(Error::Config(format!(
+                "collector `{prefix}`: timeout {:?} is not between 0 and {:?}",
+                self.timeout,
+                Self::MAX_TIMEOUT
+            )));
+        }
+        if self.interval.is_some_and(|interval| interval.is_zero()) {
+            return Err(Error::Config(format!(
+                "collector `{prefix}`: the interval must be longer than zero"
+            )));
         }
         Ok(())
     }
@@ -412,14 +440,19 @@ impl<M: Collect + Default + Send + Sync + 'static> Refresh for State<M> {
     }
 }
 
-/// The time a collection may take within a scrape whose timeout Prometheus announced.
+/// The shortest and longest scrape timeout taken from `X-Prometheus-Scrape-Timeout-Seconds`:
+/// the header comes from whoever reaches the port, so any other value is brought into this range.
+const ANNOUNCED_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(3600));
+
+/// The time a collection may take within a scrape whose timeout Prometheus announced, or `None`
+/// for a header that is not a positive number of seconds.
 pub(crate) fn collection_timeout(header: &str) -> Option<Duration> {
-    let seconds: f64 = header
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite() && *s > 0.0)?;
-    let announced = Duration::from_secs_f64(seconds);
+    let seconds: f64 = header.trim().parse().ok().filter(|s: &f64| *s > 0.0)?;
+    let (shortest, longest) = ANNOUNCED_TIMEOUT_RANGE;
+    // `try_from`: a value past `Duration::MAX` (`1e300`, `inf`) is an error there, not a panic.
+    let announced =
+        Duration::try_from_secs_f64(seconds).map_or(longest, |d| d.clamp(shortest, longest));
     // Less the offset, but never less than half of it on very short timeouts.
     Some(announced.saturating_sub(TIMEOUT_OFFSET).max(announced / 2))
 }
@@ -460,5 +493,26 @@ mod tests {
         assert_eq!(collection_timeout("0.5"), Some(Duration::from_millis(250)));
         assert_eq!(collection_timeout("nope"), None);
         assert_eq!(collection_timeout("-1"), None);
+    }
+
+    #[test]
+    fn any_announced_timeout_is_brought_into_range() {
+        let (shortest, longest) = (Duration::from_millis(50), Duration::from_millis(3_599_500));
+        for header in [
+            "1e300",
+            "1e20",
+            "18446744073709551616",
+            "inf",
+            "+Infinity",
+            "3601",
+        ] {
+            assert_eq!(collection_timeout(header), Some(longest), "{header}");
+        }
+        for header in ["1e-300", "0.000001", "5e-324", "0.1"] {
+            assert_eq!(collection_timeout(header), Some(shortest), "{header}");
+        }
+        for header in ["0", "-0", "NaN", "-inf", "", " "] {
+            assert_eq!(collection_timeout(header), None, "{header}");
+        }
     }
 }

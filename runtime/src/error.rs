@@ -23,6 +23,9 @@ pub enum Error {
     WebConfig(String),
     /// An exemplar's labels are not valid (a name, or more than 128 characters in all).
     Exemplar(String),
+    /// A setting given at run time is out of range or needs what is missing (a collector's
+    /// timeout or interval, a tokio runtime).
+    Config(String),
 }
 
 impl fmt::Display for Error {
@@ -43,6 +46,7 @@ impl fmt::Display for Error {
             Error::InvalidName(problem) => f.write_str(problem),
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
             Error::Exemplar(problem) => write!(f, "exemplar: {problem}"),
+            Error::Config(problem) => f.write_str(problem),
         }
     }
 }
@@ -55,7 +59,8 @@ impl std::error::Error for Error {
             Error::DuplicateMetric { .. }
             | Error::InvalidName(_)
             | Error::WebConfig(_)
-            | Error::Exemplar(_) => None,
+            | Error::Exemplar(_)
+            | Error::Config(_) => None,
         }
     }
 }

@@ -277,3 +277,46 @@ fn interval_collectors_serve_their_last_collection() {
         "scrapes did not trigger collections"
     );
 }
+
+#[test]
+fn a_huge_announced_timeout_is_a_long_scrape_not_a_crash() {
+    let registry = registry_with_bystander();
+    Collector::new("target", || async {
+        Ok::<_, std::io::Error>(target_with(7, &[]))
+    })
+    .register_in(&registry)
+    .unwrap();
+    let served = Served::new(&registry);
+    for header in ["1e300", "18446744073709551616", "inf", "1e-300"] {
+        let text = served.scrape(header);
+        assert_eq!(value(&text, "target_up", &[]), Some(1.0), "{header}");
+        assert_eq!(
+            value(&text, "target_requests_total", &[]),
+            Some(7.0),
+            "{header}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn out_of_range_timeouts_and_intervals_are_refused_at_registration() {
+    let collector = || {
+        Collector::new("target", || async {
+            Ok::<_, std::io::Error>(target_with(0, &[]))
+        })
+    };
+    let registry = Registry::new();
+    for refused in [
+        collector().timeout(Duration::MAX),
+        collector().timeout(Duration::ZERO),
+        collector().interval(Duration::ZERO),
+    ] {
+        let error = refused.register_in(&registry).unwrap_err();
+        assert!(matches!(error, promexport::Error::Config(_)), "{error:?}");
+        assert!(error.to_string().contains("collector `target`"), "{error}");
+    }
+    collector()
+        .timeout(Collector::<TargetMetrics>::MAX_TIMEOUT)
+        .register_in(&registry)
+        .unwrap();
+}
