@@ -1,8 +1,10 @@
 //! Test harness: the real Prometheus tools (`promtool`, `prometheus`) and an independent parser
 //! (Python's `prometheus_client`), driven on loopback with temp dirs and free ports.
 //!
-//! A missing tool is a test failure with a message saying how to install it, never a skip:
-//! `scripts/test-deps.sh` installs everything.
+//! The tools live in the project's `target/test-tools/bin`, where `scripts/test-deps.sh` puts them
+//! (taken out of Debian's packages, never installed as services); the tests never run a tool of the
+//! same name that happens to be on the machine. A missing tool is a test failure with a message
+//! saying how to get it, never a skip.
 
 mod pki;
 
@@ -14,12 +16,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `program` with `args`, feeding `stdin`, and returns its output.
+/// The path of a test tool (`prometheus`, `promtool`, `prometheus-pushgateway`, `nginx`,
+/// `python3` with `prometheus_client`) in the project's `target/test-tools/bin`.
 ///
 /// # Panics
-/// When the program is missing: run `scripts/test-deps.sh`.
+/// When it is not there: run `scripts/test-deps.sh`.
+pub fn tool(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-tools/bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "test tool `{name}` is missing at {}: run scripts/test-deps.sh",
+        path.display()
+    );
+    path
+}
+
+/// Runs the test tool `program` (see [`tool`]) with `args`, feeding `stdin`, and returns its
+/// output.
 pub fn run_with_stdin(program: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
+    let mut child = Command::new(tool(program))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -539,7 +556,7 @@ impl Prometheus {
         let path = dir.path().join("prometheus.yml");
         std::fs::write(&path, config).expect("write prometheus.yml");
         let listen = format!("127.0.0.1:{}", free_port());
-        let mut command = Command::new("prometheus");
+        let mut command = Command::new(tool("prometheus"));
         command.args([
             &format!("--config.file={}", path.display()),
             &format!("--storage.tsdb.path={}", dir.path().join("data").display()),

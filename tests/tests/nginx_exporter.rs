@@ -2,12 +2,10 @@
 //! match the requests sent, and when nginx stops, `nginx_up 0` with the scrape still 200.
 
 use promexport_tests::{
-    Process, TempDir, free_port, http_get, promtool_check_metrics, sample_value, wait_for,
+    Process, TempDir, free_port, http_get, promtool_check_metrics, sample_value, tool, wait_for,
 };
 use std::process::Command;
 use std::time::Duration;
-
-const NGINX: &str = "/usr/sbin/nginx";
 
 fn start_nginx(dir: &TempDir, port: u16) -> Process {
     let root = dir.path().display();
@@ -21,8 +19,17 @@ fn start_nginx(dir: &TempDir, port: u16) -> Process {
     );
     let path = dir.path().join("nginx.conf");
     std::fs::write(&path, config).unwrap();
-    let mut command = Command::new(NGINX);
-    command.args(["-p", &root.to_string(), "-c", &path.display().to_string()]);
+    let mut command = Command::new(tool("nginx"));
+    // `-e`: nginx opens its error log before it reads the config; keep it out of /var/log.
+    let error_log = format!("{root}/error.log");
+    command.args([
+        "-p",
+        &root.to_string(),
+        "-e",
+        &error_log,
+        "-c",
+        &path.display().to_string(),
+    ]);
     let nginx = Process::start(command, dir.path().join("nginx.out"));
     wait_for("nginx to listen", Duration::from_secs(20), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok()

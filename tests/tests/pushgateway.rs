@@ -28,7 +28,7 @@ struct BatchTiming {
 /// Starts the Pushgateway on a free port, with `args`; returns it and its port once it listens.
 fn start_gateway(dir: &TempDir, args: &[&str]) -> (Process, u16) {
     let port = free_port();
-    let mut command = Command::new("prometheus-pushgateway");
+    let mut command = Command::new(promexport_tests::tool("prometheus-pushgateway"));
     command.args([
         &format!("--web.listen-address=127.0.0.1:{port}"),
         "--log.level=warn",
