@@ -23,6 +23,14 @@ pub enum Error {
     WebConfig(String),
     /// An exemplar's labels are not valid (a name, or more than 128 characters in all).
     Exemplar(String),
+    /// A push to a Pushgateway failed: it could not be reached, did not answer in time, or
+    /// refused the push.
+    Push {
+        /// The HTTP status the Pushgateway answered, if it answered.
+        status: Option<u16>,
+        /// What went wrong, with the start of the Pushgateway's answer if it gave one.
+        message: String,
+    },
     /// A setting given at run time is out of range or needs what is missing (a collector's
     /// timeout or interval, a tokio runtime).
     Config(String),
@@ -46,6 +54,7 @@ impl fmt::Display for Error {
             Error::InvalidName(problem) => f.write_str(problem),
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
             Error::Exemplar(problem) => write!(f, "exemplar: {problem}"),
+            Error::Push { message, .. } => write!(f, "push: {message}"),
             Error::Config(problem) => f.write_str(problem),
         }
     }
@@ -60,6 +69,7 @@ impl std::error::Error for Error {
             | Error::InvalidName(_)
             | Error::WebConfig(_)
             | Error::Exemplar(_)
+            | Error::Push { .. }
             | Error::Config(_) => None,
         }
     }

@@ -19,6 +19,25 @@ pub(crate) fn metric_name_problem(name: &str) -> Option<String> {
     }
 }
 
+/// Why `name` is not a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`),
+/// or `None` if it is.
+#[cfg_attr(not(feature = "push"), allow(dead_code))]
+pub(crate) fn label_name_problem(name: &str) -> Option<String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || !name.chars().all(valid)
+    {
+        Some(format!(
+            "`{name}` is not a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`)"
+        ))
+    } else if name.starts_with("__") {
+        Some(format!(
+            "label name `{name}` starts with `__`, which Prometheus reserves for internal use"
+        ))
+    } else {
+        None
+    }
+}
+
 /// Maps any text to a valid metric name: other characters become `_`.
 pub(crate) fn sanitize_metric_name(text: &str) -> String {
     let mut name: String = text

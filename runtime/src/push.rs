@@ -30,8 +30,8 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
 
-/// How long a push may take, connection included.
-const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a push may take, connection included, unless [`Pusher::timeout`] says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most of the Pushgateway's answer read (it is only quoted in errors).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -41,6 +41,10 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// A Pushgateway started with a web config file (TLS, basic auth) takes
 /// [`basic_auth`](Self::basic_auth) and, with the feature `web-config`, `https://` URLs verified
 /// against the CA given to [`ca_certificate`](Self::ca_certificate).
+///
+/// A push that fails is an [`Error::Push`] (with the Pushgateway's status when it answered); a
+/// pusher set up wrongly (a grouping label name that is not a label name, or `job`) refuses to
+/// push with [`Error::Config`].
 #[derive(Debug, Clone)]
 pub struct Pusher {
     /// `host:port` to connect to.
@@ -51,6 +55,10 @@ pub struct Pusher {
     path: String,
     /// `Authorization` header.
     authorization: Option<String>,
+    /// How long a push may take.
+    timeout: Duration,
+    /// The first problem of the grouping, reported by every push.
+    problem: Option<String>,
     /// `https://`: the name the certificate must carry, and the CAs it is checked against (set
     /// by `ca_certificate`; an `https://` pusher without them refuses to push).
     #[cfg(feature = "web-config")]
@@ -68,11 +76,12 @@ impl Pusher {
     /// A pusher to the Pushgateway at `url` for `job`: `http://host:port`, or `https://host:port`
     /// (feature `web-config`, with [`ca_certificate`](Self::ca_certificate)).
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| {
-            Error::Io(std::io::Error::other(format!(
-                "pushgateway URL {url:?}: {why}"
-            )))
-        };
+        let invalid = |why: &str| Error::Config(format!("pushgateway URL {url:?}: {why}"));
+        if job.is_empty() {
+            return Err(Error::Config(
+                "a push needs a job name; it is empty".to_owned(),
+            ));
+        }
         let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
             (Some(rest), _) => (rest, false),
             (None, Some(rest)) if cfg!(feature = "web-config") => (rest, true),
@@ -111,6 +120,8 @@ impl Pusher {
             host: host.to_owned(),
             path: format!("{prefix}/metrics"),
             authorization: None,
+            timeout: DEFAULT_TIMEOUT,
+            problem: None,
             #[cfg(feature = "web-config")]
             tls,
         };
@@ -119,8 +130,29 @@ impl Pusher {
     }
 
     /// Adds a grouping label (e.g. `instance`), which every pushed series carries.
+    ///
+    /// `label` must be a label name other than `job` (given to [`new`](Self::new)); otherwise
+    /// every push answers [`Error::Config`] saying so.
     pub fn grouping(mut self, label: &str, value: &str) -> Self {
-        self.append(label, value);
+        let problem = match crate::naming::label_name_problem(label) {
+            Some(problem) => Some(format!("grouping label: {problem}")),
+            None if label == "job" => Some(
+                "grouping label `job`: the job is the second argument of `Pusher::new`".to_owned(),
+            ),
+            None => None,
+        };
+        match problem {
+            Some(problem) => {
+                self.problem.get_or_insert(problem);
+            }
+            None => self.append(label, value),
+        }
+        self
+    }
+
+    /// How long a push may take, connection included (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -140,7 +172,7 @@ impl Pusher {
     pub fn ca_certificate(mut self, pem: &str) -> Result<Self, Error> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
-        let invalid = |why: String| Error::Io(std::io::Error::other(why));
+        let invalid = Error::Config;
         let Some(tls) = &mut self.tls else {
             return Err(invalid("a CA certificate is for https:// URLs".to_owned()));
         };
@@ -191,6 +223,9 @@ impl Pusher {
     }
 
     async fn send(&self, method: Method, registry: Option<&Registry>) -> Result<(), Error> {
+        if let Some(problem) = &self.problem {
+            return Err(Error::Config(problem.clone()));
+        }
         let body = registry.map(|r| r.render(Format::Text)).unwrap_or_default();
         let mut request = Request::builder()
             .method(method)
@@ -202,7 +237,7 @@ impl Pusher {
         }
         let request = request
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+            .map_err(|e| Error::Config(format!("pushgateway request: {e}")))?;
         let exchange = async {
             let stream = tokio::net::TcpStream::connect(&self.address).await?;
             #[cfg(feature = "web-config")]
@@ -211,20 +246,30 @@ impl Pusher {
             }
             exchange(stream, request).await
         };
-        let (status, body) = tokio::time::timeout(PUSH_TIMEOUT, exchange)
+        let failed = |message: String| Error::Push {
+            status: None,
+            message,
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| {
-                Error::Io(std::io::Error::other(
-                    "pushgateway did not answer within 10 s",
+                failed(format!(
+                    "pushgateway {} did not answer within {:?}",
+                    self.address, self.timeout
                 ))
-            })??;
+            })?
+            .map_err(|e| failed(format!("pushgateway {}: {e}", self.address)))?;
         if status.is_success() || status == StatusCode::ACCEPTED {
             Ok(())
         } else {
-            Err(Error::Io(std::io::Error::other(format!(
-                "pushgateway answered {status}: {}",
-                String::from_utf8_lossy(&body).trim()
-            ))))
+            Err(Error::Push {
+                status: Some(status.as_u16()),
+                message: format!(
+                    "pushgateway {} answered {status}: {}",
+                    self.address,
+                    String::from_utf8_lossy(&body).trim()
+                ),
+            })
         }
     }
 }
@@ -237,6 +282,7 @@ where
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(std::io::Error::other)?;
+    // Ends by itself once `sender` is dropped (after the answer, or when the push gives up).
     tokio::spawn(connection);
     let response = sender
         .send_request(request)
@@ -318,6 +364,24 @@ mod tests {
         assert_eq!(pusher.address, "gw:9091");
         assert!(Pusher::new("ftp://gw", "j").is_err());
         assert!(Pusher::new("http://", "j").is_err());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_wrong_job_or_grouping_label_is_refused_before_sending() {
+        assert!(matches!(
+            Pusher::new("http://gw:9091", ""),
+            Err(Error::Config(_))
+        ));
+        for label in ["a/b", "", "1x", "__name__", "job"] {
+            let pusher = Pusher::new("http://127.0.0.1:1", "j")
+                .unwrap()
+                .grouping(label, "v");
+            let error = pusher.delete().await.unwrap_err();
+            assert!(
+                matches!(&error, Error::Config(m) if m.contains("grouping label")),
+                "{label}: {error}"
+            );
+        }
     }
 
     #[cfg(feature = "web-config")]

@@ -91,6 +91,24 @@ async fn push_push_add_and_delete() {
     );
 
     pusher.delete().await.unwrap();
+    // The Pushgateway keeps connections alive; the pusher's connection ends with its push.
+    for _ in 0..100 {
+        if tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks(),
+        0,
+        "no connection task outlives its push"
+    );
     let text = tokio::task::spawn_blocking(gateway_metrics).await.unwrap();
     assert_eq!(
         sample_value(&text, "batch_last_success_timestamp_seconds", &group),
@@ -99,7 +117,11 @@ async fn push_push_add_and_delete() {
 
     // A refused push is an error, not a panic.
     let wrong = Pusher::new(&format!("http://127.0.0.1:{}", free_port()), "nightly").unwrap();
-    assert!(wrong.push(&registry).await.is_err());
+    let error = wrong.push(&registry).await.unwrap_err();
+    assert!(
+        matches!(error, promexport::Error::Push { status: None, .. }),
+        "{error:?}"
+    );
 }
 
 /// Whatever answers in place of a Pushgateway, the pusher reads at most 64 KiB of it.
@@ -151,10 +173,33 @@ async fn push_over_tls_with_basic_auth() {
         .unwrap()
         .ca_certificate(&pki.ca)
         .unwrap();
-    let refused = pusher.push(&registry).await.unwrap_err().to_string();
-    assert!(refused.contains("401"), "no credentials: {refused}");
+    let refused = pusher.push(&registry).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            promexport::Error::Push {
+                status: Some(401),
+                ..
+            }
+        ),
+        "no credentials: {refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("401 Unauthorized"),
+        "{refused}"
+    );
     let wrong = pusher.clone().basic_auth("prometheus", "wrong");
-    assert!(wrong.push(&registry).await.is_err());
+    let refused = wrong.push(&registry).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            promexport::Error::Push {
+                status: Some(401),
+                ..
+            }
+        ),
+        "wrong password: {refused:?}"
+    );
     let untrusted = Pusher::new(&url, "secured")
         .unwrap()
         .basic_auth("prometheus", "s3cret");
@@ -187,4 +232,26 @@ async fn push_over_tls_with_basic_auth() {
         Some(42.0),
         "{text}"
     );
+}
+
+/// A Pushgateway that accepts the connection and never answers: the push gives up at its timeout.
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_gateway_fails_the_push_at_its_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _silent = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        drop(stream);
+    });
+    let pusher = Pusher::new(&format!("http://127.0.0.1:{port}"), "job")
+        .unwrap()
+        .timeout(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let error = pusher.delete().await.unwrap_err();
+    assert!(
+        matches!(&error, promexport::Error::Push { status: None, message } if message.contains("did not answer within 300ms")),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
