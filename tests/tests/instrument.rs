@@ -282,6 +282,39 @@ async fn a_dropped_future_is_cancelled_not_leaked() {
     assert_eq!(in_flight(&after, "never_finishes", ""), 0.0);
 }
 
+#[promexport::instrument]
+fn explode_later(really: bool) -> impl std::future::Future<Output = u8> {
+    async move {
+        tokio::task::yield_now().await;
+        assert!(!really, "boom");
+        1
+    }
+}
+
+/// As `FutureExt::catch_unwind` (tower-http's `CatchPanicLayer`) polls: the panic is caught
+/// around `poll`, and the future is dropped after the unwind has ended. (An `async fn` drops its
+/// instrumented body during the unwind; a returned `impl Future` is the instrumented future.)
+#[test]
+fn a_panic_caught_around_poll_is_an_error_not_a_cancellation() {
+    let before = render();
+    let mut future = Box::pin(explode_later(true));
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(future.as_mut().poll(&mut context).is_pending());
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        future.as_mut().poll(&mut context)
+    }));
+    assert!(polled.is_err());
+    drop(future);
+    let after = render();
+    let count = |text: &str, result| calls(text, "explode_later", "", result);
+    assert_eq!(count(&after, "error") - count(&before, "error"), 1.0);
+    assert_eq!(
+        count(&after, "cancelled") - count(&before, "cancelled"),
+        0.0
+    );
+    assert_eq!(in_flight(&after, "explode_later", ""), 0.0);
+}
+
 fn is_success(status: &u16) -> bool {
     *status < 500
 }

@@ -120,6 +120,9 @@ pub struct InstrumentedFuture<F, C> {
     function: &'static Function,
     classify: Option<C>,
     started: Option<(&'static CallSeries, Option<Instant>)>,
+    /// Set while `future` is polled, left set when its poll panics: a drop after a panic that
+    /// was caught around `poll` (`FutureExt::catch_unwind`) is then an error, not a cancellation.
+    polling: bool,
 }
 
 /// Wraps the body of an `async fn` (or a returned future) of `function`.
@@ -138,6 +141,7 @@ where
         function,
         classify: Some(classify),
         started: None,
+        polling: false,
     }
 }
 
@@ -161,7 +165,9 @@ impl<F: Future, C: FnOnce(&F::Output) -> Outcome> Future for InstrumentedFuture<
         let restore = Restore(caller);
         // SAFETY: see above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        this.polling = true;
         let poll = future.poll(cx);
+        this.polling = false;
         drop(restore);
         if let Poll::Ready(output) = &poll {
             let outcome = this
@@ -178,7 +184,7 @@ impl<F: Future, C: FnOnce(&F::Output) -> Outcome> Future for InstrumentedFuture<
 impl<F, C> Drop for InstrumentedFuture<F, C> {
     fn drop(&mut self) {
         if let Some((series, start)) = self.started.take() {
-            let outcome = if std::thread::panicking() {
+            let outcome = if self.polling || std::thread::panicking() {
                 Outcome::Error
             } else {
                 Outcome::Cancelled
