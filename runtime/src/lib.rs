@@ -45,6 +45,24 @@
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 //! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
 //! | `web-config` | no | [`WebConfig`]: TLS and basic auth from an exporter-toolkit web config file, for [`Server`] and (with `axum`) axum services |
+// Links to items of features that are off point at this table, so the docs of any feature set
+// build without broken links.
+#![doc = ""]
+#![cfg_attr(feature = "serve", doc = "[`serve`]: crate::serve")]
+#![cfg_attr(feature = "serve", doc = "[`Server`]: crate::Server")]
+#![cfg_attr(feature = "serve", doc = "[`handle_request`]: crate::handle_request")]
+#![cfg_attr(not(feature = "serve"), doc = "[`serve`]: #features")]
+#![cfg_attr(not(feature = "serve"), doc = "[`Server`]: #features")]
+#![cfg_attr(not(feature = "serve"), doc = "[`handle_request`]: #features")]
+#![cfg_attr(
+    feature = "axum",
+    doc = "[`axum::HttpMetricsLayer`]: crate::axum::HttpMetricsLayer"
+)]
+#![cfg_attr(not(feature = "axum"), doc = "[`axum::HttpMetricsLayer`]: #features")]
+#![cfg_attr(feature = "push", doc = "[`push::Pusher`]: crate::push::Pusher")]
+#![cfg_attr(not(feature = "push"), doc = "[`push::Pusher`]: #features")]
+#![cfg_attr(feature = "web-config", doc = "[`WebConfig`]: crate::WebConfig")]
+#![cfg_attr(not(feature = "web-config"), doc = "[`WebConfig`]: #features")]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -105,7 +123,7 @@ pub use serve::{Server, ServerHandle, handle_request, serve};
 /// - `prefix = "app"`: prepended to every name with `_`;
 /// - `const_labels(env = "prod", ...)`: labels added to every sample of the struct;
 /// - `no_global`: no `global()` instance and nothing served by itself: the struct is filled
-///   and served by a [`Collector`] (feature `serve`) or registered in a [`Registry`] you pass;
+///   and served by a `Collector` (feature `serve`) or registered in a [`Registry`] you pass;
 /// - `crate = path`: where promexport is, for crates that re-export it.
 ///
 /// On a field, `#[metric(...)]`:

@@ -40,12 +40,18 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 ///
 /// A Pushgateway started with a web config file (TLS, basic auth) takes
 /// [`basic_auth`](Self::basic_auth) and, with the feature `web-config`, `https://` URLs verified
-/// against the CA given to [`ca_certificate`](Self::ca_certificate).
+/// against the CA given to [`ca_certificate`].
 ///
 /// A push that fails is an [`Error::Push`] (with the Pushgateway's status when it answered); a
 /// pusher set up wrongly (a grouping label name that is not a label name, or `job`) refuses to
 /// push with [`Error::Config`].
 #[derive(Debug, Clone)]
+#[doc = ""]
+#[cfg_attr(
+    feature = "web-config",
+    doc = "[`ca_certificate`]: Self::ca_certificate"
+)]
+#[cfg_attr(not(feature = "web-config"), doc = "[`ca_certificate`]: #")]
 pub struct Pusher {
     /// `host:port` to connect to.
     address: String,
@@ -74,7 +80,7 @@ struct Tls {
 
 impl Pusher {
     /// A pusher to the Pushgateway at `url` for `job`: `http://host:port`, or `https://host:port`
-    /// (feature `web-config`, with [`ca_certificate`](Self::ca_certificate)).
+    /// (feature `web-config`, with `ca_certificate`).
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
         let invalid = |why: &str| Error::Config(format!("pushgateway URL {url:?}: {why}"));
         if job.is_empty() {

@@ -417,7 +417,7 @@ pub fn registry() -> &'static Registry {
 
 /// Checks that no two metric families of the binary share a name.
 ///
-/// [`serve`](crate::serve) calls it at startup; call it from a test to catch a clash between two
+/// `serve` (feature `serve`) calls it at startup; call it from a test to catch a clash between two
 /// crates before deployment:
 ///
 /// ```

@@ -16,7 +16,7 @@
 //! Requests that match no route are labelled `route="unmatched"`; methods other than the nine of
 //! RFC 9110 (plus PATCH) are labelled `method="_OTHER"`.
 //!
-//! With the feature `web-config` too, [`WebConfigListener`] and [`BasicAuthLayer`] secure an
+//! With the feature `web-config` too, `WebConfigListener` and `BasicAuthLayer` secure an
 //! axum service with the same exporter-toolkit web config file (`--web.config.file`) as
 //! promexport's own [`Server`](crate::Server).
 

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// A checked web config file of Prometheus' exporter-toolkit: TLS and basic auth settings.
 ///
 /// [`Server::web_config_file`](crate::Server::web_config_file) loads one for promexport's own
-/// server; for an axum service, [`WebConfigListener`](crate::axum::WebConfigListener) and
-/// [`BasicAuthLayer`](crate::axum::BasicAuthLayer) (feature `axum`) apply one. Cloning is cheap.
+/// server; for an axum service, `axum::WebConfigListener` and `axum::BasicAuthLayer` (feature
+/// `axum`) apply one. Cloning is cheap.
 ///
 /// The default is what no file means: plain HTTP, no credentials.
 ///
