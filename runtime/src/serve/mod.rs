@@ -110,9 +110,10 @@ impl Server {
         })
     }
 
-    /// Serves with the TLS and basic auth settings of an exporter-toolkit web config file (the
-    /// file every official exporter takes as `--web.config.file`). A file with an error is
-    /// refused here, with a message naming its line.
+    /// Serves with the TLS, basic auth and header settings of an exporter-toolkit web config
+    /// file (the file every official exporter takes as `--web.config.file`). A file with an
+    /// error, or a setting that cannot be honoured, is refused here with a message naming its
+    /// line. Later edits of the file apply without a restart (see [`WebConfig`]).
     ///
     /// ```yaml
     /// tls_server_config:
@@ -126,7 +127,8 @@ impl Server {
     /// ```
     ///
     /// Wrong or missing credentials get `401` with `WWW-Authenticate`; bcrypt runs once per
-    /// (user, password), so authenticated scrapes stay fast.
+    /// (user, password), so authenticated scrapes stay fast, and one at a time: a request that
+    /// waited 1 s for its turn gets `429 Too Many Requests` (`Retry-After: 1`).
     #[cfg(feature = "web-config")]
     #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
