@@ -524,3 +524,20 @@ fn the_axum_parts_follow_the_file_too() {
     assert_eq!(status, 401, "the old password");
     assert!(get(&first.ca, "new").is_err(), "the old certificate");
 }
+
+/// Turning TLS on needs a restart: until then the server keeps serving plain HTTP with the
+/// config in force (the whole edit is refused, its users too).
+#[test]
+fn switching_to_tls_needs_a_restart() {
+    let dir = TempDir::new("tls-switch");
+    make_pki(dir.path());
+    let server = serve_with(&dir, &users(&[("alice", "a")]));
+    let url = server.url();
+    assert!(lets_in(&url, "alice", "a"));
+    replace(&dir.path().join("web.yml"), &tls_and_basic_auth());
+    for _ in 0..25 {
+        assert!(lets_in(&url, "alice", "a"), "plain HTTP, the old users");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!lets_in(&url, "prometheus", "s3cret"));
+}

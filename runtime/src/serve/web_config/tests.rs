@@ -236,6 +236,20 @@ fn edited_users_apply_and_the_cache_forgets_changed_ones() {
         Verdict::Allowed
     );
 
+    let carol = bcrypt::hash("carol", 4).unwrap();
+    replace(
+        &path,
+        &format!("basic_auth_users:\n  alice: {new}\n  carol: {carol}\n"),
+    );
+    assert!(config.reload().unwrap());
+    assert_eq!(config.watched.credentials_cached(), 1, "alice is unchanged");
+    let runs = bcrypt_runs(&config);
+    assert_eq!(
+        authorize(&config, Some(&header("alice:new"))),
+        Verdict::Allowed
+    );
+    assert_eq!(bcrypt_runs(&config), runs, "still verified");
+
     replace(&path, "basic_auth_users:\n  alice: typo\n");
     let error = config.reload().unwrap_err().to_string();
     assert!(
