@@ -5,13 +5,11 @@ use crate::WebConfig;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// How long a client may take to complete its TLS handshake.
@@ -52,7 +50,7 @@ pub struct WebConfigListener {
 enum Accepting {
     Plain(TcpListener),
     /// The TLS acceptor task starts at the first `accept`, on the runtime that serves.
-    TlsNotStarted(TcpListener, Arc<rustls::ServerConfig>),
+    TlsNotStarted(TcpListener, WebConfig),
     Tls(mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>),
 }
 
@@ -60,9 +58,10 @@ impl WebConfigListener {
     /// Serves connections of `listener` as `config` says.
     pub fn new(listener: TcpListener, config: &WebConfig) -> Self {
         let local_addr = listener.local_addr();
-        let accepting = match &config.tls {
-            Some(tls) => Accepting::TlsNotStarted(listener, tls.clone()),
-            None => Accepting::Plain(listener),
+        let accepting = if config.has_tls() {
+            Accepting::TlsNotStarted(listener, config.clone())
+        } else {
+            Accepting::Plain(listener)
         };
         WebConfigListener {
             local_addr,
@@ -85,8 +84,8 @@ impl axum::serve::Listener for WebConfigListener {
                 Accepting::TlsNotStarted(..) => {
                     let (sender, receiver) = mpsc::channel(HANDSHAKEN_BACKLOG);
                     let started = std::mem::replace(&mut self.accepting, Accepting::Tls(receiver));
-                    if let Accepting::TlsNotStarted(listener, tls) = started {
-                        tokio::spawn(accept_tls(listener, TlsAcceptor::from(tls), sender));
+                    if let Accepting::TlsNotStarted(listener, config) = started {
+                        tokio::spawn(accept_tls(listener, config, sender));
                     }
                 }
                 Accepting::Tls(handshaken) => match handshaken.recv().await {
@@ -119,10 +118,11 @@ async fn accept_tcp(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 }
 
 /// Accepts connections and hands them over once their handshake completes, until the listener
-/// is dropped.
+/// is dropped. Each handshake uses the certificate in force when it starts (see
+/// [`WebConfig`]'s reloading).
 async fn accept_tls(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    config: WebConfig,
     handshaken: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     loop {
@@ -130,8 +130,11 @@ async fn accept_tls(
             accepted = accept_tcp(&listener) => accepted,
             () = handshaken.closed() => return,
         };
-        let (acceptor, handshaken) = (acceptor.clone(), handshaken.clone());
+        let (config, handshaken) = (config.clone(), handshaken.clone());
         tokio::spawn(async move {
+            let Some(acceptor) = config.tls_acceptor() else {
+                return;
+            };
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
             if let Ok(Ok(stream)) = handshake.await {
                 let _ = handshaken.send((stream, peer)).await;
@@ -210,7 +213,11 @@ impl AsyncWrite for WebConfigStream {
 /// A tower [`Layer`](tower_layer::Layer) answering `401 Unauthorized` (with `WWW-Authenticate`)
 /// to requests without valid credentials for a [`WebConfig`]'s `basic_auth_users`; without
 /// them it lets every request through. Credentials are checked as by promexport's own server:
-/// bcrypt once per (user, password), off the runtime's threads, the same time for unknown users.
+/// bcrypt once per (user, password), off the runtime's threads, the same time for unknown users;
+/// a request that waited 1 s for bcrypt (busy with others) gets `429 Too Many Requests`.
+///
+/// It also adds the config's `http_server_config.headers` (HSTS, CSP, ...) to every response
+/// that does not set them itself, and follows edits of the file (see [`WebConfig`]).
 ///
 /// Add it with `Router::layer` after the routes, so it covers all of them (`/metrics`
 /// included).
@@ -269,13 +276,15 @@ where
         // The clone is not ready; the service that was polled ready serves this request.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        let authorized = self.config.authorize(request.headers());
+        let verdict = self.config.authorize(request.headers());
+        let config = self.config.clone();
         Box::pin(async move {
-            if authorized.await {
-                inner.call(request).await
-            } else {
-                Ok(crate::serve::unauthorized().map(axum::body::Body::new))
-            }
+            let mut response = match verdict.await.refusal() {
+                None => inner.call(request).await?,
+                Some(refusal) => refusal.map(axum::body::Body::new),
+            };
+            config.add_headers(response.headers_mut());
+            Ok(response)
         })
     }
 }

@@ -5,8 +5,6 @@ mod handler;
 mod web_config;
 
 pub use handler::handle_request;
-#[cfg(all(feature = "axum", feature = "web-config"))]
-pub(crate) use handler::unauthorized;
 #[cfg(feature = "web-config")]
 pub use web_config::WebConfig;
 
@@ -112,9 +110,10 @@ impl Server {
         })
     }
 
-    /// Serves with the TLS and basic auth settings of an exporter-toolkit web config file (the
-    /// file every official exporter takes as `--web.config.file`). A file with an error is
-    /// refused here, with a message naming its line.
+    /// Serves with the TLS, basic auth and header settings of an exporter-toolkit web config
+    /// file (the file every official exporter takes as `--web.config.file`). A file with an
+    /// error, or a setting that cannot be honoured, is refused here with a message naming its
+    /// line. Later edits of the file apply without a restart (see [`WebConfig`]).
     ///
     /// ```yaml
     /// tls_server_config:
@@ -128,7 +127,8 @@ impl Server {
     /// ```
     ///
     /// Wrong or missing credentials get `401` with `WWW-Authenticate`; bcrypt runs once per
-    /// (user, password), so authenticated scrapes stay fast.
+    /// (user, password), so authenticated scrapes stay fast, and one at a time: a request that
+    /// waited 1 s for its turn gets `429 Too Many Requests` (`Retry-After: 1`).
     #[cfg(feature = "web-config")]
     #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
@@ -232,11 +232,7 @@ impl Server {
             web_config: self.web_config.clone(),
         });
         #[cfg(feature = "web-config")]
-        let tls = self
-            .web_config
-            .as_ref()
-            .and_then(|config| config.tls.clone())
-            .map(tokio_rustls::TlsAcceptor::from);
+        let tls = self.web_config.clone().filter(WebConfig::has_tls);
         let (header_read_timeout, max_header_bytes) =
             (self.header_read_timeout, self.max_header_bytes);
         let graceful = GracefulShutdown::new();
@@ -256,9 +252,11 @@ impl Server {
                         watcher: graceful.watcher(),
                     };
                     #[cfg(feature = "web-config")]
-                    if let Some(tls) = &tls {
-                        let tls = tls.clone();
+                    if let Some(config) = &tls {
+                        let config = config.clone();
                         tokio::spawn(async move {
+                            // The certificate in force now: a rotated one serves from here on.
+                            let Some(tls) = config.tls_acceptor() else { return };
                             // The handshake gets the same deadline as a request head.
                             let handshake = tokio::time::timeout(header_read_timeout, tls.accept(stream));
                             if let Ok(Ok(stream)) = handshake.await {
@@ -311,9 +309,21 @@ impl Routes {
         request: &hyper::Request<B>,
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         #[cfg(feature = "web-config")]
-        if !self.authorized(request).await {
-            return handler::unauthorized();
+        if let Some(config) = &self.web_config {
+            let mut response = match config.authorize(request.headers()).await.refusal() {
+                Some(refusal) => refusal,
+                None => self.route(request).await,
+            };
+            config.add_headers(response.headers_mut());
+            return response;
         }
+        self.route(request).await
+    }
+
+    async fn route<B>(
+        &self,
+        request: &hyper::Request<B>,
+    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         match request.uri().path() {
             path if path == self.path => self.scrape(request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
@@ -326,15 +336,6 @@ impl Routes {
 }
 
 impl Routes {
-    /// Basic auth, when the web config asks for it.
-    #[cfg(feature = "web-config")]
-    async fn authorized<B>(&self, request: &hyper::Request<B>) -> bool {
-        match &self.web_config {
-            Some(config) => config.authorize(request.headers()).await,
-            None => true,
-        }
-    }
-
     async fn scrape<B>(
         &self,
         request: &hyper::Request<B>,
