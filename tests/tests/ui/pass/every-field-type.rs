@@ -62,7 +62,7 @@ struct AppMetrics {
     #[metric(unit = "seconds", buckets = [0.1, 1.0])]
     request_duration: Histogram,
     /// Requests by method and outcome.
-    #[metric(name = "requests_by_outcome")]
+    #[metric(name = "requests_by_outcome", preinit)]
     outcomes: Family<RequestLabels, Counter>,
     /// Connections open to each peer.
     #[metric(help = "Connections open to each peer.")]
