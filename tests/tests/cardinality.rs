@@ -157,3 +157,44 @@ fn closed_label_sets_serve_only_touched_combinations_unless_preinit() {
     assert_eq!(metrics.expected.len(), 18);
     assert_eq!(promtool_check_metrics(&after), "");
 }
+
+#[test]
+fn more_full_families_than_the_default_limit_are_all_counted() {
+    const NAMES: [&str; 12] = [
+        "full_0", "full_1", "full_2", "full_3", "full_4", "full_5", "full_6", "full_7", "full_8",
+        "full_9", "full_10", "full_11",
+    ];
+    // As in the test above: the rejection counters, one per family, are more than this.
+    promexport::set_default_max_series(5);
+    let families: Vec<Family<PathLabels, Counter>> = NAMES
+        .iter()
+        .map(|name| {
+            Family::new(&promexport::MetricConfig {
+                max_series: Some(1),
+                name,
+                ..promexport::MetricConfig::DEFAULT
+            })
+        })
+        .collect();
+    for family in &families {
+        for i in 0..3 {
+            family
+                .get(&PathLabels {
+                    path: format!("/{i}"),
+                })
+                .inc();
+        }
+    }
+    let text = promexport::render(Format::Text);
+    for name in NAMES {
+        assert_eq!(
+            sample_value(
+                &text,
+                "promexport_series_rejected_total",
+                &[("family", name)]
+            ),
+            Some(2.0),
+            "{name}"
+        );
+    }
+}
