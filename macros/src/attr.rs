@@ -53,6 +53,8 @@ pub(crate) struct Field {
     pub(crate) unit: Option<LitStr>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
+    /// Every label combination of a closed `Family` created up front, served at zero.
+    pub(crate) preinit: bool,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -130,6 +132,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut buckets = Attr::none(cx, BUCKETS);
     let mut skip = Attr::none(cx, SKIP);
     let mut max_series = Attr::none(cx, MAX_SERIES);
+    let mut preinit = Attr::none(cx, PREINIT);
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -150,6 +153,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                     "`max_series` must be a positive number of label sets",
                 ),
             }
+        } else if meta.path.is_ident(PREINIT) {
+            preinit.set(&meta.path, ());
         } else if meta.path.is_ident(SKIP) {
             skip.set(&meta.path, ());
         } else {
@@ -163,6 +168,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         unit: unit.get(),
         buckets: buckets.get(),
         max_series: max_series.get(),
+        preinit: preinit.get().is_some(),
         skip: skip.get().is_some(),
         malformed,
     }

@@ -62,11 +62,13 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             Some(limit) => quote!(#private::Some(#limit)),
             None => quote!(#private::None),
         };
+        let preinit = field.preinit;
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
                 max_series: #max_series,
                 name: #name,
+                preinit: #preinit,
             })
         }
     });
@@ -213,6 +215,16 @@ fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
         checks.push((
             type_span,
             quote!(#private::matches!(#kind, #krate::MetricKind::Histogram)),
+            message,
+        ));
+    }
+    if field.preinit {
+        let message = format!(
+            "`preinit` creates every label combination up front, so it needs a `Family` whose labels are all closed (enums, `bool`), and `{name}` is not one; remove `preinit`"
+        );
+        checks.push((
+            type_span,
+            quote!(<#ty as #krate::Metric>::CLOSED_LABEL_SETS.is_some()),
             message,
         ));
     }

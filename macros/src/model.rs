@@ -25,6 +25,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) unit: Option<String>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
+    pub(crate) preinit: bool,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -163,6 +164,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             unit: attrs.unit.map(|u| u.value()),
             buckets: attrs.buckets,
             max_series: attrs.max_series,
+            preinit: attrs.preinit,
         });
     }
     MetricsStruct {

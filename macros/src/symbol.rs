@@ -15,11 +15,12 @@ pub(crate) const UNIT: &str = "unit";
 pub(crate) const BUCKETS: &str = "buckets";
 pub(crate) const SKIP: &str = "skip";
 pub(crate) const MAX_SERIES: &str = "max_series";
+pub(crate) const PREINIT: &str = "preinit";
 
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, SKIP];
+pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, SKIP];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];

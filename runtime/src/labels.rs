@@ -11,7 +11,8 @@ use std::hash::Hash;
 /// `Cow<'static, str>`, the integer types and `bool`.
 ///
 /// Enums and `bool` are *closed*: they report their [`CARDINALITY`](Self::CARDINALITY), which lets
-/// a family whose labels are all closed create every series up front and find one by index.
+/// a family whose labels are all closed find a series by index, without hashing or locking
+/// (creating it when first touched, or every one up front with `#[metric(preinit)]`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a label value",
     label = "not a label value",

@@ -132,6 +132,8 @@ pub use serve::{Server, ServerHandle, handle_request, serve};
 /// - `unit = "seconds"`: appended as a suffix (unless already there) and sent as `# UNIT`;
 ///   must be a base unit (`seconds`, not `milliseconds`);
 /// - `buckets = [0.1, 0.5, 1]`: histogram upper bounds, strictly increasing (`+Inf` is added);
+/// - `preinit`: a [`Family`] over a closed label set serves every label combination at zero from
+///   the start, rather than each once touched (for alerts and dashboards that expect them);
 /// - `skip`: not a metric; built with `Default::default()`.
 ///
 /// Names are checked at compile time: snake_case ASCII, no `__` prefix, no `:`, no duplicates;

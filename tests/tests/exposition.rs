@@ -55,6 +55,7 @@ struct ShopMetrics {
     #[metric(unit = "seconds", buckets = [0.1, 1])]
     checkout: Histogram,
     /// Requests by route.
+    #[metric(preinit)]
     requests: Family<RouteLabels, Counter>,
     /// Responses by path.
     responses: Family<PathLabels, Gauge>,
@@ -321,7 +322,7 @@ fn label_values_of_any_text_round_trip() {
 }
 
 #[test]
-fn closed_label_sets_are_created_up_front_and_open_ones_on_use() {
+fn preinit_label_sets_are_created_up_front_and_open_ones_on_use() {
     let metrics = ShopMetrics::new();
     assert_eq!(metrics.requests.len(), 4, "2 methods x 2 booleans");
     assert!(metrics.responses.is_empty());

@@ -9,8 +9,19 @@ use std::fs;
 use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-/// Linux's `USER_HZ`, the unit of CPU times in `/proc/<pid>/stat` (100 on every Linux ABI).
-const TICKS_PER_SECOND: f64 = 100.0;
+/// Linux's `USER_HZ`, the unit of CPU times in `/proc/<pid>/stat`: 100 on most ABIs, 1024 on
+/// alpha and ia64, so asked of `sysconf` (once) rather than assumed.
+fn ticks_per_second() -> f64 {
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+            ticks if ticks > 0 => ticks as f64,
+            // Only on a kernel without the setting; 100 is what glibc then assumes too.
+            _ => 100.0,
+        }
+    })
+}
 
 const CPU: Descriptor = Descriptor {
     name: "process_cpu_seconds",
@@ -40,8 +51,20 @@ const START: Descriptor = gauge(
     "Start time of the process since unix epoch in seconds.",
 );
 const THREADS: Descriptor = gauge("process_threads", "Number of OS threads in the process.");
+const NETWORK_RECEIVE: Descriptor = Descriptor {
+    name: "process_network_receive_bytes",
+    help: "Number of bytes received by the process over the network.",
+    unit: Some("bytes"),
+    kind: MetricKind::Counter,
+};
+const NETWORK_TRANSMIT: Descriptor = Descriptor {
+    name: "process_network_transmit_bytes",
+    help: "Number of bytes sent by the process over the network.",
+    unit: Some("bytes"),
+    kind: MetricKind::Counter,
+};
 
-const FAMILIES: [Descriptor; 8] = [
+const FAMILIES: [Descriptor; 10] = [
     CPU,
     OPEN_FDS,
     MAX_FDS,
@@ -50,14 +73,22 @@ const FAMILIES: [Descriptor; 8] = [
     RESIDENT,
     START,
     THREADS,
+    NETWORK_RECEIVE,
+    NETWORK_TRANSMIT,
 ];
 
 /// Process metrics of the current process (Linux), named as client_golang names them.
 ///
-/// A scrape reads `/proc/self/stat` (kept open after the first scrape: one descriptor, counted
-/// in `process_open_fds`), two `getrlimit`s and the size of `/proc/self/fd`: about 10 µs,
-/// where opening and listing the files as client_golang and client_python do costs about 150 µs.
-/// A value that cannot be read is left out of the scrape; the rest is still served.
+/// A scrape reads `/proc/self/stat` and `/proc/self/net/netstat` (kept open after the first
+/// scrape: two descriptors, counted in `process_open_fds`), two `getrlimit`s and the size of
+/// `/proc/self/fd`, where opening and listing the files as client_golang and client_python do
+/// costs about 150 µs. A value that cannot be read is left out of the scrape; the rest is still
+/// served.
+///
+/// `process_network_{receive,transmit}_bytes_total` are the `IpExt` `InOctets` and `OutOctets`
+/// of `/proc/self/net/netstat`, as client_golang (1.20 and later) serves them: the IP traffic of
+/// the process' network namespace, so in a container the process', but on a host shared with
+/// every other process there.
 #[derive(Debug, Default)]
 pub struct ProcessCollector {
     _private: (),
@@ -79,35 +110,47 @@ struct Stat {
     resident_pages: u64,
 }
 
-/// `/proc/self/stat`, kept open: opening a file of /proc costs more than reading it.
-struct StatFile {
+/// A file of `/proc/self`, kept open: opening a file of /proc costs more than reading it.
+struct KeptFile {
     /// The process the file belongs to: a forked child opens its own.
     pid: u32,
     file: fs::File,
 }
 
-fn read_stat() -> Option<Stat> {
-    static FILE: Mutex<Option<StatFile>> = Mutex::new(None);
-    // The line is under 1 KiB (52 numbers and a name of at most 64 bytes).
-    let mut buffer = [0; 4096];
-    let mut length = 0;
-    {
-        let mut cached = FILE.lock().unwrap_or_else(PoisonError::into_inner);
-        let pid = std::process::id();
-        if cached.as_ref().is_none_or(|cached| cached.pid != pid) {
-            let file = fs::File::open("/proc/self/stat").ok()?;
-            *cached = Some(StatFile { pid, file });
+/// Reads all of `path` into `buffer` (whose capacity is kept), through the file kept in `kept`.
+fn read_kept(kept: &Mutex<Option<KeptFile>>, path: &str, buffer: &mut Vec<u8>) -> Option<()> {
+    let mut cached = kept.lock().unwrap_or_else(PoisonError::into_inner);
+    let pid = std::process::id();
+    if cached.as_ref().is_none_or(|cached| cached.pid != pid) {
+        let file = fs::File::open(path).ok()?;
+        *cached = Some(KeptFile { pid, file });
+    }
+    let file = &cached.as_ref()?.file;
+    buffer.clear();
+    // /proc regenerates the text when it is read from the start.
+    loop {
+        if buffer.len() == buffer.capacity() {
+            buffer.reserve(4096);
         }
-        let file = &cached.as_ref()?.file;
-        // /proc regenerates the text when it is read from the start.
-        while length < buffer.len() {
-            match file.read_at(&mut buffer[length..], length as u64).ok()? {
-                0 => break,
-                read => length += read,
+        let length = buffer.len();
+        buffer.resize(buffer.capacity(), 0);
+        match file.read_at(&mut buffer[length..], length as u64) {
+            Ok(0) => {
+                buffer.truncate(length);
+                return Some(());
             }
+            Ok(read) => buffer.truncate(length + read),
+            Err(_) => return None,
         }
     }
-    let text = std::str::from_utf8(&buffer[..length]).ok()?;
+}
+
+fn read_stat() -> Option<Stat> {
+    static FILE: Mutex<Option<KeptFile>> = Mutex::new(None);
+    // The line is under 1 KiB (52 numbers and a name of at most 64 bytes).
+    let mut buffer = Vec::with_capacity(1024);
+    read_kept(&FILE, "/proc/self/stat", &mut buffer)?;
+    let text = std::str::from_utf8(&buffer).ok()?;
     // The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
     let fields: Vec<&str> = text
         .get(text.rfind(')')? + 2..)?
@@ -117,7 +160,7 @@ fn read_stat() -> Option<Stat> {
     let field = |number: usize| fields.get(number - 3).copied();
     let ticks = |number: usize| field(number)?.parse::<f64>().ok();
     Some(Stat {
-        cpu_seconds: (ticks(14)? + ticks(15)?) / TICKS_PER_SECOND,
+        cpu_seconds: (ticks(14)? + ticks(15)?) / ticks_per_second(),
         threads: field(20)?.parse().ok()?,
         start_ticks: ticks(22)?,
         virtual_bytes: field(23)?.parse().ok()?,
@@ -133,8 +176,30 @@ fn start_time_seconds(stat: &Stat) -> Option<f64> {
         let boot: f64 = text
             .lines()
             .find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())?;
-        Some(boot + stat.start_ticks / TICKS_PER_SECOND)
+        Some(boot + stat.start_ticks / ticks_per_second())
     })
+}
+
+/// Bytes received and sent over IP: `InOctets` and `OutOctets` of the `IpExt` lines of
+/// `/proc/self/net/netstat` (a line of names, then a line of values).
+fn read_network_bytes() -> Option<(u64, u64)> {
+    static FILE: Mutex<Option<KeptFile>> = Mutex::new(None);
+    // About 4 KiB on Linux 6.
+    let mut buffer = Vec::with_capacity(8192);
+    read_kept(&FILE, "/proc/self/net/netstat", &mut buffer)?;
+    network_bytes(std::str::from_utf8(&buffer).ok()?)
+}
+
+fn network_bytes(netstat: &str) -> Option<(u64, u64)> {
+    let mut ip_ext = netstat
+        .lines()
+        .filter_map(|line| line.strip_prefix("IpExt:"));
+    let (names, values) = (ip_ext.next()?, ip_ext.next()?);
+    let value = |wanted: &str| {
+        let position = names.split_whitespace().position(|name| name == wanted)?;
+        values.split_whitespace().nth(position)?.parse().ok()
+    };
+    Some((value("InOctets")?, value("OutOctets")?))
 }
 
 /// The page size, to turn the resident pages of `/proc/self/stat` into bytes.
@@ -232,6 +297,17 @@ impl Collect for ProcessCollector {
             &THREADS,
             stat.as_ref().map(|s| Value::I64(s.threads)),
         );
+        let network = read_network_bytes();
+        write(
+            encoder,
+            &NETWORK_RECEIVE,
+            network.map(|(received, _)| Value::U64(received)),
+        );
+        write(
+            encoder,
+            &NETWORK_TRANSMIT,
+            network.map(|(_, sent)| Value::U64(sent)),
+        );
     }
 }
 
@@ -265,6 +341,68 @@ mod tests {
             .unwrap()
             .as_secs_f64();
         assert!(start <= now + 1.0 && start > now - 86_400.0 * 365.0);
+    }
+
+    /// CPU time through `USER_HZ` agrees with `getrusage`, which counts in microseconds.
+    #[test]
+    fn cpu_seconds_agree_with_getrusage() {
+        let rusage_seconds = || {
+            // SAFETY: an all-zero `rusage` is valid, and `getrusage` writes a whole one.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: `usage` is a valid `rusage` to write to.
+            assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+            let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        };
+        let started = std::time::Instant::now();
+        let mut spin = 0_u64;
+        // Long enough for several clock ticks of CPU time, bounded in wall time.
+        while rusage_seconds() < 0.3 && started.elapsed().as_secs() < 20 {
+            spin = std::hint::black_box(spin.wrapping_mul(31).wrapping_add(7));
+        }
+        let before = rusage_seconds();
+        let stat = read_stat().unwrap().cpu_seconds;
+        let after = rusage_seconds();
+        // Ticks are counted per thread and rounded down: a few of them (and other tests'
+        // threads) apart at most.
+        assert!(
+            stat >= before * 0.5 - 0.05 && stat <= after * 2.0 + 0.05,
+            "/proc/self/stat {stat} s, getrusage {before}..{after} s"
+        );
+        assert_eq!(ticks_per_second(), unsafe {
+            // SAFETY: sysconf has no preconditions.
+            libc::sysconf(libc::_SC_CLK_TCK) as f64
+        });
+    }
+
+    #[test]
+    fn network_bytes_count_this_process_traffic() {
+        use std::io::{Read, Write};
+        const SENT: usize = 1 << 20;
+        let (received_before, sent_before) = read_network_bytes().expect("netstat parses");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let sender = std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.write_all(&vec![7; SENT]).unwrap();
+        });
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut received = Vec::new();
+        stream.read_to_end(&mut received).unwrap();
+        sender.join().unwrap();
+        assert_eq!(received.len(), SENT);
+        let (received_after, sent_after) = read_network_bytes().unwrap();
+        // Loopback traffic is both received and sent; other processes may add to both.
+        assert!(received_after - received_before >= SENT as u64);
+        assert!(sent_after - sent_before >= SENT as u64);
+    }
+
+    #[test]
+    fn network_bytes_are_found_by_name() {
+        let netstat = "TcpExt: SyncookiesSent InOctets\nTcpExt: 1 2\n\
+                       IpExt: InNoRoutes InOctets OutOctets\nIpExt: 0 18446744073709551615 42\n";
+        assert_eq!(network_bytes(netstat), Some((u64::MAX, 42)));
+        assert_eq!(network_bytes("IpExt: InOctets\nIpExt: 5\n"), None);
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Function {
             duration_labels: with(objective.and_then(|o| o.duration_labels())),
             labels,
             calls: Default::default(),
-            duration: Histogram::with_buckets(self.options.buckets),
+            duration: Histogram::with_valid_buckets(self.options.buckets),
             concurrent: Gauge::default(),
         }));
         loop {

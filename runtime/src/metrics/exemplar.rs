@@ -12,7 +12,7 @@ pub const MAX_EXEMPLAR_LABEL_CHARS: usize = 128;
 /// ```
 /// use promexport::{Exemplar, Format, Histogram, Registry};
 ///
-/// let latency = Histogram::with_buckets(&[0.1, 1.0]);
+/// let latency = Histogram::with_buckets(&[0.1, 1.0])?;
 /// latency.observe_with_exemplar(0.05, &[("trace_id", "4bf92f3577b34da6")])?;
 /// let exemplar = latency.exemplar(0).expect("the first bucket has one");
 /// assert_eq!(exemplar.value(), 0.05);

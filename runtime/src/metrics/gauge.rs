@@ -4,7 +4,9 @@ use crate::encoding::FamilyEncoder;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A value that goes up and down: `Gauge` holds an `i64`, `Gauge<f64>` a float.
+/// A value that goes up and down: `Gauge` holds an `i64`, `Gauge<u64>` an unsigned integer
+/// (for unsigned stats such as byte counts: served exactly, also above `i64::MAX`; it wraps
+/// around below zero), `Gauge<f64>` a float.
 ///
 /// ```
 /// use promexport::Gauge;
@@ -17,6 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// let uptime: Gauge<f64> = Gauge::default();
 /// uptime.set(104.9);
 /// assert_eq!(uptime.get(), 104.9);
+///
+/// let memory_limit: Gauge<u64> = Gauge::default();
+/// memory_limit.set(u64::MAX);
+/// assert_eq!(memory_limit.get(), u64::MAX);
 /// ```
 pub struct Gauge<N: GaugeValue = i64> {
     bits: AtomicU64,
@@ -39,10 +45,10 @@ impl<N: GaugeValue> Gauge<N> {
     /// Subtracts one.
     #[inline]
     pub fn dec(&self) {
-        N::add(&self.bits, -N::ONE);
+        N::sub(&self.bits, N::ONE);
     }
 
-    /// Adds `delta` (which may be negative).
+    /// Adds `delta` (which may be negative, for signed gauges).
     #[inline]
     pub fn add(&self, delta: N) {
         N::add(&self.bits, delta);
@@ -51,7 +57,7 @@ impl<N: GaugeValue> Gauge<N> {
     /// Subtracts `delta`.
     #[inline]
     pub fn sub(&self, delta: N) {
-        N::add(&self.bits, -delta);
+        N::sub(&self.bits, delta);
     }
 
     /// The current value.
@@ -111,7 +117,7 @@ impl<N: GaugeValue> Drop for InProgress<'_, N> {
 impl<N: GaugeValue> Default for Gauge<N> {
     fn default() -> Self {
         Gauge {
-            // All-zero bits are 0 for i64 and 0.0 for f64.
+            // All-zero bits are 0 for the integers and 0.0 for f64.
             bits: AtomicU64::new(0),
             number: PhantomData,
         }
@@ -131,5 +137,66 @@ impl<N: GaugeValue> Series for Gauge<N> {
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
         family.sample("", labels, None, self.get().value());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{Encoder, Format};
+    use crate::metrics::{Descriptor, Metric};
+
+    fn exposition<N: GaugeValue>(gauge: &Gauge<N>) -> String {
+        const DESC: Descriptor = Descriptor {
+            name: "memory_bytes",
+            help: "Memory.",
+            unit: None,
+            kind: MetricKind::Gauge,
+        };
+        let mut out = String::new();
+        Metric::encode(
+            gauge,
+            &mut Encoder::new(&mut out, Format::Text).family(&DESC, ""),
+        );
+        out
+    }
+
+    #[test]
+    fn unsigned_gauges_serve_values_above_i64_max_exactly() {
+        let gauge: Gauge<u64> = Gauge::default();
+        gauge.set(u64::MAX - 1);
+        gauge.inc();
+        assert_eq!(gauge.get(), u64::MAX);
+        assert!(exposition(&gauge).ends_with("\nmemory_bytes 18446744073709551615\n"));
+        gauge.set(i64::MAX as u64 + 2);
+        gauge.dec();
+        gauge.sub(2);
+        gauge.add(3);
+        assert_eq!(gauge.get(), 9_223_372_036_854_775_809);
+        assert!(exposition(&gauge).ends_with("\nmemory_bytes 9223372036854775809\n"));
+    }
+
+    #[test]
+    fn unsigned_gauges_wrap_so_unordered_incs_and_decs_stay_exact() {
+        let gauge: Gauge<u64> = Gauge::default();
+        gauge.dec();
+        assert_eq!(gauge.get(), u64::MAX);
+        gauge.inc();
+        assert_eq!(gauge.get(), 0);
+    }
+
+    #[test]
+    fn signed_gauges_subtract_the_most_negative_value() {
+        let gauge: Gauge = Gauge::default();
+        gauge.sub(i64::MIN);
+        assert_eq!(
+            gauge.get(),
+            i64::MIN,
+            "wraps as two's complement, no overflow panic"
+        );
+        let float: Gauge<f64> = Gauge::default();
+        float.sub(1.5);
+        float.dec();
+        assert_eq!(float.get(), -2.5);
     }
 }

@@ -22,13 +22,21 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 ///
 /// ```
 /// use promexport::{Histogram, MetricConfig};
-/// let latency = Histogram::with_buckets(&[0.1, 1.0]);
+/// let latency = Histogram::with_buckets(&[0.1, 1.0])?;
 /// latency.observe(0.05);
 /// latency.observe(0.5);
 /// latency.observe(7.0);
 /// assert_eq!(latency.count(), 3);
 /// assert_eq!(latency.sum(), 7.55);
+/// # Ok::<(), promexport::Error>(())
 /// ```
+///
+/// A scrape reads `_sum` after the buckets, with no lock between them, as it reads every other
+/// series: under concurrent `observe`s, `_sum` may already include an observation that the
+/// buckets and `_count` do not count yet (or the reverse), so `_sum / _count` of one scrape can
+/// be slightly off. The buckets and `_count` always agree with each other. Between scrapes the
+/// difference evens out; the alternative (client_golang's hot and cold counts) would cost every
+/// `observe` more.
 pub struct Histogram {
     upper_bounds: &'static [f64],
     /// Non-cumulative counts; the last one is the `+Inf` bucket.
@@ -39,8 +47,36 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// A histogram with the given upper bounds (strictly increasing, without `+Inf`).
-    pub fn with_buckets(upper_bounds: &'static [f64]) -> Self {
+    /// A histogram with the given upper bounds: at least one, finite, strictly increasing.
+    /// The `+Inf` bucket is always added, so it is not one of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the first bound that breaks these rules: an unsorted or repeated
+    /// bound would make the cumulative counts decrease, and a NaN or infinite bound would be
+    /// served as a second `le="+Inf"` bucket.
+    ///
+    /// ```
+    /// use promexport::Histogram;
+    /// assert!(Histogram::with_buckets(&[1.0, 0.5]).is_err());
+    /// assert!(Histogram::with_buckets(&[0.5, f64::INFINITY]).is_err());
+    /// ```
+    pub fn with_buckets(upper_bounds: &'static [f64]) -> Result<Self, Error> {
+        match bucket_problem(upper_bounds) {
+            Some(problem) => Err(Error::Config(problem)),
+            None => Ok(Histogram::with_checked_buckets(upper_bounds)),
+        }
+    }
+
+    /// A histogram with the longest valid start of `upper_bounds` (see [`with_buckets`]): for
+    /// bounds that could not be refused where they were given, as in a [`MetricConfig`].
+    ///
+    /// [`with_buckets`]: Self::with_buckets
+    pub(crate) fn with_valid_buckets(upper_bounds: &'static [f64]) -> Self {
+        Histogram::with_checked_buckets(&upper_bounds[..valid_bounds(upper_bounds)])
+    }
+
+    fn with_checked_buckets(upper_bounds: &'static [f64]) -> Self {
         Histogram {
             upper_bounds,
             counts: (0..=upper_bounds.len())
@@ -107,6 +143,38 @@ impl Histogram {
     }
 }
 
+/// How many bounds at the start of `upper_bounds` are finite and strictly increasing.
+fn valid_bounds(upper_bounds: &[f64]) -> usize {
+    let mut previous = f64::NEG_INFINITY;
+    upper_bounds
+        .iter()
+        .take_while(|bound| {
+            let valid = bound.is_finite() && **bound > previous;
+            previous = **bound;
+            valid
+        })
+        .count()
+}
+
+/// What is wrong with bucket bounds, if anything.
+fn bucket_problem(upper_bounds: &[f64]) -> Option<String> {
+    if upper_bounds.is_empty() {
+        return Some(
+            "histogram buckets need at least one upper bound, e.g. `&[0.1, 0.5, 1.0]`".to_owned(),
+        );
+    }
+    let valid = valid_bounds(upper_bounds);
+    let bound = *upper_bounds.get(valid)?;
+    Some(if bound.is_finite() {
+        format!(
+            "histogram bucket bounds must be strictly increasing: `{bound}` comes after `{}`",
+            upper_bounds[valid - 1]
+        )
+    } else {
+        format!("histogram bucket bounds must be finite, not `{bound}`; `+Inf` is always added")
+    })
+}
+
 /// The bucket `value` falls in: the first bound `>= value`, or the `+Inf` bucket (also for NaN).
 ///
 /// A linear scan for the usual dozen bounds: it does not wait on a chain of dependent
@@ -128,7 +196,7 @@ fn bucket_index(upper_bounds: &[f64], value: f64) -> usize {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram::with_buckets(DEFAULT_BUCKETS)
+        Histogram::with_checked_buckets(DEFAULT_BUCKETS)
     }
 }
 
@@ -145,7 +213,7 @@ impl std::fmt::Debug for Histogram {
 impl Series for Histogram {
     const KIND: MetricKind = MetricKind::Histogram;
     fn new(config: &MetricConfig) -> Self {
-        Histogram::with_buckets(config.buckets)
+        Histogram::with_valid_buckets(config.buckets)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
         let mut cumulative = 0;
@@ -202,7 +270,43 @@ impl Drop for HistogramTimer<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::bucket_index;
+    use super::*;
+
+    #[test]
+    fn bucket_bounds_are_checked() {
+        assert!(Histogram::with_buckets(&[0.1, 1.0, 10.0]).is_ok());
+        assert!(Histogram::with_buckets(&[-1.0, 0.0]).is_ok());
+        for (bounds, problem) in [
+            (&[][..], "at least one upper bound"),
+            (&[1.0, 0.5], "`0.5` comes after `1`"),
+            (&[1.0, 1.0], "`1` comes after `1`"),
+            (&[1.0, f64::NAN], "not `NaN`"),
+            (&[1.0, f64::INFINITY], "not `inf`"),
+            (&[f64::NEG_INFINITY, 1.0], "not `-inf`"),
+        ] {
+            match Histogram::with_buckets(bounds) {
+                Err(Error::Config(message)) => {
+                    assert!(message.contains(problem), "{bounds:?}: {message}")
+                }
+                other => panic!("{bounds:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn configured_bounds_keep_their_valid_start() {
+        let histogram = |buckets| {
+            let config = MetricConfig {
+                buckets,
+                ..MetricConfig::DEFAULT
+            };
+            <Histogram as Series>::new(&config).upper_bounds
+        };
+        assert_eq!(histogram(&[0.5, 1.0]), [0.5, 1.0]);
+        assert_eq!(histogram(&[0.5, 2.0, 1.0, 3.0]), [0.5, 2.0]);
+        assert_eq!(histogram(&[0.5, f64::INFINITY]), [0.5]);
+        assert_eq!(histogram(&[f64::NAN, 1.0]), [] as [f64; 0]);
+    }
 
     #[test]
     fn both_searches_agree_on_every_edge() {

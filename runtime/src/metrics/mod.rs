@@ -86,13 +86,19 @@ pub struct Descriptor {
 /// Per-field settings a metric is built from.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricConfig {
-    /// Upper bounds of histogram buckets, strictly increasing, without `+Inf`.
+    /// Upper bounds of histogram buckets: finite, strictly increasing, without `+Inf`
+    /// (`#[metric(buckets = [...])]` checks them at compile time). Bounds from the first one that
+    /// breaks these rules are left out, so the exposition stays valid;
+    /// [`Histogram::with_buckets`] reports them as an error instead.
     pub buckets: &'static [f64],
     /// Most label sets a [`Family`] creates (`#[metric(max_series = N)]`); `None` for the
     /// process-wide default ([`set_default_max_series`]).
     pub max_series: Option<usize>,
     /// The family's name, for `promexport_series_rejected_total{family}`.
     pub name: &'static str,
+    /// Whether a [`Family`] over a closed label set creates (and serves at zero) every label
+    /// combination up front (`#[metric(preinit)]`), rather than each when first touched.
+    pub preinit: bool,
 }
 
 impl MetricConfig {
@@ -101,6 +107,7 @@ impl MetricConfig {
         buckets: DEFAULT_BUCKETS,
         max_series: None,
         name: "",
+        preinit: false,
     };
 }
 
@@ -108,7 +115,9 @@ static DEFAULT_MAX_SERIES: std::sync::atomic::AtomicUsize =
     std::sync::atomic::AtomicUsize::new(10_000);
 
 /// Sets the most label sets a [`Family`] without `#[metric(max_series = N)]` creates
-/// (default 10,000). Families over fixed-cardinality label sets are never limited.
+/// (default 10,000). Families over closed label sets (enums, `bool`) are not limited: their
+/// label combinations are known, and only those touched (or all, with `#[metric(preinit)]`) are
+/// created.
 pub fn set_default_max_series(limit: usize) {
     DEFAULT_MAX_SERIES.store(limit, std::sync::atomic::Ordering::Relaxed);
 }
@@ -152,6 +161,9 @@ pub trait Metric: Send + Sync + 'static {
     const KIND: MetricKind;
     /// Names of the labels each sample carries (checked against reserved names at compile time).
     const LABEL_NAMES: &'static [&'static str];
+    /// The number of label sets when all are known in advance (a [`Family`] over a closed label
+    /// set), `None` otherwise: what `#[metric(preinit)]` creates, checked at compile time.
+    const CLOSED_LABEL_SETS: Option<usize> = None;
     /// Creates the metric with no observations.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of the family (its header is already written).

@@ -30,10 +30,12 @@ pub trait CounterValue: AtomicNumber {
     fn is_increment(self) -> bool;
 }
 
-/// The value of a [`Gauge`](crate::Gauge): `i64` (the default) or `f64`.
-pub trait GaugeValue: AtomicNumber + std::ops::Neg<Output = Self> {
+/// The value of a [`Gauge`](crate::Gauge): `i64` (the default), `u64` or `f64`.
+pub trait GaugeValue: AtomicNumber {
     #[doc(hidden)]
     const ONE: Self;
+    #[doc(hidden)]
+    fn sub(cell: &AtomicU64, delta: Self);
 }
 
 fn add_f64(cell: &AtomicU64, delta: f64) {
@@ -110,8 +112,23 @@ impl CounterValue for f64 {
 
 impl GaugeValue for i64 {
     const ONE: Self = 1;
+    fn sub(cell: &AtomicU64, delta: Self) {
+        cell.fetch_sub(delta as u64, Ordering::Relaxed);
+    }
+}
+
+/// Wraps around below zero, as `AtomicU64::fetch_sub` does: modular arithmetic keeps concurrent
+/// `inc`s and `dec`s exact in any order, where saturating at zero would lose some.
+impl GaugeValue for u64 {
+    const ONE: Self = 1;
+    fn sub(cell: &AtomicU64, delta: Self) {
+        cell.fetch_sub(delta, Ordering::Relaxed);
+    }
 }
 
 impl GaugeValue for f64 {
     const ONE: Self = 1.0;
+    fn sub(cell: &AtomicU64, delta: Self) {
+        add_f64(cell, -delta);
+    }
 }

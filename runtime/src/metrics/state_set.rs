@@ -29,6 +29,16 @@ pub struct StateSet<E: LabelValue> {
 const NONE_ACTIVE: usize = usize::MAX;
 
 impl<E: LabelValue> StateSet<E> {
+    /// The number of states. Evaluated wherever a `StateSet<E>` is created, so an open `E`
+    /// (`String`, integers), whose states cannot be listed and would serve no sample, is a
+    /// compile error rather than an empty family.
+    const STATES: usize = match E::CARDINALITY {
+        Some(states) => states,
+        None => panic!(
+            "`StateSet<E>` needs a closed `E` (a `#[derive(LabelValue)]` enum or `bool`) whose states can be listed; for an open value, use `Family<L, Gauge>` or `Info<L>`"
+        ),
+    };
+
     /// Makes `state` the active one.
     #[inline]
     pub fn set(&self, state: E) {
@@ -48,6 +58,8 @@ impl<E: LabelValue> StateSet<E> {
 
 impl<E: LabelValue> Default for StateSet<E> {
     fn default() -> Self {
+        // Makes an open `E` a compile error here (see `STATES`).
+        let _ = Self::STATES;
         StateSet {
             active: AtomicUsize::new(NONE_ACTIVE),
             states: PhantomData,
@@ -72,7 +84,7 @@ impl<E: LabelValue + 'static> Series for StateSet<E> {
         let active = self.active.load(Ordering::Relaxed);
         let label_name = family.name().to_owned();
         let mut state_text = String::new();
-        for index in 0..E::CARDINALITY.unwrap_or(0) {
+        for index in 0..Self::STATES {
             let Some(state) = E::from_index(index) else {
                 continue;
             };

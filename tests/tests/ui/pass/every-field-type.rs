@@ -58,11 +58,14 @@ struct AppMetrics {
     /// Temperature of the machine room.
     #[metric(name = "room_temperature", unit = "celsius")]
     temperature: Gauge<f64>,
+    /// Memory the cache may use.
+    #[metric(unit = "bytes")]
+    cache_limit: Gauge<u64>,
     /// Time spent on each request.
     #[metric(unit = "seconds", buckets = [0.1, 1.0])]
     request_duration: Histogram,
     /// Requests by method and outcome.
-    #[metric(name = "requests_by_outcome")]
+    #[metric(name = "requests_by_outcome", preinit)]
     outcomes: Family<RequestLabels, Counter>,
     /// Connections open to each peer.
     #[metric(help = "Connections open to each peer.")]
@@ -83,6 +86,7 @@ fn main() {
     metrics.sent.inc_by(1.5);
     metrics.connections.set(3);
     metrics.temperature.set(21.5);
+    metrics.cache_limit.set(u64::MAX);
     metrics.request_duration.observe(0.5);
     metrics
         .outcomes
@@ -111,6 +115,7 @@ fn main() {
         "app_sent_bytes_total{env=\"test\"} 1.5\n",
         "app_connections{env=\"test\"} 3\n",
         "app_room_temperature_celsius{env=\"test\"} 21.5\n",
+        "app_cache_limit_bytes{env=\"test\"} 18446744073709551615\n",
         "app_request_duration_seconds_bucket{env=\"test\",le=\"0.1\"} 0\n",
         "app_request_duration_seconds_bucket{env=\"test\",le=\"1.0\"} 1\n",
         "app_request_duration_seconds_bucket{env=\"test\",le=\"+Inf\"} 1\n",
