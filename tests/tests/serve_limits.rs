@@ -172,3 +172,68 @@ fn request_bodies_are_never_read() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
 }
+
+/// Reads one HTTP/1.1 response with a `Content-Length` (what the server always sends) off
+/// `stream`, leaving the connection open; returns its head.
+fn read_one_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut buffer = [0; 4096];
+    loop {
+        let read = stream.read(&mut buffer).expect("the response");
+        assert!(read > 0, "closed before a whole response: {received:?}");
+        received.extend_from_slice(&buffer[..read]);
+        let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .expect("a content-length");
+        if received.len() >= end + 4 + length {
+            return head;
+        }
+    }
+}
+
+/// Waits (up to `limit`) for the server to close `stream`; returns how long that took.
+fn time_until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buffer = [0; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return started.elapsed(),
+            Ok(_) => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                return started.elapsed();
+            }
+            Err(error) => panic!("still open after {:?}: {error}", started.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(Registry::new())
+        .header_read_timeout(Duration::from_secs(1))
+        .spawn()
+        .unwrap();
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let head = read_one_response(&mut stream);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+    }
+    // Kept alive after two requests, then idle: closed like a slow request head.
+    let idle = time_until_closed(&mut stream, Duration::from_secs(20));
+    assert!(idle < Duration::from_secs(15), "closed after {idle:?}");
+}
