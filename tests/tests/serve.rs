@@ -349,6 +349,12 @@ async fn dropping_a_handle_inside_a_runtime_does_not_block_it() {
     started_rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .unwrap();
+    // A drop that waits for the scrape would wait for ever: release it later all the same.
+    let failsafe = release.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        let _ = failsafe.send(());
+    });
     // A scrape is in flight, so a graceful stop waits for it: the drop must not.
     let dropped = std::time::Instant::now();
     drop(server);
@@ -372,4 +378,19 @@ fn bind_errors_name_the_address() {
     );
     let error = Server::bind("127.0.0.1:port").unwrap_err().to_string();
     assert!(error.contains("\"127.0.0.1:port\""), "{error}");
+}
+
+#[test]
+fn a_detached_server_serves_on() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(promexport::Registry::new())
+        .spawn()
+        .unwrap();
+    let url = server.url();
+    server.detach();
+    for _ in 0..3 {
+        let (status, _, _) = http_get(&url, &[]);
+        assert_eq!(status, 200, "serving without a handle");
+    }
 }

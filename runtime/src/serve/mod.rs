@@ -310,6 +310,7 @@ impl Server {
             .and_then(|config| config.tls.clone())
             .map(tokio_rustls::TlsAcceptor::from);
         let limits = self.limits;
+        #[cfg(feature = "web-config")]
         let header_read_timeout = limits.header_read_timeout;
         let connections = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         let mut accept_pause = ACCEPT_PAUSE_MIN;
