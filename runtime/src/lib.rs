@@ -113,7 +113,7 @@ pub use registry::{Collect, FamilyDescription, Registry, check, registry, render
 pub use serve::WebConfig;
 #[cfg(feature = "serve")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
-pub use serve::{Server, ServerHandle, handle_request, serve};
+pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 
 /// Implements [`Collect`] for a struct whose fields are metrics, and serves it process-wide.
 ///

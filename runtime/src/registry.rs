@@ -236,6 +236,14 @@ impl Registry {
             .map_err(Error::Prometheus)
     }
 
+    /// Identifies this registry and its clones without keeping it alive (the server keeps its
+    /// own metrics per registry).
+    #[cfg(feature = "serve")]
+    pub(crate) fn identity(&self) -> std::sync::Weak<dyn std::any::Any + Send + Sync> {
+        let inner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
+        Arc::downgrade(&inner)
+    }
+
     #[cfg(feature = "serve")]
     pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collect::Refresh>) {
         let mut refreshers = self

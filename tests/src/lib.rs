@@ -300,12 +300,27 @@ mod json {
     }
 }
 
-/// A TCP port free on 127.0.0.1 at the time of the call.
+/// A TCP port free on 127.0.0.1 at the time of the call, for a program the test starts (a
+/// server of the test itself binds port 0 and reads its `local_addr()` instead).
+///
+/// Free is not reserved, so the port is taken where others are unlikely to land: below the
+/// kernel's ephemeral range (Linux starts it at 32768), which port-0 binds and outgoing
+/// connections use; never twice in one process; and starting at a place of its own in each
+/// process, so test binaries running side by side try different ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let start = std::process::id().wrapping_mul(7_919) % COUNT;
+    let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..COUNT {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, failing after `timeout`.
@@ -580,5 +595,21 @@ impl Prometheus {
         );
         let (status, _, body) = try_http_get(&format!("http://{}{path_and_query}", self.listen))?;
         (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_ports_are_never_handed_out_twice_nor_ephemeral() {
+        let ports: Vec<u16> = (0..200).map(|_| super::free_port()).collect();
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        assert!(
+            ports.iter().all(|port| (20_000..32_000).contains(port)),
+            "{ports:?}"
+        );
     }
 }

@@ -197,3 +197,200 @@ async fn a_server_spawned_from_tokio_reports_that_runtime() {
     assert!(text.contains("tokio_alive_tasks "), "{text}");
     assert!(text.contains("tokio_global_queue_depth "), "{text}");
 }
+
+/// Stands in for `promexport::Server` in the README's code, so it runs token for token: the
+/// README's address becomes a free loopback port and its `web.yml` a file of the test; every
+/// call goes on to the real server.
+mod readme {
+    use promexport::{Error, ServerHandle};
+    use std::net::SocketAddr;
+    use std::sync::mpsc::Sender;
+    use std::sync::{Mutex, OnceLock};
+
+    /// Where the server is bound, and the web config file to read.
+    pub static STAND_IN: OnceLock<(Mutex<Sender<SocketAddr>>, std::path::PathBuf)> =
+        OnceLock::new();
+
+    pub struct Server(promexport::Server);
+
+    impl Server {
+        pub fn bind(addr: &str) -> Result<Self, Error> {
+            assert_eq!(addr, ":9100", "the README's address");
+            let server = promexport::Server::bind("127.0.0.1:0")?;
+            let (bound, _) = STAND_IN.get().expect("set up");
+            bound.lock().unwrap().send(server.local_addr()?).unwrap();
+            Ok(Server(server))
+        }
+
+        pub fn web_config_file(self, path: &str) -> Result<Self, Error> {
+            assert_eq!(path, "web.yml", "the README's file");
+            let (_, file) = STAND_IN.get().expect("set up");
+            Ok(Server(self.0.web_config_file(file)?))
+        }
+
+        pub fn serve_forever(self) -> Result<(), Error> {
+            self.0.serve_forever()
+        }
+
+        #[allow(dead_code)] // for a README that spawns instead
+        pub fn spawn(self) -> Result<ServerHandle, Error> {
+            self.0.spawn()
+        }
+    }
+}
+
+/// The README's code as tokens to run, and as text to compare with the README.
+macro_rules! readme_code {
+    ($($code:tt)*) => {
+        (stringify!($($code)*), || -> Result<(), promexport::Error> {
+            use readme::Server;
+            $($code)*
+            Ok(())
+        })
+    };
+}
+
+/// Without comments and white space, which `stringify!` does not keep.
+fn tokens_of(code: &str) -> String {
+    code.lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+#[test]
+fn the_readme_server_example_serves_as_written() {
+    let (code, run) = readme_code! {
+        Server::bind(":9100")?.web_config_file("web.yml")?.serve_forever()?;
+    };
+    let readme = include_str!("../../README.md");
+    let block = readme
+        .split("```rust\n")
+        .filter_map(|rest| rest.split_once("\n```").map(|(block, _)| block))
+        .find(|block| block.contains("web_config_file(\"web.yml\")"))
+        .expect("the README's server example");
+    assert_eq!(
+        tokens_of(block),
+        tokens_of(code),
+        "README.md's server example changed: update this test's copy"
+    );
+
+    let dir = promexport_tests::TempDir::new("readme");
+    let file = dir.path().join("web.yml");
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    std::fs::write(&file, format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
+    let (bound, address) = std::sync::mpsc::channel();
+    readme::STAND_IN
+        .set((std::sync::Mutex::new(bound), file))
+        .unwrap();
+    // It serves until the process ends: the thread is left running.
+    std::thread::spawn(move || run().expect("served"));
+    let addr = address
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("bound");
+    let url = format!("http://{addr}/metrics");
+    let authorization = promexport_tests::basic_auth("prometheus", "s3cret");
+    let (status, _, _) = http_get(&url, &[("Authorization", &authorization)]);
+    assert_eq!(status, 200, "still serving after the statement ran");
+    let (status, _, _) = http_get(&url, &[]);
+    assert_eq!(status, 401, "with the web config");
+}
+
+#[test]
+fn serve_forever_blocks_and_serves() {
+    let server = Server::bind("127.0.0.1:0").unwrap().path("/forever");
+    let url = format!("http://{}/forever", server.local_addr().unwrap());
+    let serving = std::thread::spawn(move || server.serve_forever());
+    let (status, _, _) = http_get(&url, &[]);
+    assert_eq!(status, 200);
+    assert!(
+        !serving.is_finished(),
+        "serve_forever returns only on failure"
+    );
+}
+
+#[tokio::test]
+async fn blocking_entry_points_inside_a_runtime_are_errors_not_panics() {
+    let error = promexport::serve("127.0.0.1:0").unwrap_err();
+    assert!(
+        matches!(&error, promexport::Error::Config(message) if message.contains("Server::spawn")),
+        "{error}"
+    );
+    let server = Server::bind("127.0.0.1:0").unwrap();
+    let error = server.serve_forever().unwrap_err();
+    assert!(matches!(error, promexport::Error::Config(_)), "{error}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_a_handle_inside_a_runtime_does_not_block_it() {
+    let registry = promexport::Registry::new();
+    let (started, started_rx) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let (started, release_rx) = (
+        std::sync::Mutex::new(started),
+        std::sync::Mutex::new(release_rx),
+    );
+    promexport::Collector::blocking("held", move || {
+        started.lock().unwrap().send(()).unwrap();
+        release_rx.lock().unwrap().recv().unwrap();
+        Ok::<_, std::io::Error>(Untouched::new())
+    })
+    .timeout(std::time::Duration::from_secs(600))
+    .register_in(&registry)
+    .unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .spawn()
+        .unwrap();
+    let url = server.url();
+    let scrape = std::thread::spawn(move || http_get(&url, &[]).0);
+    started_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    // A drop that waits for the scrape would wait for ever: release it later all the same.
+    let failsafe = release.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        let _ = failsafe.send(());
+    });
+    // A scrape is in flight, so a graceful stop waits for it: the drop must not.
+    let dropped = std::time::Instant::now();
+    drop(server);
+    let took = dropped.elapsed();
+    release.send(()).unwrap();
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "the drop blocked the runtime for {took:?}"
+    );
+    assert_eq!(scrape.join().unwrap(), 200, "the in-flight scrape finishes");
+}
+
+#[test]
+fn bind_errors_name_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = Server::bind(addr).unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("cannot listen on {addr}")),
+        "{error}"
+    );
+    let error = Server::bind("127.0.0.1:port").unwrap_err().to_string();
+    assert!(error.contains("\"127.0.0.1:port\""), "{error}");
+}
+
+#[test]
+fn a_detached_server_serves_on() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(promexport::Registry::new())
+        .spawn()
+        .unwrap();
+    let url = server.url();
+    server.detach();
+    for _ in 0..3 {
+        let (status, _, _) = http_get(&url, &[]);
+        assert_eq!(status, 200, "serving without a handle");
+    }
+}

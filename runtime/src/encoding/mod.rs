@@ -34,9 +34,10 @@ impl Format {
 
     /// Picks the format Prometheus asks for in its `Accept` header.
     ///
-    /// OpenMetrics is chosen only when the client lists `application/openmetrics-text` with a
-    /// higher (or equal, earlier) quality than `text/plain`; anything else gets text 0.0.4, which
-    /// every client understands.
+    /// OpenMetrics (version 1.0.x, 0.0.1 or unversioned) is chosen only when the client lists
+    /// `application/openmetrics-text` with a higher (or equal, earlier) quality than `text/plain`;
+    /// anything else gets text 0.0.4, which every client understands. Media types and parameter
+    /// names are case-insensitive (`Q=0.5`).
     ///
     /// ```
     /// use promexport::Format;
@@ -47,7 +48,15 @@ impl Format {
     /// assert_eq!(Format::from_accept(""), Format::Text);
     /// ```
     pub fn from_accept(accept: &str) -> Format {
-        let mut best = (Format::Text, -1.0_f32);
+        Self::negotiate(accept).0
+    }
+
+    /// The format `accept` asks for, and the `Content-Type` to answer with: OpenMetrics names
+    /// the version the client chose (0.0.1 and 1.0.0 share one text format).
+    pub(crate) fn negotiate(accept: &str) -> (Format, &'static str) {
+        const OPEN_METRICS_0_0_1: &str =
+            "application/openmetrics-text; version=0.0.1; charset=utf-8";
+        let mut best = (Format::Text, Format::Text.content_type(), -1.0_f32);
         for range in accept.split(',') {
             let mut params = range.split(';').map(str::trim);
             let media = params.next().unwrap_or_default().to_ascii_lowercase();
@@ -55,27 +64,32 @@ impl Format {
             let mut version = None;
             for param in params {
                 if let Some((key, value)) = param.split_once('=') {
-                    match key.trim() {
-                        "q" => quality = value.trim().parse().unwrap_or(0.0),
-                        "version" => version = Some(value.trim().to_owned()),
+                    let value = value.trim().trim_matches('"');
+                    match key.trim().to_ascii_lowercase().as_str() {
+                        "q" => quality = value.parse().unwrap_or(0.0),
+                        "version" => version = Some(value),
                         _ => {}
                     }
                 }
             }
-            let format = match media.as_str() {
-                "application/openmetrics-text"
-                    if version.as_deref().is_none_or(|v| v.starts_with("1.0")) =>
-                {
-                    Format::OpenMetrics
+            let chosen = match (media.as_str(), version) {
+                ("application/openmetrics-text", None) => {
+                    (Format::OpenMetrics, Format::OpenMetrics.content_type())
                 }
-                "text/plain" | "*/*" => Format::Text,
+                ("application/openmetrics-text", Some(v)) if v.starts_with("1.0") => {
+                    (Format::OpenMetrics, Format::OpenMetrics.content_type())
+                }
+                ("application/openmetrics-text", Some("0.0.1")) => {
+                    (Format::OpenMetrics, OPEN_METRICS_0_0_1)
+                }
+                ("text/plain" | "*/*", _) => (Format::Text, Format::Text.content_type()),
                 _ => continue,
             };
-            if quality > best.1 {
-                best = (format, quality);
+            if quality > best.2 {
+                best = (chosen.0, chosen.1, quality);
             }
         }
-        best.0
+        (best.0, best.1)
     }
 }
 
@@ -295,5 +309,45 @@ impl FamilyEncoder<'_> {
             write_f64(out, exemplar.timestamp());
         }
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn open_metrics_0_0_1_is_chosen_when_it_is_the_only_one_offered() {
+        let accept = "application/openmetrics-text;version=0.0.1,text/plain;version=0.0.4;q=0.5";
+        assert_eq!(
+            Format::negotiate(accept),
+            (
+                Format::OpenMetrics,
+                "application/openmetrics-text; version=0.0.1; charset=utf-8"
+            )
+        );
+        // Offered beside 1.0.0, the higher quality wins.
+        let accept = "application/openmetrics-text;version=0.0.1;q=0.75,\
+                      application/openmetrics-text;version=1.0.0";
+        assert_eq!(
+            Format::negotiate(accept),
+            (Format::OpenMetrics, Format::OpenMetrics.content_type())
+        );
+        assert_eq!(
+            Format::from_accept("application/openmetrics-text;version=2.0.0"),
+            Format::Text
+        );
+    }
+
+    #[test]
+    fn parameter_names_are_case_insensitive() {
+        let accept = "text/plain;Q=0.5,application/openmetrics-text;VERSION=1.0.0;Q=0.9";
+        assert_eq!(Format::from_accept(accept), Format::OpenMetrics);
+        let accept = "Application/OpenMetrics-Text;Version=1.0.0;Q=0.1,text/plain";
+        assert_eq!(Format::from_accept(accept), Format::Text);
+        assert_eq!(
+            Format::from_accept("application/openmetrics-text;Q=0,text/plain;q=0.1"),
+            Format::Text
+        );
     }
 }

@@ -50,7 +50,7 @@ pub fn handle_request<B>(
     };
     let allowed = request.method() == Method::GET || request.method() == Method::HEAD;
     let head_only = request.method() == Method::HEAD;
-    let format = Format::from_accept(header_text(header::ACCEPT.as_str()));
+    let (format, content_type) = Format::negotiate(header_text(header::ACCEPT.as_str()));
     let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str()));
     let timeout = collection_timeout(header_text("x-prometheus-scrape-timeout-seconds"));
     let selected = selected_names(request.uri().query().unwrap_or_default());
@@ -62,13 +62,13 @@ pub fn handle_request<B>(
         registry.collect(timeout).await;
         let mut text = String::new();
         registry.encode_selected(format, &mut text, &selected);
-        exposition_response(text, format, gzip, head_only)
+        exposition_response(text, content_type, gzip, head_only)
     }
 }
 
 fn exposition_response(
     text: String,
-    format: Format,
+    content_type: &'static str,
     gzip: bool,
     head_only: bool,
 ) -> Response<Full<Bytes>> {
@@ -82,10 +82,7 @@ fn exposition_response(
         Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::VARY,
         HeaderValue::from_static("Accept, Accept-Encoding"),
@@ -141,17 +138,25 @@ fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
     Ok(Bytes::from(encoder.finish()?))
 }
 
-/// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` without `q=0`).
+/// Whether an `Accept-Encoding` value allows gzip: a `gzip` entry with a quality above 0, or
+/// else a `*` one (RFC 9110: `*` stands only for codings not listed, so `gzip;q=0, *` refuses).
 fn accepts_gzip(accept_encoding: &str) -> bool {
-    accept_encoding.split(',').any(|coding| {
+    let mut wildcard = None;
+    for coding in accept_encoding.split(',') {
         let mut parts = coding.split(';').map(str::trim);
         let name = parts.next().unwrap_or_default();
-        let refused = parts.any(|p| {
-            p.strip_prefix("q=")
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-        });
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
+        let quality = parts
+            .filter_map(|param| param.split_once('='))
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, q)| q.trim().parse::<f32>().unwrap_or(0.0));
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            return quality > 0.0;
+        }
+        if name == "*" {
+            wildcard = Some(quality > 0.0);
+        }
+    }
+    wildcard.unwrap_or(false)
 }
 
 pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
@@ -239,5 +244,22 @@ mod tests {
         assert!(!accepts_gzip("gzip;q=0"));
         assert!(!accepts_gzip("identity"));
         assert!(!accepts_gzip(""));
+        assert!(accepts_gzip("*"));
+        assert!(accepts_gzip("br, *;q=0.5"));
+    }
+
+    #[test]
+    fn an_explicit_refusal_beats_the_wildcard() {
+        assert!(!accepts_gzip("gzip;q=0, *"));
+        assert!(!accepts_gzip("*, gzip;q=0"));
+        assert!(!accepts_gzip("*;q=0"));
+        assert!(accepts_gzip("gzip, *;q=0"));
+    }
+
+    #[test]
+    fn parameter_names_are_case_insensitive() {
+        assert!(!accepts_gzip("gzip;Q=0"));
+        assert!(!accepts_gzip("GZIP; Q=0.0, *"));
+        assert!(accepts_gzip("gzip;Q=0.5"));
     }
 }

@@ -1,44 +1,61 @@
 //! The HTTP endpoint: hyper 1, HTTP/1.1 only, on a tokio runtime.
 
+mod address;
+mod connection;
+mod handle;
 mod handler;
 #[cfg(feature = "web-config")]
 mod web_config;
 
+pub use address::ListenAddress;
+pub use handle::ServerHandle;
 pub use handler::handle_request;
 #[cfg(feature = "web-config")]
 pub use web_config::WebConfig;
 
 use crate::{Error, Registry};
+use connection::{Connection, ConnectionMetrics, Limits, OpenConnection};
 use handler::{landing_page, method_not_allowed, plain};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long [`ServerHandle::shutdown`] waits for in-flight scrapes before closing connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// The pause after a failed accept, doubled while accepts keep failing.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Serves the process-wide [`registry()`](crate::registry) on `addr` until the process ends.
 ///
 /// Checks metric names first ([`check`](crate::check)): a clash is an error, not a silent overwrite.
-/// Runs its own single-threaded tokio runtime on the calling thread; from async code use
-/// [`Server::spawn`] or [`Server::run`].
+/// Runs its own single-threaded tokio runtime on the calling thread, so it is for a synchronous
+/// `main`: inside a tokio runtime it returns [`Error::Config`] (use [`Server::spawn`] or
+/// [`Server::run`] there). Same as `Server::bind(addr)?.serve_forever()`, which takes settings.
 ///
 /// ```no_run
 /// fn main() -> Result<(), promexport::Error> {
 ///     promexport::serve("127.0.0.1:9877")
 /// }
 /// ```
-pub fn serve(addr: impl ToSocketAddrs) -> Result<(), Error> {
-    let server = Server::bind(addr)?;
-    runtime()?.block_on(server.run(std::future::pending()))
+pub fn serve(addr: impl ListenAddress) -> Result<(), Error> {
+    outside_a_runtime("promexport::serve")?;
+    Server::bind(addr)?.serve_forever()
+}
+
+/// Blocking on a runtime of our own panics inside another one: say so as an error instead.
+fn outside_a_runtime(what: &str) -> Result<(), Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Err(Error::Config(format!(
+            "{what} blocks the calling thread, so it cannot run inside a tokio runtime; \
+             use `Server::spawn` (a thread of its own) or `Server::run(shutdown).await` there"
+        ))),
+        Err(_) => Ok(()),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -47,7 +64,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()?)
 }
 
-/// A metrics server bound to an address: configure it, then [`spawn`](Self::spawn) or [`run`](Self::run).
+/// A metrics server bound to an address: configure it, then [`spawn`](Self::spawn) it on a thread
+/// of its own (keep the [`ServerHandle`]: dropping it stops the server),
+/// [`serve_forever`](Self::serve_forever) from a synchronous `main`, or [`run`](Self::run) it on
+/// your tokio runtime.
 ///
 /// ```
 /// let handle = promexport::Server::bind("127.0.0.1:0")?.path("metrics").spawn()?;
@@ -61,8 +81,8 @@ pub struct Server {
     registry: Option<Registry>,
     path: String,
     max_concurrent_scrapes: usize,
-    header_read_timeout: Duration,
-    max_header_bytes: usize,
+    max_connections: usize,
+    limits: Limits,
     #[cfg(feature = "web-config")]
     web_config: Option<WebConfig>,
 }
@@ -94,17 +114,31 @@ struct HandlerMetrics {
 }
 
 impl Server {
-    /// Binds `addr` now (port 0 picks a free port; see [`ServerHandle::local_addr`]).
-    pub fn bind(addr: impl ToSocketAddrs) -> Result<Self, Error> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
+    /// Binds `addr` now: `"127.0.0.1:9100"`, `"localhost:9100"`, a [`SocketAddr`], or Go's
+    /// `":9100"` (every IPv4 interface; see [`ListenAddress`]). Port 0 picks a free port (see
+    /// [`ServerHandle::local_addr`]). An error names the address.
+    pub fn bind(addr: impl ListenAddress) -> Result<Self, Error> {
+        let addrs = addr.socket_addrs()?;
+        let named = |error: std::io::Error| {
+            let shown: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+            Error::Io(std::io::Error::new(
+                error.kind(),
+                format!("cannot listen on {}: {error}", shown.join(" or ")),
+            ))
+        };
+        let listener = std::net::TcpListener::bind(&addrs[..]).map_err(named)?;
+        listener.set_nonblocking(true).map_err(named)?;
         Ok(Server {
             listener,
             registry: None,
             path: "/metrics".to_owned(),
             max_concurrent_scrapes: 16,
-            header_read_timeout: Duration::from_secs(10),
-            max_header_bytes: 16 * 1024,
+            max_connections: 512,
+            limits: Limits {
+                header_read_timeout: Duration::from_secs(10),
+                write_timeout: Duration::from_secs(30),
+                max_header_bytes: 16 * 1024,
+            },
             #[cfg(feature = "web-config")]
             web_config: None,
         })
@@ -143,17 +177,34 @@ impl Server {
         self
     }
 
-    /// How long a client may take to send its request head (default 10 s): slow clients cannot
-    /// tie up the server.
+    /// Connections open at once, TLS handshakes included (default 512). Beyond them a new
+    /// connection is closed at once (the client sees it reset or closed, rather than waiting),
+    /// counted in `promexport_server_connections_rejected_total`; `promexport_server_connections_open`
+    /// says how many are open.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long a client may take to send its request head (default 10 s), and to send the next
+    /// one on a kept-alive connection: slow or idle clients cannot tie up the server.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a response may wait for a client that stopped reading it (default 30 s): beyond
+    /// it the connection is closed, counted in `promexport_server_write_timeouts_total`, so slow
+    /// readers cannot pin response buffers.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.write_timeout = timeout;
         self
     }
 
     /// The largest request head accepted (default 16 KiB, at least 8 KiB); larger ones get
     /// `431 Request Header Fields Too Large`.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
-        self.max_header_bytes = bytes.max(8192);
+        self.limits.max_header_bytes = bytes.max(8192);
         self
     }
 
@@ -178,17 +229,20 @@ impl Server {
     }
 
     /// Serves on a thread of its own (with its own runtime), so a busy application runtime does
-    /// not delay scrapes. Registers the caller's tokio runtime metrics when there is one.
+    /// not delay scrapes. Registers the caller's tokio runtime metrics (`tokio_*`) in the served
+    /// registry when there is one.
     ///
-    /// Serving the process-wide registry first runs [`check`](crate::check): a name clash is
-    /// returned as an error.
+    /// **Keep the returned handle: dropping it stops the server** (see [`ServerHandle`]), or
+    /// call [`ServerHandle::detach`]. Serving the process-wide registry first runs
+    /// [`check`](crate::check): a name clash is returned as an error.
+    #[must_use = "dropping the ServerHandle stops the server: keep it, or call `.detach()`"]
     pub fn spawn(self) -> Result<ServerHandle, Error> {
         let local_addr = self.local_addr()?;
         if self.registry.is_none() {
             crate::check()?;
         }
         #[cfg(feature = "tokio")]
-        register_caller_runtime();
+        register_caller_runtime(self.registry.as_ref().unwrap_or(crate::registry()));
         let (stop, stopped) = watch::channel(false);
         let runtime = runtime()?;
         let path = self.path.clone();
@@ -197,16 +251,36 @@ impl Server {
             .spawn(move || {
                 let shutdown = async move {
                     let mut stopped = stopped;
-                    let _ = stopped.wait_for(|stop| *stop).await;
+                    if stopped.wait_for(|stop| *stop).await.is_err() {
+                        // The handle was detached: serve for the life of the process.
+                        std::future::pending::<()>().await;
+                    }
                 };
-                runtime.block_on(self.run(shutdown))
+                let served = runtime.block_on(self.run(shutdown));
+                if let Err(error) = &served {
+                    tracing::error!(%error, "the metrics server stopped");
+                }
+                served
             })?;
-        Ok(ServerHandle {
-            local_addr,
-            path,
-            stop,
-            thread: Some(thread),
-        })
+        Ok(ServerHandle::new(local_addr, path, stop, thread))
+    }
+
+    /// Serves on the calling thread until the process ends, on a runtime of its own: the
+    /// blocking entry point of a synchronous `main`. Returns only on failure (a name clash, a
+    /// runtime that cannot start, or being called inside a tokio runtime, which is
+    /// [`Error::Config`]: use [`spawn`](Self::spawn) or [`run`](Self::run) there). Prints
+    /// nothing by itself.
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), promexport::Error> {
+    ///     let server = promexport::Server::bind(":9100")?.path("/metrics");
+    ///     eprintln!("serving on {}", server.local_addr()?);
+    ///     server.serve_forever()
+    /// }
+    /// ```
+    pub fn serve_forever(self) -> Result<(), Error> {
+        outside_a_runtime("Server::serve_forever")?;
+        runtime()?.block_on(self.run(std::future::pending()))
     }
 
     /// Serves on the current tokio runtime until `shutdown` completes, then lets in-flight
@@ -220,9 +294,7 @@ impl Server {
             }
         };
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
-        let metrics = Arc::new(HandlerMetrics::new());
-        // A second server of the same registry finds the names taken; the first one's count.
-        let _ = registry.register(metrics.clone());
+        let (metrics, connection_metrics) = served_metrics(&registry);
         let routes = Arc::new(Routes {
             registry,
             path: self.path,
@@ -233,23 +305,38 @@ impl Server {
         });
         #[cfg(feature = "web-config")]
         let tls = self.web_config.clone().filter(WebConfig::has_tls);
-        let (header_read_timeout, max_header_bytes) =
-            (self.header_read_timeout, self.max_header_bytes);
+        let limits = self.limits;
+        #[cfg(feature = "web-config")]
+        let header_read_timeout = limits.header_read_timeout;
+        let connections = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let mut accept_pause = ACCEPT_PAUSE_MIN;
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    // Accept errors (e.g. too many open files) are transient: keep serving.
-                    let Ok((stream, _)) = accepted else {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(error) => {
+                            // Transient (too many open files, a connection reset before it was
+                            // accepted): keep serving, but say so, and back off.
+                            connection_metrics.accept_errors.inc();
+                            tracing::warn!(%error, pause = ?accept_pause, "metrics server: accept failed");
+                            tokio::time::sleep(accept_pause).await;
+                            accept_pause = (accept_pause * 2).min(ACCEPT_PAUSE_MAX);
+                            continue;
+                        }
+                    };
+                    accept_pause = ACCEPT_PAUSE_MIN;
+                    // Over the limit: dropping the stream closes it at once.
+                    let Some(open) = OpenConnection::admit(&connections, &connection_metrics) else {
                         continue;
                     };
                     let connection = Connection {
                         routes: routes.clone(),
-                        header_read_timeout,
-                        max_header_bytes,
+                        limits,
                         watcher: graceful.watcher(),
+                        open,
                     };
                     #[cfg(feature = "web-config")]
                     if let Some(config) = &tls {
@@ -273,33 +360,6 @@ impl Server {
         drop(listener);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
         Ok(())
-    }
-}
-
-/// One accepted connection, served over plain TCP or TLS.
-struct Connection {
-    routes: Arc<Routes>,
-    header_read_timeout: Duration,
-    max_header_bytes: usize,
-    watcher: hyper_util::server::graceful::Watcher,
-}
-
-impl Connection {
-    async fn serve<I>(self, io: I)
-    where
-        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let routes = self.routes;
-        let service = service_fn(move |request| {
-            let routes = routes.clone();
-            async move { Ok::<_, std::convert::Infallible>(routes.answer(&request).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
-            .max_buf_size(self.max_header_bytes)
-            .serve_connection(TokioIo::new(io), service);
-        let _ = self.watcher.watch(connection).await;
     }
 }
 
@@ -360,68 +420,38 @@ impl Routes {
 }
 
 #[cfg(feature = "tokio")]
-fn register_caller_runtime() {
+fn register_caller_runtime(registry: &Registry) {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         // A second server of the same runtime finds the names taken: one collector is enough.
-        let _ = crate::registry().register(crate::TokioCollector::new(handle));
+        let _ = registry.register(crate::TokioCollector::new(handle));
     }
 }
 
-/// A running server: its address, and a graceful [`shutdown`](Self::shutdown).
-#[derive(Debug)]
-pub struct ServerHandle {
-    local_addr: SocketAddr,
-    path: String,
-    stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<Result<(), Error>>>,
-}
+/// The server metrics of each registry served so far (a registry has no way to unregister).
+type Served = Vec<(
+    Weak<dyn std::any::Any + Send + Sync>,
+    Arc<HandlerMetrics>,
+    Arc<ConnectionMetrics>,
+)>;
+static SERVED: Mutex<Served> = Mutex::new(Vec::new());
 
-impl ServerHandle {
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+/// The server metrics registered in `registry`: those of an earlier server of it, so they keep
+/// counting across restarts, or new ones.
+fn served_metrics(registry: &Registry) -> (Arc<HandlerMetrics>, Arc<ConnectionMetrics>) {
+    let identity = registry.identity();
+    let mut served = SERVED.lock().unwrap_or_else(PoisonError::into_inner);
+    served.retain(|(registry, ..)| registry.strong_count() > 0);
+    if let Some((_, handler, connections)) = served
+        .iter()
+        .find(|(registry, ..)| registry.ptr_eq(&identity))
+    {
+        return (handler.clone(), connections.clone());
     }
-
-    /// The path the metrics are served on (always starting with `/`).
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The URL of the metrics, e.g. `http://127.0.0.1:9877/metrics`.
-    pub fn url(&self) -> String {
-        format!("http://{}{}", self.local_addr, self.path)
-    }
-
-    /// Whether the server thread is still serving (it stops only after an error or a shutdown).
-    pub fn is_running(&self) -> bool {
-        self.thread
-            .as_ref()
-            .is_some_and(|thread| !thread.is_finished())
-    }
-
-    /// Stops accepting, lets in-flight scrapes finish (up to 5 s), and waits for the server
-    /// thread; returns the error that stopped the server earlier, if one did.
-    ///
-    /// Blocks the calling thread for as long as that takes.
-    pub fn shutdown(mut self) -> Result<(), Error> {
-        self.stop_and_join()
-    }
-
-    fn stop_and_join(&mut self) -> Result<(), Error> {
-        let _ = self.stop.send(true);
-        match self.thread.take().map(JoinHandle::join) {
-            None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(error))) => Err(error),
-            Some(Err(_panic)) => Err(Error::Io(std::io::Error::other(
-                "the server thread panicked",
-            ))),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        // Dropping a handle stops the server too; there is no caller left to report an error to.
-        let _ = self.stop_and_join();
-    }
+    let handler = Arc::new(HandlerMetrics::new());
+    let connections = Arc::new(ConnectionMetrics::new());
+    // Names the user already took win; this server still serves, without its own metrics.
+    let _ = registry.register(handler.clone());
+    let _ = registry.register(connections.clone());
+    served.push((identity, handler.clone(), connections.clone()));
+    (handler, connections)
 }
