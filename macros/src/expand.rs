@@ -25,6 +25,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         fields,
         skipped,
         no_global,
+        ..
     } = model;
     let private = quote!(#krate::__private);
     let descriptors = fields.iter().map(|field| {
@@ -36,7 +37,10 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             ..
         } = field;
         let unit = match unit {
-            Some(unit) => quote!(#private::Some(#unit)),
+            Some(unit) => {
+                let unit = unit.value();
+                quote!(#private::Some(#unit))
+            }
             None => quote!(#private::None),
         };
         quote! {
@@ -76,7 +80,9 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             #private::encode_metric::<#ty>(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
         }
     });
-    let checks = fields.iter().map(|field| kind_checks(krate, field));
+    let checks = fields
+        .iter()
+        .map(|field| kind_checks(krate, field, &model.const_label_names));
     // Served by the process-wide registry unless a `Collector` (or a `Registry`) serves it.
     let (global_static, global_fn, submission) = if *no_global {
         (quote!(), quote!(), quote!())
@@ -159,7 +165,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 /// Rules that depend on the metric's type, which only the compiler knows: checked in constants,
 /// so a violation is a compile error at the offending token — the field's name for a suffix the
 /// metric type adds, the field's type for labels and buckets.
-fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
+fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) -> TokenStream {
     let private = quote!(#krate::__private);
     let ty = field.ty;
     let name = &field.name;
@@ -206,6 +212,53 @@ fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
         quote!(!#private::contains(#labels, "quantile")),
         quantile_message,
     ));
+    for label in const_labels {
+        let message = format!(
+            "metric `{name}` has a label `{label}` and the struct a const label `{label}`, so its samples would carry `{label}` twice; rename one (`#[label(name = \"...\")]`)"
+        );
+        checks.push((
+            type_span,
+            quote!(!#private::contains(#labels, #label)),
+            message,
+        ));
+        // A state set's own label is named after the family.
+        if *label == *name {
+            let message = format!(
+                "state set `{name}` labels its states `{name}`, which is also a const label of the struct; rename the field or the const label"
+            );
+            checks.push((
+                name_span,
+                quote!(!#private::matches!(#kind, #krate::MetricKind::StateSet)),
+                message,
+            ));
+        }
+    }
+    let state_label_message = format!(
+        "state set `{name}` labels its states `{name}`, which is also a label of its family; rename the label (`#[label(name = \"...\")]`)"
+    );
+    checks.push((
+        type_span,
+        quote!(
+            !(#private::matches!(#kind, #krate::MetricKind::StateSet)
+                && #private::contains(#labels, #name))
+        ),
+        state_label_message,
+    ));
+    if let Some(unit) = &field.unit {
+        let message = format!(
+            "info and state set metrics have no unit (OpenMetrics parsers reject one), and `{name}` is one; remove `unit`"
+        );
+        checks.push((
+            unit.span(),
+            quote!(
+                !#private::matches!(
+                    #kind,
+                    #krate::MetricKind::Info | #krate::MetricKind::StateSet
+                )
+            ),
+            message,
+        ));
+    }
     if field.buckets.is_some() {
         let message = format!(
             "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"
