@@ -2,7 +2,7 @@
 
 use crate::ctxt::Ctxt;
 use crate::fallback;
-use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct};
+use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
@@ -80,6 +80,8 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             #private::encode_metric::<#ty>(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
         }
     });
+    let field_names = fields.iter().map(|field| unraw(field.ident));
+    let type_name = ident.to_string();
     let checks = fields
         .iter()
         .map(|field| kind_checks(krate, field, &model.const_label_names));
@@ -87,7 +89,6 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
     let (global_static, global_fn, submission) = if *no_global {
         (quote!(), quote!(), quote!())
     } else {
-        let type_name = ident.to_string();
         (
             quote!(static __GLOBAL: #private::OnceLock<#ident> = #private::OnceLock::new();),
             quote! {
@@ -154,6 +155,14 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 
                 fn encode(&self, encoder: &mut #krate::Encoder<'_>) {
                     #(#encodes)*
+                }
+
+                fn declared_by(&self, index: usize) -> #private::Option<#private::String> {
+                    #private::field_declaring(
+                        &[#(#field_names),*],
+                        #private::concat!(#private::module_path!(), "::", #type_name),
+                        index,
+                    )
                 }
             }
 

@@ -73,7 +73,7 @@ fn named_fields<'a>(
 }
 
 /// A Rust field name as Prometheus sees it (`r#type` is `type`).
-fn unraw(ident: &Ident) -> String {
+pub(crate) fn unraw(ident: &Ident) -> String {
     let text = ident.to_string();
     text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
 }
@@ -214,7 +214,7 @@ fn collector_clash(prefix: &str, name: &str) -> Option<String> {
     let own = name.strip_prefix(prefix)?.strip_prefix('_')?;
     COLLECTOR_OWN_NAMES.contains(&own).then(|| {
         format!(
-            "metric `{name}` clashes with the `{prefix}_{own}` that `Collector::new(\"{prefix}\", ..)` serves itself for a `no_global` struct; rename the field or give it `#[metric(name = \"...\")]`"
+            "metric `{name}` is already served by the `Collector::new(\"{prefix}\", ..)` that fills this `no_global` struct (its own `{own}`); rename the field or give it `#[metric(name = \"...\")]`"
         )
     })
 }

@@ -122,10 +122,9 @@ fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
             true
         });
         if !errors.is_empty() {
-            method
-                .block
-                .stmts
-                .push(syn::Stmt::Item(syn::Item::Verbatim(errors)));
+            // First, so the error does not come after the body's tail expression.
+            let error = syn::Stmt::Item(syn::Item::Verbatim(errors));
+            method.block.stmts.insert(0, error);
             continue;
         }
         if skipped || own_attribute {
