@@ -570,4 +570,63 @@ mod tests {
             .claim(&[family("x", MetricKind::Gauge)], a, None)
             .unwrap();
     }
+
+    #[test]
+    fn every_clash_of_a_collector_is_reported_and_named_by_its_collector() {
+        let mut table = NameTable::default();
+        table
+            .claim(
+                &[
+                    family("a", MetricKind::Gauge),
+                    family("b", MetricKind::Gauge),
+                ],
+                Cow::Borrowed("first"),
+                None,
+            )
+            .unwrap();
+        let collector: Arc<dyn Collect> = Arc::new(Named);
+        let error = table
+            .claim(
+                &[
+                    family("a", MetricKind::Gauge),
+                    family("b", MetricKind::Gauge),
+                ],
+                Cow::Borrowed("second"),
+                Some(&collector),
+            )
+            .unwrap_err();
+        let Error::Clashes(clashes) = error else {
+            panic!("{error:?}");
+        };
+        let described: Vec<_> = clashes
+            .iter()
+            .map(|clash| match clash {
+                Error::DuplicateMetric {
+                    name,
+                    first,
+                    second,
+                } => (name.as_str(), first.as_str(), second.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("a", "`first`", "family 0 of Named"),
+                ("b", "`first`", "family 1 of Named")
+            ]
+        );
+    }
+
+    struct Named;
+
+    impl Collect for Named {
+        fn describe(&self) -> Vec<FamilyDescription> {
+            Vec::new()
+        }
+        fn encode(&self, _: &mut Encoder<'_>) {}
+        fn declared_by(&self, index: usize) -> Option<String> {
+            Some(format!("family {index} of Named"))
+        }
+    }
 }

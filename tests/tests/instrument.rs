@@ -594,3 +594,33 @@ async fn tracing_attributes_keep_a_method_instrumented() {
     assert_eq!(delta("Traced::traced_async", "ok"), 1.0);
     assert!(!after.contains("function=\"Traced::skipped\""), "skipped");
 }
+
+/// Through a re-export, `crate = path` names promexport's attributes on the methods too.
+use promexport as reexport;
+
+struct ViaReexport;
+
+#[reexport::instrument(crate = reexport)]
+impl ViaReexport {
+    fn counted(&self) {}
+
+    #[reexport::skip]
+    fn not_counted(&self) {}
+
+    #[reexport::instrument(crate = reexport, function = "renamed_via_reexport")]
+    fn renamed(&self) {}
+}
+
+#[test]
+fn a_reexported_crate_path_names_skip_and_instrument_on_methods() {
+    let before = render();
+    ViaReexport.counted();
+    ViaReexport.not_counted();
+    ViaReexport.renamed();
+    let after = render();
+    let delta = |f| calls(&after, f, "", "ok") - calls(&before, f, "", "ok");
+    assert_eq!(delta("ViaReexport::counted"), 1.0, "{after}");
+    assert_eq!(delta("renamed_via_reexport"), 1.0);
+    assert!(!after.contains("ViaReexport::not_counted"), "{after}");
+    assert!(!after.contains("ViaReexport::renamed"), "{after}");
+}
