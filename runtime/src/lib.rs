@@ -224,7 +224,8 @@ pub use promexport_macros::LabelValue;
 ///
 /// - `function = "..."`: the `function` label (default: the function's name; in an instrumented
 ///   impl block `Type<Args>::method`, or `<Type<Args> as Trait<Args>>::method` for a trait
-///   impl, so that two impls never share a label);
+///   impl, so that two impls never share a label; not on an impl block itself, where it would
+///   give every method one label);
 /// - `prefix = "api"`: record into `api_function_calls_total`, ... instead of the autometrics
 ///   names; or `name = "checkout"`: into `checkout_calls_total`, `checkout_duration_seconds`,
 ///   `checkout_concurrent`;
@@ -239,7 +240,8 @@ pub use promexport_macros::LabelValue;
 /// - `crate = path`: where promexport is, for crates that re-export it.
 ///
 /// On an impl block every method is instrumented; `#[promexport::skip]` (or a bare `#[skip]`)
-/// leaves one out, and `#[promexport::instrument(...)]` on a method gives it its own options.
+/// leaves one out, and `#[promexport::instrument(...)]` on a method gives it its own options
+/// (and the same `Type::method` label).
 /// Other crates' attributes stay on the method, which is still instrumented:
 /// `#[tracing::instrument]` gives it a span as well. A bare `#[instrument]` on a method is an
 /// error there, since it may be tracing's or promexport's: qualify it. Functions whose series

@@ -624,3 +624,35 @@ fn a_reexported_crate_path_names_skip_and_instrument_on_methods() {
     assert!(!after.contains("ViaReexport::not_counted"), "{after}");
     assert!(!after.contains("ViaReexport::renamed"), "{after}");
 }
+
+/// A method's own attribute, inside an instrumented impl block, keeps the `Type::method` label.
+struct OwnOptions;
+
+#[promexport::instrument]
+impl OwnOptions {
+    #[promexport::instrument(labels(tier = "gold"))]
+    fn gold(&self) {}
+
+    #[promexport::instrument]
+    fn plain(&self) {}
+}
+
+#[test]
+fn a_methods_own_attribute_keeps_the_type_in_its_label() {
+    let before = render();
+    OwnOptions.gold();
+    OwnOptions.plain();
+    let after = render();
+    let delta = |f| calls(&after, f, "", "ok") - calls(&before, f, "", "ok");
+    assert_eq!(delta("OwnOptions::gold"), 1.0, "{after}");
+    assert_eq!(delta("OwnOptions::plain"), 1.0);
+    let gold = [
+        ("function", "OwnOptions::gold"),
+        ("tier", "gold"),
+        ("result", "ok"),
+    ];
+    assert!(
+        sample_value(&after, "function_calls_total", &gold).is_some(),
+        "{after}"
+    );
+}

@@ -91,6 +91,13 @@ fn method_attribute(attr: &syn::Attribute, krate: Option<&syn::Path>) -> MethodA
 }
 
 fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
+    if let Some(function) = &args.function {
+        let error = syn::Error::new_spanned(
+            function,
+            "`function` names one function, and an impl block labels each method `Type::method`: give `#[promexport::instrument(function = \"...\")]` to a method instead",
+        );
+        return with_error(block.into_token_stream(), error);
+    }
     let self_type = type_label(&block.self_ty);
     let type_name = match &block.trait_ {
         Some((path, _)) => format!("<{self_type} as {}>", path_label(path)),
@@ -127,6 +134,15 @@ fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
             method.block.stmts.insert(0, error);
             continue;
         }
+        let label = format!("{type_name}::{}", expand::unraw(&method.sig.ident));
+        if own_attribute {
+            // The method's own attribute cannot see the impl's type: it is told the label.
+            for attr in &mut method.attrs {
+                if let MethodAttribute::Instrument = method_attribute(attr, args.krate.as_ref()) {
+                    with_default_function(attr, &label);
+                }
+            }
+        }
         if skipped || own_attribute {
             continue;
         }
@@ -137,11 +153,39 @@ fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
             sig: method.sig.clone(),
             block: Box::new(method.block.clone()),
         };
-        let label = format!("{type_name}::{}", expand::unraw(&method.sig.ident));
         // A method that cannot be instrumented keeps its error to itself; the others expand.
         *item = ImplItem::Verbatim(expand::function(args, function, Some(label)));
     }
     block.into_token_stream()
+}
+
+/// Adds `function = "<label>"` to a method's own `#[promexport::instrument(...)]` unless it
+/// names the function itself (or does not parse, which its own expansion reports).
+fn with_default_function(attr: &mut syn::Attribute, label: &str) {
+    use syn::punctuated::Punctuated;
+    let tokens = match &attr.meta {
+        syn::Meta::Path(_) => TokenStream::new(),
+        syn::Meta::List(list) => {
+            let parser = Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated;
+            let Ok(options) = list.parse_args_with(parser) else {
+                return;
+            };
+            if options
+                .iter()
+                .any(|option| option.path().is_ident("function"))
+            {
+                return;
+            }
+            let mut tokens = list.tokens.clone();
+            if !options.empty_or_trailing() {
+                tokens.extend(quote::quote!(,));
+            }
+            tokens
+        }
+        syn::Meta::NameValue(_) => return,
+    };
+    let path = attr.path().clone();
+    attr.meta = syn::parse_quote!(#path(#tokens function = #label));
 }
 
 /// A type as the `function` label shows it: the last segment of a path with its generic
