@@ -2,7 +2,7 @@
 
 use crate::ctxt::Ctxt;
 use crate::fallback;
-use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct};
+use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
@@ -25,6 +25,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         fields,
         skipped,
         no_global,
+        ..
     } = model;
     let private = quote!(#krate::__private);
     let descriptors = fields.iter().map(|field| {
@@ -36,7 +37,10 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             ..
         } = field;
         let unit = match unit {
-            Some(unit) => quote!(#private::Some(#unit)),
+            Some(unit) => {
+                let unit = unit.value();
+                quote!(#private::Some(#unit))
+            }
             None => quote!(#private::None),
         };
         quote! {
@@ -78,12 +82,15 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             #private::encode_metric::<#ty>(encoder, &__DESCRIPTORS[#index], __CONST_LABELS, &self.#field_ident);
         }
     });
-    let checks = fields.iter().map(|field| kind_checks(krate, field));
+    let field_names = fields.iter().map(|field| unraw(field.ident));
+    let type_name = ident.to_string();
+    let checks = fields
+        .iter()
+        .map(|field| kind_checks(krate, field, &model.const_label_names));
     // Served by the process-wide registry unless a `Collector` (or a `Registry`) serves it.
     let (global_static, global_fn, submission) = if *no_global {
         (quote!(), quote!(), quote!())
     } else {
-        let type_name = ident.to_string();
         (
             quote!(static __GLOBAL: #private::OnceLock<#ident> = #private::OnceLock::new();),
             quote! {
@@ -151,6 +158,14 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                 fn encode(&self, encoder: &mut #krate::Encoder<'_>) {
                     #(#encodes)*
                 }
+
+                fn declared_by(&self, index: usize) -> #private::Option<#private::String> {
+                    #private::field_declaring(
+                        &[#(#field_names),*],
+                        #private::concat!(#private::module_path!(), "::", #type_name),
+                        index,
+                    )
+                }
             }
 
             #submission
@@ -161,7 +176,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 /// Rules that depend on the metric's type, which only the compiler knows: checked in constants,
 /// so a violation is a compile error at the offending token — the field's name for a suffix the
 /// metric type adds, the field's type for labels and buckets.
-fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
+fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) -> TokenStream {
     let private = quote!(#krate::__private);
     let ty = field.ty;
     let name = &field.name;
@@ -208,6 +223,53 @@ fn kind_checks(krate: &syn::Path, field: &MetricField) -> TokenStream {
         quote!(!#private::contains(#labels, "quantile")),
         quantile_message,
     ));
+    for label in const_labels {
+        let message = format!(
+            "metric `{name}` has a label `{label}` and the struct a const label `{label}`, so its samples would carry `{label}` twice; rename one (`#[label(name = \"...\")]`)"
+        );
+        checks.push((
+            type_span,
+            quote!(!#private::contains(#labels, #label)),
+            message,
+        ));
+        // A state set's own label is named after the family.
+        if *label == *name {
+            let message = format!(
+                "state set `{name}` labels its states `{name}`, which is also a const label of the struct; rename the field or the const label"
+            );
+            checks.push((
+                name_span,
+                quote!(!#private::matches!(#kind, #krate::MetricKind::StateSet)),
+                message,
+            ));
+        }
+    }
+    let state_label_message = format!(
+        "state set `{name}` labels its states `{name}`, which is also a label of its family; rename the label (`#[label(name = \"...\")]`)"
+    );
+    checks.push((
+        type_span,
+        quote!(
+            !(#private::matches!(#kind, #krate::MetricKind::StateSet)
+                && #private::contains(#labels, #name))
+        ),
+        state_label_message,
+    ));
+    if let Some(unit) = &field.unit {
+        let message = format!(
+            "info and state set metrics have no unit (OpenMetrics parsers reject one), and `{name}` is one; remove `unit`"
+        );
+        checks.push((
+            unit.span(),
+            quote!(
+                !#private::matches!(
+                    #kind,
+                    #krate::MetricKind::Info | #krate::MetricKind::StateSet
+                )
+            ),
+            message,
+        ));
+    }
     if field.buckets.is_some() {
         let message = format!(
             "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"

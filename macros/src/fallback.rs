@@ -18,8 +18,13 @@ pub(crate) fn metrics(
     let error = error.to_compile_error();
     let private = quote!(#krate::__private);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let collect = generics.params.is_empty().then(|| {
+    // `Default` too: without it, a `Collector` of the struct loses its methods and rustc advises a
+    // `#[derive(Default)]` that the derive already provides.
+    let traits = generics.params.is_empty().then(|| {
         quote! {
+            impl #private::Default for #ident {
+                fn default() -> Self { #private::unreachable!() }
+            }
             impl #krate::Collect for #ident {
                 fn describe(&self) -> #private::Vec<#krate::FamilyDescription> { #private::unreachable!() }
                 fn encode(&self, _: &mut #krate::Encoder<'_>) { #private::unreachable!() }
@@ -34,7 +39,7 @@ pub(crate) fn metrics(
                 pub fn new() -> Self { #private::unreachable!() }
                 pub fn global() -> &'static Self { #private::unreachable!() }
             }
-            #collect
+            #traits
         };
     }
 }

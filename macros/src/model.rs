@@ -11,6 +11,8 @@ pub(crate) struct MetricsStruct<'a> {
     pub(crate) krate: Path,
     /// Pre-escaped `name="value",...` text.
     pub(crate) const_labels: String,
+    /// The names in `const_labels`, checked against each field's own labels.
+    pub(crate) const_label_names: Vec<String>,
     pub(crate) fields: Vec<MetricField<'a>>,
     pub(crate) skipped: Vec<&'a Ident>,
     pub(crate) no_global: bool,
@@ -22,7 +24,7 @@ pub(crate) struct MetricField<'a> {
     /// Full family name: prefix, field name, unit.
     pub(crate) name: String,
     pub(crate) help: String,
-    pub(crate) unit: Option<String>,
+    pub(crate) unit: Option<LitStr>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
     pub(crate) preinit: bool,
@@ -72,7 +74,7 @@ fn named_fields<'a>(
 }
 
 /// A Rust field name as Prometheus sees it (`r#type` is `type`).
-fn unraw(ident: &Ident) -> String {
+pub(crate) fn unraw(ident: &Ident) -> String {
     let text = ident.to_string();
     text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
 }
@@ -90,10 +92,21 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
         value
     });
     let mut const_labels = String::new();
+    let mut const_label_names: Vec<String> = Vec::new();
     for (name, value) in &container.const_labels {
-        if let Some(problem) = label_name_problem(&unraw(name)) {
+        let text = unraw(name);
+        if let Some(problem) = label_name_problem(&text) {
+            cx.error_spanned_by(name, problem);
+        } else if let Some(problem) = reserved_const_label(&text) {
             cx.error_spanned_by(name, problem);
         }
+        if const_label_names.contains(&text) {
+            cx.error_spanned_by(
+                name,
+                format!("duplicate const label `{text}`: give each label once"),
+            );
+        }
+        const_label_names.push(text);
         if !const_labels.is_empty() {
             const_labels.push(',');
         }
@@ -138,6 +151,14 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
         if let Some(problem) = metric_name_problem(&name) {
             cx.syn_error(syn::Error::new(name_span, problem));
         }
+        if container.no_global {
+            if let Some(problem) = prefix
+                .as_deref()
+                .and_then(|prefix| collector_clash(prefix, &name))
+            {
+                cx.syn_error(syn::Error::new(name_span, problem));
+            }
+        }
         if let Some(first) = fields.iter().find(|f: &&MetricField| f.name == name) {
             cx.syn_error(syn::Error::new(
                 name_span,
@@ -161,7 +182,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             ty: &field.ty,
             name,
             help,
-            unit: attrs.unit.map(|u| u.value()),
+            unit: attrs.unit,
             buckets: attrs.buckets,
             max_series: attrs.max_series,
             preinit: attrs.preinit,
@@ -171,9 +192,47 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
         ident: &input.ident,
         krate: container.krate.unwrap_or_else(default_crate),
         const_labels,
+        const_label_names,
         fields,
         skipped,
         no_global: container.no_global,
+    }
+}
+
+/// Families a `Collector` serves itself next to the struct it fills, by their name less the
+/// prefix. `last_success_timestamp_seconds` is not among them: a `no_global` struct pushed to a
+/// Pushgateway rightly serves one of its own, so a clash with a collector's is left to
+/// registration, which names both sides.
+const COLLECTOR_OWN_NAMES: &[&str] = &[
+    "up",
+    "collection_duration_seconds",
+    "collection_errors",
+    "collection_errors_total",
+];
+
+/// Why a family `name` of a `no_global` struct with `prefix` would clash with the own families
+/// of a `Collector::new(prefix, ..)` serving it.
+fn collector_clash(prefix: &str, name: &str) -> Option<String> {
+    let own = name.strip_prefix(prefix)?.strip_prefix('_')?;
+    COLLECTOR_OWN_NAMES.contains(&own).then(|| {
+        format!(
+            "metric `{name}` is already served by the `Collector::new(\"{prefix}\", ..)` that fills this `no_global` struct (its own `{own}`); rename the field or give it `#[metric(name = \"...\")]`"
+        )
+    })
+}
+
+/// Why a const label cannot be named `name`: Prometheus gives these names a meaning of its own.
+fn reserved_const_label(name: &str) -> Option<String> {
+    match name {
+        "le" => Some(
+            "const label `le` is reserved by Prometheus for histogram bucket bounds; choose another name"
+                .to_owned(),
+        ),
+        "quantile" => Some(
+            "const label `quantile` is reserved by Prometheus for summary quantiles; choose another name"
+                .to_owned(),
+        ),
+        _ => None,
     }
 }
 

@@ -462,6 +462,19 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
         self.families.clone()
     }
 
+    fn declared_by(&self, index: usize) -> Option<String> {
+        if let Some(own) = self.own.get(index) {
+            return Some(format!(
+                "the collector `{}`'s own `{}`",
+                self.prefix, own.name
+            ));
+        }
+        // Only asked when naming a clash, so a fresh `M` is cheap enough.
+        M::default()
+            .declared_by(index - self.own.len())
+            .or_else(|| Some(format!("`{}`", std::any::type_name::<M>())))
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         let [up, duration, errors] = &self.own;
         self.up.encode(&mut encoder.family(up, ""), "");

@@ -8,11 +8,25 @@ pub enum Error {
     DuplicateMetric {
         /// The sample or family name both claim.
         name: String,
-        /// Who registered it first (a type path such as `my_crate::AppMetrics`).
+        /// Who registered it first, in words: ``field `jobs` of `my_crate::AppMetrics` ``,
+        /// ``the collector `memcached`'s own `memcached_up` ``, or a type in backticks.
         first: String,
-        /// Who tried to register it again.
+        /// Who tried to register it again, in the same words.
         second: String,
     },
+    /// Two `#[promexport::instrument]`ed functions would serve series with the same labels.
+    DuplicateSeries {
+        /// The calls family both record into (`function_calls`).
+        family: String,
+        /// The labels both series would have, less the caller's.
+        labels: String,
+        /// The function served: ``fn `new` at src/a.rs:10``.
+        first: String,
+        /// The function left out.
+        second: String,
+    },
+    /// More than one clash (of names or of series), each as its own error, in a stable order.
+    Clashes(Vec<Error>),
     /// A foreign `prometheus` collector was refused by the `prometheus` registry.
     Prometheus(prometheus::Error),
     /// The server could not bind, accept or start its runtime.
@@ -45,10 +59,27 @@ impl fmt::Display for Error {
                 second,
             } => write!(
                 f,
-                "metric name `{name}` is declared by both `{first}` and `{second}`; \
+                "metric name `{name}` is declared by both {first} and {second}; \
                  rename one (`#[metric(name = \"...\")]`) or give the struct another \
                  `#[metrics(prefix = \"...\")]`"
             ),
+            Error::DuplicateSeries {
+                family,
+                labels,
+                first,
+                second,
+            } => write!(
+                f,
+                "instrumented functions {first} and {second} would both serve `{family}{{{labels}}}`; \
+                 only the first is served: give one `#[promexport::instrument(function = \"...\")]`"
+            ),
+            Error::Clashes(errors) => {
+                write!(f, "{} clashes:", errors.len())?;
+                for error in errors {
+                    write!(f, "\n- {error}")?;
+                }
+                Ok(())
+            }
             Error::Prometheus(error) => write!(f, "prometheus collector refused: {error}"),
             Error::Io(error) => write!(f, "metrics server: {error}"),
             Error::InvalidName(problem) => f.write_str(problem),
@@ -66,6 +97,8 @@ impl std::error::Error for Error {
             Error::Prometheus(error) => Some(error),
             Error::Io(error) => Some(error),
             Error::DuplicateMetric { .. }
+            | Error::DuplicateSeries { .. }
+            | Error::Clashes(_)
             | Error::InvalidName(_)
             | Error::WebConfig(_)
             | Error::Exemplar(_)

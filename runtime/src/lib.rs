@@ -138,7 +138,14 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 ///
 /// Names are checked at compile time: snake_case ASCII, no `__` prefix, no `:`, no duplicates;
 /// a counter's name must not end in `_total` (it is appended), an info's in `_info`; a histogram
-/// cannot have a label `le`, and no metric a label `quantile`.
+/// cannot have a label `le`, and no metric a label `quantile`. A const label is given once, is
+/// neither `le` nor `quantile`, and is not also a label of a field (a `Family`'s label set, or
+/// the state label of a `StateSet`, which is named after the metric). `Info` and `StateSet`
+/// take no `unit`. A prefixed `no_global` struct has no `up`, `collection_duration_seconds` or
+/// `collection_errors` field, since the [`Collector`] serving it serves `<prefix>_up`, ... itself.
+///
+/// When the derive reports an error it still implements `new`, `Default` and `Collect` (as
+/// stubs), so the error is not followed by others in the code using the struct.
 ///
 /// ```compile_fail
 /// #[derive(promexport::Metrics)]
@@ -161,6 +168,7 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 /// impl promexport::Collect for AppMetrics {
 ///     fn describe(&self) -> Vec<FamilyDescription>;   // from __DESCRIPTORS
 ///     fn encode(&self, encoder: &mut Encoder<'_>);     // straight from the fields' atomics
+///     fn declared_by(&self, index: usize) -> Option<String>; // "field `x` of `crate::AppMetrics`"
 /// }
 /// inventory::submit! { Registration { descriptors: __DESCRIPTORS, instance: || AppMetrics::global() } }
 /// const _: () = assert!(/* the checks that depend on each field's metric type */);
@@ -234,8 +242,10 @@ pub use promexport_macros::LabelValue;
 ///
 /// # Options
 ///
-/// - `function = "..."`: the `function` label (default: the function's name, `Type::method` in
-///   an instrumented impl block);
+/// - `function = "..."`: the `function` label (default: the function's name; in an instrumented
+///   impl block `Type<Args>::method`, or `<Type<Args> as Trait<Args>>::method` for a trait
+///   impl, so that two impls never share a label; not on an impl block itself, where it would
+///   give every method one label);
 /// - `prefix = "api"`: record into `api_function_calls_total`, ... instead of the autometrics
 ///   names; or `name = "checkout"`: into `checkout_calls_total`, `checkout_duration_seconds`,
 ///   `checkout_concurrent`;
@@ -249,7 +259,14 @@ pub use promexport_macros::LabelValue;
 ///   `objective_*` labels on the calls and durations, for the autometrics SLO rules;
 /// - `crate = path`: where promexport is, for crates that re-export it.
 ///
-/// On an impl block every method is instrumented; `#[promexport::skip]` leaves one out.
+/// On an impl block every method is instrumented; `#[promexport::skip]` (or a bare `#[skip]`)
+/// leaves one out, and `#[promexport::instrument(...)]` on a method gives it its own options
+/// (and the same `Type::method` label).
+/// Other crates' attributes stay on the method, which is still instrumented:
+/// `#[tracing::instrument]` gives it a span as well. A bare `#[instrument]` on a method is an
+/// error there, since it may be tracing's or promexport's: qualify it. Functions whose series
+/// would still be the same (per-method attributes on `fn new` of two types in one module) are
+/// reported by [`check()`] as [`Error::DuplicateSeries`], and only one of them is served.
 /// Functions returning `impl Future` or `Pin<Box<dyn Future>>` are timed until the future
 /// completes.
 ///
@@ -260,6 +277,7 @@ pub use promexport_macros::LabelValue;
 ///     static __PROMEXPORT_FUNCTION: Function = Function::new(FunctionOptions {
 ///         name: "parse", module: module_path!(), crate_name: env!("CARGO_PKG_NAME"),
 ///         buckets: DEFAULT_DURATION_BUCKETS, objective: None, /* names, record, labels */
+///         location: concat!(file!(), ":", line!()),
 ///     });
 ///     inventory::submit! { FunctionRegistration(&__PROMEXPORT_FUNCTION) }
 ///     // with `objective = API`, checked at compile time against the buckets:
@@ -310,13 +328,16 @@ pub mod __private {
         ResultOutcome, call, enter, instrument_future,
     };
     pub use crate::labels::product_cardinality;
-    pub use crate::registry::Registration;
+    pub use crate::registry::{Registration, field_declaring};
     pub use core::convert::From;
     pub use core::iter::Iterator;
     pub use core::option::Option::{self, None, Some};
-    pub use core::{assert, concat, default::Default, env, matches, module_path, unreachable};
+    pub use core::{
+        assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
+    };
     pub use inventory;
     pub use std::boxed::Box;
+    pub use std::string::String;
     pub use std::sync::OnceLock;
     pub use std::vec::Vec;
 

@@ -18,6 +18,15 @@ pub trait Collect: Send + Sync + 'static {
     fn describe(&self) -> Vec<FamilyDescription>;
     /// Writes the families.
     fn encode(&self, encoder: &mut Encoder<'_>);
+    /// Who declares the family at `index` in [`describe`](Self::describe), in the words of a
+    /// name-clash error: ``field `jobs` of `my_crate::AppMetrics` ``.
+    ///
+    /// `#[derive(Metrics)]` implements it; the default, `None`, lets the error name the
+    /// collector's type.
+    fn declared_by(&self, index: usize) -> Option<String> {
+        let _ = index;
+        None
+    }
 }
 
 impl<C: Collect + ?Sized> Collect for Arc<C> {
@@ -26,6 +35,9 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
     }
     fn encode(&self, encoder: &mut Encoder<'_>) {
         (**self).encode(encoder);
+    }
+    fn declared_by(&self, index: usize) -> Option<String> {
+        (**self).declared_by(index)
     }
 }
 
@@ -36,6 +48,19 @@ impl<C: Collect + ?Sized> Collect for &'static C {
     fn encode(&self, encoder: &mut Encoder<'_>) {
         (**self).encode(encoder);
     }
+    fn declared_by(&self, index: usize) -> Option<String> {
+        (**self).declared_by(index)
+    }
+}
+
+/// ``field `name` of `type_name` `` for the field at `index`: what `#[derive(Metrics)]`
+/// answers to [`Collect::declared_by`].
+///
+/// Not public API: called by generated code.
+#[doc(hidden)]
+pub fn field_declaring(fields: &[&str], type_name: &str, index: usize) -> Option<String> {
+    let field = fields.get(index)?;
+    Some(format!("field `{field}` of `{type_name}`"))
 }
 
 /// Name, type and help of a family, as listed by [`Collect::describe`].
@@ -81,10 +106,29 @@ impl FamilyDescription {
     }
 }
 
+/// Who claimed a name: enough to say so in user terms if another family claims it too.
+#[derive(Clone)]
+struct Owner {
+    /// The collector's type, when it cannot say more.
+    source: Cow<'static, str>,
+    collector: Option<Arc<dyn Collect>>,
+    /// The position in the collector's `describe()` of the family whose samples use the name.
+    family: usize,
+}
+
+impl Owner {
+    fn describe(&self) -> String {
+        self.collector
+            .as_ref()
+            .and_then(|collector| collector.declared_by(self.family))
+            .unwrap_or_else(|| format!("`{}`", self.source))
+    }
+}
+
 /// Which collector owns each name, to refuse a second family with the same name.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct NameTable {
-    owners: HashMap<String, Cow<'static, str>>,
+    owners: HashMap<String, Owner>,
 }
 
 impl NameTable {
@@ -92,29 +136,46 @@ impl NameTable {
         &mut self,
         families: &[FamilyDescription],
         source: Cow<'static, str>,
+        collector: Option<&Arc<dyn Collect>>,
     ) -> Result<(), Error> {
-        let names: Vec<String> = families
+        let names: Vec<(String, Owner)> = families
             .iter()
-            .flat_map(FamilyDescription::claimed_names)
+            .enumerate()
+            .flat_map(|(index, family)| {
+                let owner = Owner {
+                    source: source.clone(),
+                    collector: collector.cloned(),
+                    family: index,
+                };
+                family
+                    .claimed_names()
+                    .map(move |name| (name, owner.clone()))
+            })
             .collect();
-        for (position, name) in names.iter().enumerate() {
-            let clash = self
-                .owners
-                .get(name)
-                .cloned()
-                .or_else(|| names[..position].contains(name).then(|| source.clone()));
+        let mut clashes: Vec<Error> = Vec::new();
+        for (position, (name, owner)) in names.iter().enumerate() {
+            let clash = self.owners.get(name).cloned().or_else(|| {
+                names[..position]
+                    .iter()
+                    .find(|(earlier, _)| earlier == name)
+                    .map(|(_, earlier)| earlier.clone())
+            });
             if let Some(first) = clash {
-                return Err(Error::DuplicateMetric {
+                clashes.push(Error::DuplicateMetric {
                     name: name.clone(),
-                    first: first.into_owned(),
-                    second: source.to_string(),
+                    first: first.describe(),
+                    second: owner.describe(),
                 });
             }
         }
-        for name in names {
-            self.owners.insert(name, source.clone());
+        match clashes.len() {
+            0 => {
+                self.owners.extend(names);
+                Ok(())
+            }
+            1 => Err(clashes.remove(0)),
+            _ => Err(Error::Clashes(clashes)),
         }
-        Ok(())
     }
 }
 
@@ -186,7 +247,8 @@ impl Registry {
         Self::default()
     }
 
-    /// Adds a collector; fails if one of its names is taken.
+    /// Adds a collector; fails if one of its names is taken (with [`Error::Clashes`] if more
+    /// than one is), and then adds nothing.
     pub fn register(&self, collector: impl Collect) -> Result<(), Error> {
         let source = Cow::Borrowed(std::any::type_name_of_val(&collector));
         self.register_from(Arc::new(collector), source)
@@ -202,7 +264,9 @@ impl Registry {
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        state.names.claim(&collector.describe(), source)?;
+        state
+            .names
+            .claim(&collector.describe(), source, Some(&collector))?;
         state.collectors.push(collector);
         Ok(())
     }
@@ -229,7 +293,7 @@ impl Registry {
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        state.names.claim(&families, source)?;
+        state.names.claim(&families, source, None)?;
         self.inner
             .foreign
             .register(collector)
@@ -370,17 +434,10 @@ fn default_collectors() -> Vec<(Cow<'static, str>, Arc<dyn Collect>)> {
     collectors
 }
 
-/// The process-wide registry and the first name clash met while filling it.
+/// The process-wide registry and every clash met while filling it.
 struct Global {
     registry: Registry,
-    clash: Option<Clash>,
-}
-
-#[derive(Clone)]
-struct Clash {
-    name: String,
-    first: String,
-    second: String,
+    clashes: Vec<Error>,
 }
 
 static GLOBAL: OnceLock<Global> = OnceLock::new();
@@ -388,9 +445,14 @@ static GLOBAL: OnceLock<Global> = OnceLock::new();
 fn global() -> &'static Global {
     GLOBAL.get_or_init(|| {
         let registry = Registry::new();
-        let mut clash = None;
+        let mut clashes = Vec::new();
         let defaults = default_collectors().into_iter();
-        let submitted = inventory::iter::<Registration>.into_iter().map(|r| {
+        // By type path, not link order, so which of two clashing structs is served does not
+        // change from one build to the next.
+        let mut registrations: Vec<&Registration> =
+            inventory::iter::<Registration>.into_iter().collect();
+        registrations.sort_by_key(|registration| registration.type_name);
+        let submitted = registrations.into_iter().map(|r| {
             (
                 Cow::Borrowed(r.type_name),
                 Arc::new((r.instance)()) as Arc<dyn Collect>,
@@ -398,21 +460,42 @@ fn global() -> &'static Global {
         });
         for (source, collector) in defaults.chain(submitted) {
             // A clash keeps the first family served and is reported by `check()` and `serve`.
-            if let Err(Error::DuplicateMetric {
-                name,
-                first,
-                second,
-            }) = registry.register_from(collector, source)
-            {
-                clash.get_or_insert(Clash {
-                    name,
-                    first,
-                    second,
-                });
+            match registry.register_from(collector, source) {
+                Err(Error::Clashes(all)) => clashes.extend(all),
+                Err(clash) => clashes.push(clash),
+                Ok(()) => {}
             }
         }
-        Global { registry, clash }
+        clashes.extend(crate::instrument::series_clashes());
+        Global { registry, clashes }
     })
+}
+
+/// A copy of a clash error (`Error` is not `Clone`: it holds an `io::Error`).
+fn copy_clash(error: &Error) -> Option<Error> {
+    match error {
+        Error::DuplicateMetric {
+            name,
+            first,
+            second,
+        } => Some(Error::DuplicateMetric {
+            name: name.clone(),
+            first: first.clone(),
+            second: second.clone(),
+        }),
+        Error::DuplicateSeries {
+            family,
+            labels,
+            first,
+            second,
+        } => Some(Error::DuplicateSeries {
+            family: family.clone(),
+            labels: labels.clone(),
+            first: first.clone(),
+            second: second.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// The process-wide registry: default collectors plus every `#[derive(Metrics)]` struct of the binary.
@@ -423,7 +506,8 @@ pub fn registry() -> &'static Registry {
     &global().registry
 }
 
-/// Checks that no two metric families of the binary share a name.
+/// Checks that no two metric families of the binary share a name, and that no two
+/// `#[promexport::instrument]`ed functions would serve the same series.
 ///
 /// `serve` (feature `serve`) calls it at startup; call it from a test to catch a clash between two
 /// crates before deployment:
@@ -431,18 +515,16 @@ pub fn registry() -> &'static Registry {
 /// ```
 /// promexport::check().expect("metric names are unique");
 /// ```
+///
+/// One clash is an [`Error::DuplicateMetric`] or an [`Error::DuplicateSeries`]; more are an
+/// [`Error::Clashes`] listing each. Of two clashing structs, the one whose type path sorts
+/// first is served; of two functions, the one whose module, name and location sort first.
 pub fn check() -> Result<(), Error> {
-    match global().clash.clone() {
-        None => Ok(()),
-        Some(Clash {
-            name,
-            first,
-            second,
-        }) => Err(Error::DuplicateMetric {
-            name,
-            first,
-            second,
-        }),
+    let mut clashes: Vec<Error> = global().clashes.iter().filter_map(copy_clash).collect();
+    match clashes.len() {
+        0 => Ok(()),
+        1 => Err(clashes.remove(0)),
+        _ => Err(Error::Clashes(clashes)),
     }
 }
 
@@ -468,16 +550,17 @@ mod tests {
         let mut table = NameTable::default();
         let a = Cow::Borrowed("a");
         table
-            .claim(&[family("jobs", MetricKind::Counter)], a.clone())
+            .claim(&[family("jobs", MetricKind::Counter)], a.clone(), None)
             .unwrap();
         let error = table
             .claim(
                 &[family("jobs_total", MetricKind::Gauge)],
                 Cow::Borrowed("b"),
+                None,
             )
             .unwrap_err();
         assert!(
-            matches!(error, Error::DuplicateMetric { ref name, ref first, .. } if name == "jobs_total" && first == "a")
+            matches!(error, Error::DuplicateMetric { ref name, ref first, .. } if name == "jobs_total" && first == "`a`")
         );
         let error = table
             .claim(
@@ -486,10 +569,72 @@ mod tests {
                     family("x_count", MetricKind::Gauge),
                 ],
                 a.clone(),
+                None,
             )
             .unwrap_err();
         assert!(matches!(error, Error::DuplicateMetric { ref name, .. } if name == "x_count"));
         // A failed claim takes nothing.
-        table.claim(&[family("x", MetricKind::Gauge)], a).unwrap();
+        table
+            .claim(&[family("x", MetricKind::Gauge)], a, None)
+            .unwrap();
+    }
+
+    #[test]
+    fn every_clash_of_a_collector_is_reported_and_named_by_its_collector() {
+        let mut table = NameTable::default();
+        table
+            .claim(
+                &[
+                    family("a", MetricKind::Gauge),
+                    family("b", MetricKind::Gauge),
+                ],
+                Cow::Borrowed("first"),
+                None,
+            )
+            .unwrap();
+        let collector: Arc<dyn Collect> = Arc::new(Named);
+        let error = table
+            .claim(
+                &[
+                    family("a", MetricKind::Gauge),
+                    family("b", MetricKind::Gauge),
+                ],
+                Cow::Borrowed("second"),
+                Some(&collector),
+            )
+            .unwrap_err();
+        let Error::Clashes(clashes) = error else {
+            panic!("{error:?}");
+        };
+        let described: Vec<_> = clashes
+            .iter()
+            .map(|clash| match clash {
+                Error::DuplicateMetric {
+                    name,
+                    first,
+                    second,
+                } => (name.as_str(), first.as_str(), second.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("a", "`first`", "family 0 of Named"),
+                ("b", "`first`", "family 1 of Named")
+            ]
+        );
+    }
+
+    struct Named;
+
+    impl Collect for Named {
+        fn describe(&self) -> Vec<FamilyDescription> {
+            Vec::new()
+        }
+        fn encode(&self, _: &mut Encoder<'_>) {}
+        fn declared_by(&self, index: usize) -> Option<String> {
+            Some(format!("family {index} of Named"))
+        }
     }
 }

@@ -507,3 +507,185 @@ fn an_objective_labels_the_calls_and_durations_it_covers() {
     assert!(!gauge.contains("objective"), "{gauge}");
     assert_eq!(promtool_check_metrics(&text), "");
 }
+
+/// Impls that differ only in their trait's or their type's generic arguments.
+mod impls {
+    pub struct Celsius(pub f64);
+    pub struct Reading<T>(pub T);
+    pub trait Handler<M> {
+        fn handle(&self, message: M) -> u8;
+    }
+    pub struct Ping;
+    pub struct Pong;
+
+    #[promexport::instrument]
+    impl From<f64> for Celsius {
+        fn from(value: f64) -> Self {
+            Celsius(value)
+        }
+    }
+
+    #[promexport::instrument]
+    impl From<i32> for Celsius {
+        fn from(value: i32) -> Self {
+            Celsius(f64::from(value))
+        }
+    }
+
+    #[promexport::instrument]
+    impl Handler<Ping> for Celsius {
+        fn handle(&self, _: Ping) -> u8 {
+            1
+        }
+    }
+
+    #[promexport::instrument]
+    impl Handler<Pong> for Celsius {
+        fn handle(&self, _: Pong) -> u8 {
+            2
+        }
+    }
+
+    #[promexport::instrument]
+    impl Reading<u8> {
+        pub fn value(&self) -> u64 {
+            u64::from(self.0)
+        }
+    }
+
+    #[promexport::instrument]
+    impl Reading<u16> {
+        pub fn value(&self) -> u64 {
+            u64::from(self.0)
+        }
+    }
+}
+
+#[test]
+fn impls_of_one_type_get_one_function_label_each() {
+    use impls::{Celsius, Handler, Ping, Reading};
+    let before = render();
+    assert_eq!(Celsius::from(1.5).0, 1.5);
+    assert_eq!(Celsius::from(2).0, 2.0);
+    assert_eq!(Celsius::from(3).0, 3.0);
+    assert_eq!(Celsius(0.0).handle(Ping), 1);
+    assert_eq!(Reading(7_u16).value(), 7);
+    let after = render();
+    let delta = |f| calls(&after, f, "", "ok") - calls(&before, f, "", "ok");
+    assert_eq!(delta("<Celsius as From<f64>>::from"), 1.0, "{after}");
+    assert_eq!(delta("<Celsius as From<i32>>::from"), 2.0);
+    assert_eq!(delta("<Celsius as Handler<Ping>>::handle"), 1.0);
+    assert_eq!(delta("<Celsius as Handler<Pong>>::handle"), 0.0);
+    assert_eq!(delta("Reading<u16>::value"), 1.0);
+    assert_eq!(delta("Reading<u8>::value"), 0.0);
+    // Every one is served, at zero before its first call, under a label of its own.
+    for function in ["<Celsius as Handler<Pong>>::handle", "Reading<u8>::value"] {
+        let labels = [("function", function), ("result", "ok")];
+        assert_eq!(
+            sample_value(&after, "function_calls_total", &labels),
+            Some(0.0),
+            "{function}"
+        );
+    }
+    promexport::check().expect("no two functions serve one series");
+    assert_eq!(promtool_check_metrics(&after), "");
+}
+
+/// tracing's own attribute, on methods of an instrumented impl block: both apply.
+struct Traced;
+
+#[promexport::instrument]
+impl Traced {
+    #[tracing::instrument(skip(self))]
+    fn traced(&self, n: u32) -> Result<u32, String> {
+        if n == 0 {
+            return Err("zero".to_owned());
+        }
+        Ok(n)
+    }
+
+    #[tracing::instrument]
+    async fn traced_async(n: u32) -> u32 {
+        n + 1
+    }
+
+    #[promexport::skip]
+    fn skipped(&self) {}
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tracing_attributes_keep_a_method_instrumented() {
+    let before = render();
+    assert_eq!(Traced.traced(3), Ok(3));
+    assert!(Traced.traced(0).is_err());
+    assert_eq!(Traced::traced_async(1).await, 2);
+    Traced.skipped();
+    let after = render();
+    let delta = |f, r| calls(&after, f, "", r) - calls(&before, f, "", r);
+    assert_eq!(delta("Traced::traced", "ok"), 1.0, "{after}");
+    assert_eq!(delta("Traced::traced", "error"), 1.0);
+    assert_eq!(delta("Traced::traced_async", "ok"), 1.0);
+    assert!(!after.contains("function=\"Traced::skipped\""), "skipped");
+}
+
+/// Through a re-export, `crate = path` names promexport's attributes on the methods too.
+use promexport as reexport;
+
+struct ViaReexport;
+
+#[reexport::instrument(crate = reexport)]
+impl ViaReexport {
+    fn counted(&self) {}
+
+    #[reexport::skip]
+    fn not_counted(&self) {}
+
+    #[reexport::instrument(crate = reexport, function = "renamed_via_reexport")]
+    fn renamed(&self) {}
+}
+
+#[test]
+fn a_reexported_crate_path_names_skip_and_instrument_on_methods() {
+    let before = render();
+    ViaReexport.counted();
+    ViaReexport.not_counted();
+    ViaReexport.renamed();
+    let after = render();
+    let delta = |f| calls(&after, f, "", "ok") - calls(&before, f, "", "ok");
+    assert_eq!(delta("ViaReexport::counted"), 1.0, "{after}");
+    assert_eq!(delta("renamed_via_reexport"), 1.0);
+    assert!(!after.contains("ViaReexport::not_counted"), "{after}");
+    assert!(!after.contains("ViaReexport::renamed"), "{after}");
+}
+
+/// A method's own attribute, inside an instrumented impl block, keeps the `Type::method` label.
+struct OwnOptions;
+
+#[promexport::instrument]
+impl OwnOptions {
+    #[promexport::instrument(labels(tier = "gold"))]
+    fn gold(&self) {}
+
+    #[promexport::instrument]
+    fn plain(&self) {}
+}
+
+#[test]
+fn a_methods_own_attribute_keeps_the_type_in_its_label() {
+    let before = render();
+    OwnOptions.gold();
+    OwnOptions.plain();
+    let after = render();
+    let delta = |f| calls(&after, f, "", "ok") - calls(&before, f, "", "ok");
+    assert_eq!(delta("OwnOptions::gold"), 1.0, "{after}");
+    assert_eq!(delta("OwnOptions::plain"), 1.0);
+    let gold = [
+        ("function", "OwnOptions::gold"),
+        ("tier", "gold"),
+        ("result", "ok"),
+    ];
+    assert!(
+        sample_value(&after, "function_calls_total", &gold).is_some(),
+        "{after}"
+    );
+}

@@ -49,6 +49,8 @@ pub(crate) struct Args {
     pub(crate) record: Option<[bool; 3]>,
     /// Pre-escaped `name="value",...`.
     pub(crate) labels: String,
+    /// The names in `labels`, to refuse one given twice.
+    label_names: Vec<String>,
     pub(crate) buckets: Option<Vec<f64>>,
     /// `ok_if = path` (`true`) or `error_if = path` (`false`): `path(&value) -> bool`.
     pub(crate) classify: Option<(Path, bool)>,
@@ -150,6 +152,13 @@ fn parse_key(args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
                     ),
                 ));
             }
+            if args.label_names.contains(&name) {
+                return Err(syn::Error::new_spanned(
+                    &label.path,
+                    format!("duplicate label `{name}`: give each label once"),
+                ));
+            }
+            args.label_names.push(name.clone());
             if !args.labels.is_empty() {
                 args.labels.push(',');
             }

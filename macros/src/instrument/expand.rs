@@ -259,6 +259,7 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
                 record: #private::Record { calls: #calls, duration: #duration, concurrency: #concurrency },
                 const_labels: #const_labels,
                 objective: #objective,
+                location: #private::concat!(#private::file!(), ":", #private::line!()),
             }
         );
         #objective_check

@@ -1,8 +1,10 @@
 use super::function::{Function, FunctionRegistration, MetricNames, warm_up_clock};
 use super::outcome::Outcome;
+use crate::Error;
 use crate::encoding::{Encoder, Value};
 use crate::metrics::{Descriptor, MetricKind, Series};
 use crate::registry::{Collect, FamilyDescription};
+use std::sync::OnceLock;
 
 /// Serves the series of every `#[promexport::instrument]`ed function of the binary.
 #[derive(Debug, Default)]
@@ -60,25 +62,100 @@ fn descriptors(names: MetricNames) -> [Descriptor; 3] {
     ]
 }
 
-/// The instrumented functions grouped by the metric names they record into, in a stable order.
-fn by_metric_names() -> Vec<(MetricNames, Vec<&'static Function>)> {
-    let mut groups: Vec<(MetricNames, Vec<&'static Function>)> = Vec::new();
-    for registration in inventory::iter::<FunctionRegistration> {
-        let function = registration.0;
-        let names = function.options.metrics;
-        match groups.iter_mut().find(|(n, _)| *n == names) {
-            Some((_, functions)) => functions.push(function),
-            None => groups.push((names, vec![function])),
+/// What makes the series of a function distinct from another's: the families, and the labels
+/// that do not depend on the caller.
+fn identity(function: &Function) -> (&'static str, &'static str, &'static str) {
+    let options = &function.options;
+    (options.name, options.module, options.const_labels)
+}
+
+/// Whether two functions with one identity would write the same family.
+fn share_a_family(a: &Function, b: &Function) -> bool {
+    let (a, b) = (a.options.record, b.options.record);
+    (a.calls && b.calls) || (a.duration && b.duration) || (a.concurrency && b.concurrency)
+}
+
+/// The instrumented functions, grouped by the metric names they record into, in a stable order
+/// (by module, function and location, not by link order); of two whose series would be the
+/// same, only the first is served (the clash is reported by `check()`).
+fn by_metric_names() -> &'static [(MetricNames, Vec<&'static Function>)] {
+    static GROUPS: OnceLock<Vec<(MetricNames, Vec<&'static Function>)>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
+        let mut groups: Vec<(MetricNames, Vec<&'static Function>)> = Vec::new();
+        for (function, clash) in sorted_functions() {
+            if clash.is_some() {
+                continue;
+            }
+            let names = function.options.metrics;
+            match groups.iter_mut().find(|(n, _)| *n == names) {
+                Some((_, functions)) => functions.push(function),
+                None => groups.push((names, vec![function])),
+            }
         }
+        groups
+    })
+}
+
+/// Every instrumented function in a stable order, each with the earlier one whose series its
+/// own would duplicate, if any.
+fn sorted_functions() -> Vec<(&'static Function, Option<&'static Function>)> {
+    let mut functions: Vec<&'static Function> = inventory::iter::<FunctionRegistration>
+        .into_iter()
+        .map(|registration| registration.0)
+        .collect();
+    functions.sort_by_key(|f| (f.options.module, f.options.name, f.options.location));
+    let mut sorted: Vec<(&'static Function, Option<&'static Function>)> = Vec::new();
+    for function in functions {
+        let clash = sorted
+            .iter()
+            .filter(|(served, clash)| {
+                clash.is_none() && served.options.metrics == function.options.metrics
+            })
+            .map(|(served, _)| *served)
+            .find(|served| {
+                identity(served) == identity(function) && share_a_family(served, function)
+            });
+        sorted.push((function, clash));
     }
-    groups
+    sorted
+}
+
+/// Each pair of instrumented functions whose series would be the same, as errors naming both.
+pub(crate) fn series_clashes() -> Vec<Error> {
+    let describe = |function: &Function| {
+        format!(
+            "fn `{}` at {}",
+            function.options.name, function.options.location
+        )
+    };
+    sorted_functions()
+        .into_iter()
+        .filter_map(|(function, clash)| {
+            let first = clash?;
+            let options = &function.options;
+            let mut labels = format!(
+                "function=\"{}\",module=\"{}\"",
+                options.name, options.module
+            );
+            if !options.const_labels.is_empty() {
+                labels.push(',');
+                labels.push_str(options.const_labels);
+            }
+            Some(Error::DuplicateSeries {
+                family: options.metrics.calls.to_owned(),
+                labels,
+                first: describe(first),
+                second: describe(function),
+            })
+        })
+        .collect()
 }
 
 impl Collect for FunctionsCollector {
     fn describe(&self) -> Vec<FamilyDescription> {
         by_metric_names()
-            .into_iter()
-            .flat_map(|(names, _)| descriptors(names))
+            .iter()
+            .flat_map(|(names, _)| descriptors(*names))
             .map(|desc| FamilyDescription::from(&desc))
             .collect()
     }
@@ -86,8 +163,9 @@ impl Collect for FunctionsCollector {
     fn encode(&self, encoder: &mut Encoder<'_>) {
         warm_up_clock();
         for (names, functions) in by_metric_names() {
+            let names = *names;
             // Served at zero before the first call: the series of calls without a caller.
-            for function in &functions {
+            for function in functions {
                 function.series(std::ptr::null());
             }
             let [calls, duration, concurrent] = descriptors(names);

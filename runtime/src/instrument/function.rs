@@ -68,6 +68,8 @@ pub struct FunctionOptions {
     pub const_labels: &'static str,
     /// `objective = ...`: the `objective_*` labels of its calls and durations.
     pub objective: Option<&'static super::Objective>,
+    /// `file:line` of the attribute, to tell apart two functions whose series would clash.
+    pub location: &'static str,
 }
 
 /// One instrumented function: a `static` the attribute generates in the function's body.
@@ -271,6 +273,7 @@ mod tests {
             },
             const_labels: "",
             objective: None,
+            location: "function.rs:1",
         })
     }
 

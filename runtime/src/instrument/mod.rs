@@ -15,7 +15,7 @@ mod objective;
 mod outcome;
 
 pub use call::{CallGuard, InstrumentedFuture, call, enter, instrument_future};
-pub(crate) use collector::FunctionsCollector;
+pub(crate) use collector::{FunctionsCollector, series_clashes};
 pub use function::{
     DEFAULT_DURATION_BUCKETS, Function, FunctionOptions, FunctionRegistration, MetricNames, Record,
 };
