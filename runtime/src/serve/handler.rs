@@ -1,6 +1,6 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
-use crate::collect::collection_timeout;
+use crate::collect::{collection_timeout, own_collections};
 use crate::{Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -59,9 +59,14 @@ pub fn handle_request<B>(
         if !allowed {
             return method_not_allowed();
         }
-        registry.collect(timeout).await;
-        let mut text = String::new();
-        registry.encode_selected(format, &mut text, &selected);
+        // Each collector serves the collection this scrape waited for.
+        let text = own_collections(async {
+            registry.collect(timeout).await;
+            let mut text = String::new();
+            registry.encode_selected(format, &mut text, &selected);
+            text
+        })
+        .await;
         exposition_response(text, format, gzip, head_only)
     }
 }
