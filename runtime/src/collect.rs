@@ -1,5 +1,6 @@
 //! Collectors: metrics read from a target at scrape time or on an interval (see [`Collector`]).
 
+mod blocking;
 mod report;
 mod scrape;
 mod state;

@@ -689,3 +689,52 @@ fn a_stalled_interval_collector_stops_serving_and_recovers() {
     }));
     assert!(reads.load(Ordering::SeqCst) > stalled_at);
 }
+
+#[test]
+fn a_hung_thread_is_not_started_twice_when_the_runtime_that_waited_for_it_is_gone() {
+    let registry = Registry::new();
+    let gate = Arc::new(ThreadGate::default());
+    let _open_at_the_end = OpenOnDrop(gate.clone());
+    let entered = Arc::new(AtomicU64::new(0));
+    let (waiting, counted) = (gate.clone(), entered.clone());
+    Collector::blocking("hung", move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        waiting.wait();
+        Ok::<_, std::io::Error>(target_with(1, &[]))
+    })
+    .timeout(Duration::from_millis(500))
+    .register_in(&registry)
+    .unwrap();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    first.block_on(async {
+        let scrape = tokio::spawn(handler_scrape(&registry, "10"));
+        until("a thread in the hung collection", || {
+            entered.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        scrape.await.unwrap()
+    });
+    // Gone with the task that waited for the thread; the thread runs on.
+    first.shutdown_timeout(Duration::ZERO);
+    let second = runtime();
+    let text = second.block_on(handler_scrape(&registry, "10"));
+    // Not dropped: that would wait for a thread it had started.
+    second.shutdown_timeout(Duration::ZERO);
+    assert_eq!(value(&text, "hung_up", &[]), Some(0.0), "{text}");
+    assert_eq!(
+        value(&text, "hung_collections_abandoned", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        entered.load(Ordering::SeqCst),
+        1,
+        "one thread entered the closure"
+    );
+}

@@ -1,6 +1,7 @@
 //! A registered collector: one collection at a time (single-flight), each outcome applied once,
 //! and the collector's own metrics.
 
+use super::blocking::{BlockingThreads, Thread};
 use super::report::{self, Health, StderrReport};
 use super::{BoxError, Collector, Failure, Work, scrape};
 use crate::encoding::{Encoder, Value};
@@ -43,7 +44,7 @@ pub(super) struct State<M> {
     interval_loop: OnceLock<AbortHandle>,
     duration: Gauge<f64>,
     last_success: Gauge<f64>,
-    abandoned: Gauge,
+    threads: Arc<BlockingThreads>,
     errors: [Counter; 3],
     stderr: Mutex<StderrReport>,
     own: OwnDescriptors,
@@ -177,7 +178,7 @@ impl<M: Collect + Default> State<M> {
             interval_loop: OnceLock::new(),
             duration: Gauge::default(),
             last_success: Gauge::default(),
-            abandoned: Gauge::default(),
+            threads: Arc::default(),
             errors: Default::default(),
             stderr: Mutex::default(),
             own,
@@ -208,6 +209,10 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
                 result: in_flight.result.clone(),
                 left: false,
             });
+        }
+        // Even when the task that gave up on it is gone: a thread is never started twice.
+        if self.threads.any_running() {
+            return Joined::Abandoned;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             drop(flight);
@@ -291,14 +296,17 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
                 }
             }
             Work::Blocking(collect) => {
-                let collect = Arc::clone(collect);
-                let mut task = tokio::task::spawn_blocking(move || collect());
+                let (collect, threads) = (Arc::clone(collect), Arc::clone(&self.threads));
+                let thread = Arc::new(Thread::default());
+                let its_thread = Arc::clone(&thread);
+                let mut task =
+                    tokio::task::spawn_blocking(move || threads.run(&its_thread, || collect()));
                 tokio::select! {
                     joined = &mut task => self.end(generation, ended(joined), started, &sender),
                     stopped = stop => {
                         // Cancels a thread that has not started; one that runs runs on.
                         task.abort();
-                        let running = AbandonedMark::new(&self.abandoned);
+                        self.threads.abandon(&thread);
                         let detail = self.stopped_detail(
                             &stopped,
                             started,
@@ -308,7 +316,6 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
                         let timed_out = (Err(Failure::Timeout), detail);
                         self.end_abandoned(generation, timed_out, started, &sender);
                         let late = task.await;
-                        drop(running);
                         self.clear(generation);
                         let late = match late {
                             Ok(Ok(_)) => "succeeded".to_owned(),
@@ -518,23 +525,6 @@ fn ended<M>(joined: Result<Result<M, BoxError>, JoinError>) -> (Outcome<M>, Stri
     }
 }
 
-/// Counts a blocking collection in `<prefix>_collections_abandoned` while it lives (its task may
-/// be dropped with its runtime before the thread returns).
-struct AbandonedMark<'a>(&'a Gauge);
-
-impl<'a> AbandonedMark<'a> {
-    fn new(gauge: &'a Gauge) -> Self {
-        gauge.inc();
-        AbandonedMark(gauge)
-    }
-}
-
-impl Drop for AbandonedMark<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 impl<M: Collect + Default + Send + Sync + 'static> Waiter<M> {
     /// Stops waiting; true if this was the last waiter, which cancels the collection.
     fn leave(&mut self) -> bool {
@@ -609,8 +599,8 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
         self.last_success
             .encode(&mut encoder.family(last_success, ""), "");
         if let Some(abandoned) = &own.abandoned {
-            self.abandoned
-                .encode(&mut encoder.family(abandoned, ""), "");
+            let family = &mut encoder.family(abandoned, "");
+            self.threads.abandoned.encode(family, "");
         }
         if let Some(metrics) = metrics {
             metrics.encode(encoder);
