@@ -66,7 +66,7 @@ impl Failure {
 ///
 /// | metric | |
 /// |---|---|
-/// | `<prefix>_up` | 1 if the collection this scrape served succeeded, else 0 |
+/// | `<prefix>_up` | 1 if the collection this scrape served succeeded, else 0 (also 0 while an [`interval`](Self::interval) loop is frozen) |
 /// | `<prefix>_collection_duration_seconds` | how long the last collection took; for one that timed out, how long it was waited for |
 /// | `<prefix>_collection_errors_total{reason}` | collections that produced nothing: `error`, `timeout`, `panic` (once per collection, however many scrapes waited for it) |
 /// | `<prefix>_last_success_timestamp_seconds` | when the last successful collection ended, in Unix seconds; 0 before the first, so `time() - …` is large rather than absent |
@@ -77,7 +77,9 @@ impl Failure {
 /// `X-Prometheus-Scrape-Timeout-Seconds` less 0.5 s (the header is brought into 100 ms..1 h);
 /// the collection itself is cancelled only at its own [`timeout`](Self::timeout) or when the
 /// last scrape waiting for it gave up, so a client announcing a tiny timeout cannot cut the
-/// collection another scrape waits for. Each scrape serves the collection it waited for.
+/// collection another scrape waits for. Each scrape the server (or
+/// [`handle_request`](crate::handle_request)) answers serves the collection it waited for;
+/// [`Registry::collect`] followed by [`Registry::render`] serves the newest one.
 ///
 /// # Where failures are told
 ///

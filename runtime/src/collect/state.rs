@@ -22,8 +22,9 @@ use tokio::time::Instant;
 pub(super) const MISSED_INTERVALS: u32 = 3;
 
 /// How long the last scrape to give up on a collection waits for the cancelled collection to be
-/// counted (the collection's task does it as soon as it is told).
-const CANCEL_GRACE: Duration = Duration::from_secs(1);
+/// counted (its task does it as soon as it is told): within the part of Prometheus' timeout kept
+/// for encoding and the network.
+const CANCEL_GRACE: Duration = Duration::from_millis(250);
 
 type Outcome<M> = Result<Arc<M>, Failure>;
 type OutcomeReceiver<M> = watch::Receiver<Option<Outcome<M>>>;
@@ -358,15 +359,15 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
     }
 
     fn stopped_detail(&self, stopped: &Stopped, started: Instant, more: &str) -> String {
-        let waited = started.elapsed();
         match stopped {
             Stopped::Deadline => format!(
-                "no answer within the collector's timeout ({:?}){more}",
-                self.timeout
+                "no answer within the collector's timeout ({} ms){more}",
+                self.timeout.as_millis()
             ),
-            Stopped::EveryoneGaveUp => {
-                format!("no answer within the scrape's timeout (waited {waited:?}){more}")
-            }
+            Stopped::EveryoneGaveUp => format!(
+                "no answer within {} ms, when the scrapes waiting for it gave up{more}",
+                started.elapsed().as_millis()
+            ),
         }
     }
 
