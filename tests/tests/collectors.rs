@@ -659,6 +659,9 @@ fn an_interval_collector_whose_runtime_is_gone_stops_serving() {
     assert!(!text.contains("target_requests_total"), "{text}");
     let last = value(&text, "polled_last_success_timestamp_seconds", &[]).unwrap();
     assert!(last >= success, "the last success stays visible: {last}");
+    let scraped = Served::new(&registry).scrape("5");
+    assert_eq!(value(&scraped, "polled_up", &[]), Some(0.0), "{scraped}");
+    assert!(!scraped.contains("target_requests_total"), "{scraped}");
 }
 
 #[test]

@@ -439,11 +439,13 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
             }
             Err(failure) => {
                 self.errors[*failure as usize].inc();
-                report::warn(&self.prefix, *failure, detail);
                 Health::Failing(*failure)
             }
         };
         drop(served);
+        if let Health::Failing(failure) = health {
+            report::warn(&self.prefix, failure, detail);
+        }
         let mut stderr = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(line) = stderr.line(&self.prefix, health, detail) {
             if report::tracing_is_silent() {
