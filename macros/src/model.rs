@@ -208,6 +208,7 @@ const COLLECTOR_OWN_NAMES: &[&str] = &[
     "collection_duration_seconds",
     "collection_errors",
     "collection_errors_total",
+    "collections_abandoned",
 ];
 
 /// Why a family `name` of a `no_global` struct with `prefix` would clash with the own families

@@ -1,20 +1,32 @@
 //! Collectors: metrics read from a target at scrape time or on an interval (see [`Collector`]).
 
+mod blocking;
+mod report;
+mod scrape;
+mod state;
+
 use crate::Error;
-use crate::encoding::{Encoder, Value};
-use crate::metrics::{Counter, Descriptor, Gauge, MetricKind, Series};
-use crate::registry::{Collect, FamilyDescription, Registry};
+use crate::registry::{Collect, Registry};
+use state::State;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::AbortHandle;
-use tokio::time::Instant;
+
+pub(crate) use scrape::own_collections;
+pub(crate) use state::Refresh;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type CollectFuture<M> = Pin<Box<dyn Future<Output = Result<M, BoxError>> + Send>>;
 type CollectFn<M> = Arc<dyn Fn() -> CollectFuture<M> + Send + Sync>;
+type BlockingFn<M> = Arc<dyn Fn() -> Result<M, BoxError> + Send + Sync>;
+
+/// How a collector reads its target.
+enum Work<M> {
+    Async(CollectFn<M>),
+    /// On tokio's blocking pool: a thread that hangs cannot be stopped, only waited out.
+    Blocking(BlockingFn<M>),
+}
 
 /// How long a collection may take when Prometheus does not say (and the most it may take).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,8 +53,6 @@ impl Failure {
     }
 }
 
-type Outcome<M> = Result<Arc<M>, Failure>;
-
 /// Metrics read from a target (a third-party program's status page, a socket, a file) when
 /// Prometheus scrapes, or on an interval, with `<prefix>_up` and failure accounting.
 ///
@@ -50,12 +60,34 @@ type Outcome<M> = Result<Arc<M>, Failure>;
 /// `#[metrics(no_global)]`, so that only the collector serves it): label sets that vanished from
 /// the target vanish from the exposition too. When a collection fails, times out or panics, the
 /// scrape still answers 200 with every other metric, the collector's own series are left out
-/// (never served stale), `<prefix>_up` is 0, `<prefix>_collection_errors_total{reason}` counts
-/// it (`error`, `timeout`, `panic`) and a `tracing` warning says why.
+/// (never served stale) and `<prefix>_up` is 0.
 ///
-/// At scrape time (the default), concurrent scrapes share one collection (single-flight), which
-/// gets the timeout Prometheus announces in `X-Prometheus-Scrape-Timeout-Seconds` less 0.5 s, or
-/// [`timeout`](Self::timeout) if shorter. A hung collection is abandoned at its deadline.
+/// Besides the target's metrics, a collector serves:
+///
+/// | metric | |
+/// |---|---|
+/// | `<prefix>_up` | 1 if the collection this scrape served succeeded, else 0 (also 0 while an [`interval`](Self::interval) loop is frozen) |
+/// | `<prefix>_collection_duration_seconds` | how long the last collection took; for one that timed out, how long it was waited for |
+/// | `<prefix>_collection_errors_total{reason}` | collections that produced nothing: `error`, `timeout`, `panic` (once per collection, however many scrapes waited for it) |
+/// | `<prefix>_last_success_timestamp_seconds` | when the last successful collection ended, in Unix seconds; 0 before the first, so `time() - …` is large rather than absent |
+/// | `<prefix>_collections_abandoned` | [`blocking`](Self::blocking) collectors only: collections that timed out but whose thread has not returned (0 or 1) |
+///
+/// At scrape time (the default), concurrent scrapes share one collection (single-flight). Each
+/// scrape waits for it at most the timeout Prometheus announces in
+/// `X-Prometheus-Scrape-Timeout-Seconds` less 0.5 s (the header is brought into 100 ms..1 h);
+/// the collection itself is cancelled only at its own [`timeout`](Self::timeout) or when the
+/// last scrape waiting for it gave up, so a client announcing a tiny timeout cannot cut the
+/// collection another scrape waits for. Each scrape the server (or
+/// [`handle_request`](crate::handle_request)) answers serves the collection it waited for;
+/// [`Registry::collect`] followed by [`Registry::render`] serves the newest one.
+///
+/// # Where failures are told
+///
+/// Each failed collection is logged as a `tracing` warning (target `promexport::collect`) with
+/// the collector's prefix and the reason; install a subscriber (such as `tracing-subscriber`'s
+/// `fmt()`) to see them. When no `tracing` subscriber is installed, a collector prints to stderr
+/// instead, once per change of state: its first failure, a failure of another kind, its recovery
+/// (not at every scrape).
 ///
 /// ```
 /// use promexport::{Collector, Format, Gauge, Metrics, Registry};
@@ -86,7 +118,7 @@ type Outcome<M> = Result<Arc<M>, Failure>;
 /// ```
 pub struct Collector<M> {
     prefix: String,
-    collect: CollectFn<M>,
+    work: Work<M>,
     timeout: Duration,
     interval: Option<Duration>,
 }
@@ -97,6 +129,7 @@ impl<M> std::fmt::Debug for Collector<M> {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("interval", &self.interval)
+            .field("blocking", &matches!(self.work, Work::Blocking(_)))
             .finish()
     }
 }
@@ -104,8 +137,9 @@ impl<M> std::fmt::Debug for Collector<M> {
 impl<M: Collect + Default> Collector<M> {
     /// A collector whose async `collect` returns the metrics of one collection.
     ///
-    /// `prefix` names its own metrics: `<prefix>_up`, `<prefix>_collection_duration_seconds`
-    /// and `<prefix>_collection_errors_total{reason}`.
+    /// `prefix` names its own metrics: `<prefix>_up`, `<prefix>_collection_duration_seconds`,
+    /// `<prefix>_collection_errors_total{reason}` and `<prefix>_last_success_timestamp_seconds`.
+    /// A collection that times out is cancelled (its future dropped).
     pub fn new<F, Fut, E>(prefix: &str, collect: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -116,9 +150,13 @@ impl<M: Collect + Default> Collector<M> {
             let future = collect();
             Box::pin(async move { future.await.map_err(Into::into) })
         });
+        Self::with_work(prefix, Work::Async(collect))
+    }
+
+    fn with_work(prefix: &str, work: Work<M>) -> Self {
         Collector {
             prefix: prefix.to_owned(),
-            collect,
+            work,
             timeout: DEFAULT_TIMEOUT,
             interval: None,
         }
@@ -126,23 +164,22 @@ impl<M: Collect + Default> Collector<M> {
 
     /// A collector whose `collect` blocks (file or socket reads): it runs on tokio's blocking
     /// thread pool.
+    ///
+    /// A thread cannot be stopped: a collection that times out is *abandoned*. Its timeout is
+    /// counted once, `<prefix>_collections_abandoned` is 1 until its thread returns, and no
+    /// other collection of this collector starts meanwhile (scrapes and interval ticks report
+    /// `<prefix>_up 0` at once, without counting another timeout), so a hung target holds one
+    /// thread, not one per scrape. What it returns late is dropped. Give the closure its own
+    /// I/O timeouts (`TcpStream::set_read_timeout`, `connect_timeout`), shorter than the
+    /// collector's, so that it returns.
     pub fn blocking<F, E>(prefix: &str, collect: F) -> Self
     where
         F: Fn() -> Result<M, E> + Send + Sync + 'static,
         E: Into<BoxError> + Send + 'static,
         M: Send + 'static,
     {
-        let collect = Arc::new(collect);
-        Self::new(prefix, move || {
-            let collect = collect.clone();
-            async move {
-                match tokio::task::spawn_blocking(move || collect()).await {
-                    Ok(result) => result.map_err(Into::into),
-                    // A panic must surface as one: re-raise it in this task.
-                    Err(error) => std::panic::resume_unwind(error.into_panic()),
-                }
-            }
-        })
+        let collect: BlockingFn<M> = Arc::new(move || collect().map_err(Into::into));
+        Self::with_work(prefix, Work::Blocking(collect))
     }
 
     /// The longest a collection may take (default 10 s). At scrape time Prometheus' own timeout
@@ -159,6 +196,12 @@ impl<M: Collect + Default> Collector<M> {
     /// last successful collection (nothing while the last one failed). Register it from a tokio
     /// runtime, which runs the collections; registration refuses a zero interval with
     /// [`Error::Config`].
+    ///
+    /// If no collection ends for three intervals plus the [`timeout`](Self::timeout) (the
+    /// runtime it was registered on shut down, or is starved), or the loop's runtime is gone,
+    /// the collector stops serving its last series and `<prefix>_up` is 0;
+    /// `<prefix>_last_success_timestamp_seconds` still tells how old they were. Register it on
+    /// a runtime that lives as long as the server (not a `#[tokio::test]`'s or a temporary one).
     ///
     /// ```
     /// use promexport::{Collector, Counter, Format, Metrics, Registry};
@@ -221,7 +264,8 @@ impl<M: Collect + Default> Collector<M> {
         registry.register(state.clone())?;
         match interval {
             Some(interval) => {
-                tokio::spawn(state.run_every(interval));
+                let task = tokio::spawn(Arc::clone(&state).run_every(interval));
+                state.set_interval_loop(task.abort_handle());
             }
             None => registry.add_refresh(state),
         }
@@ -251,195 +295,6 @@ impl<M> Collector<M> {
     }
 }
 
-/// A collector as registered: its last outcome and its own metrics.
-struct State<M> {
-    prefix: String,
-    collect: CollectFn<M>,
-    timeout: Duration,
-    /// What scrapes serve: the last collection, if it succeeded.
-    current: RwLock<Option<Arc<M>>>,
-    in_flight: Mutex<Option<InFlight<M>>>,
-    up: Gauge,
-    duration: Gauge<f64>,
-    errors: [Counter; 3],
-    /// `_up`, `_collection_duration_seconds`, `_collection_errors`.
-    own: [Descriptor; 3],
-    families: Vec<FamilyDescription>,
-}
-
-struct InFlight<M> {
-    result: watch::Receiver<Option<Outcome<M>>>,
-    task: AbortHandle,
-}
-
-impl<M: Collect + Default> State<M> {
-    fn new(collector: Collector<M>) -> Self {
-        let prefix = collector.prefix;
-        // Leaked once per collector, which lives as long as the process.
-        let name = |suffix: &str| -> &'static str {
-            Box::leak(format!("{prefix}_{suffix}").into_boxed_str())
-        };
-        let own = [
-            Descriptor {
-                name: name("up"),
-                help: "Whether the last collection from the target succeeded (1) or not (0).",
-                unit: None,
-                kind: MetricKind::Gauge,
-            },
-            Descriptor {
-                name: name("collection_duration_seconds"),
-                help: "How long the last collection from the target took.",
-                unit: Some("seconds"),
-                kind: MetricKind::Gauge,
-            },
-            Descriptor {
-                name: name("collection_errors"),
-                help: "Collections from the target that produced nothing, by reason (error, timeout, panic).",
-                unit: None,
-                kind: MetricKind::Counter,
-            },
-        ];
-        let mut families: Vec<FamilyDescription> =
-            own.iter().map(FamilyDescription::from).collect();
-        families.extend(M::default().describe());
-        State {
-            prefix,
-            collect: collector.collect,
-            timeout: collector.timeout,
-            current: RwLock::new(None),
-            in_flight: Mutex::new(None),
-            up: Gauge::default(),
-            duration: Gauge::default(),
-            errors: Default::default(),
-            own,
-            families,
-        }
-    }
-}
-
-impl<M: Collect + Default + Send + Sync + 'static> State<M> {
-    /// Starts a collection, or joins the one in flight (single-flight: concurrent scrapes read
-    /// the target once).
-    fn start(self: &Arc<Self>) -> watch::Receiver<Option<Outcome<M>>> {
-        let mut slot = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(in_flight) = slot.as_ref().filter(|f| f.result.borrow().is_none()) {
-            return in_flight.result.clone();
-        }
-        let (sender, receiver) = watch::channel(None);
-        // Its own task: a panic becomes a `JoinError`, and a timeout can abort it.
-        let collection = tokio::spawn((self.collect)());
-        let task = collection.abort_handle();
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let outcome = match collection.await {
-                Ok(Ok(metrics)) => Ok(Arc::new(metrics)),
-                Ok(Err(error)) => {
-                    tracing::warn!(collector = %this.prefix, %error, "collection failed");
-                    Err(Failure::Error)
-                }
-                Err(error) if error.is_panic() => {
-                    tracing::warn!(collector = %this.prefix, "collection panicked");
-                    Err(Failure::Panic)
-                }
-                // Aborted after a timeout, which the waiting scrape reports.
-                Err(_) => Err(Failure::Timeout),
-            };
-            this.duration.set(started.elapsed().as_secs_f64());
-            let _ = sender.send(Some(outcome));
-        });
-        *slot = Some(InFlight {
-            result: receiver.clone(),
-            task,
-        });
-        receiver
-    }
-
-    /// Waits for a collection until `deadline` and applies its outcome.
-    async fn finish(
-        self: Arc<Self>,
-        mut result: watch::Receiver<Option<Outcome<M>>>,
-        deadline: Instant,
-    ) {
-        let waited = tokio::time::timeout_at(deadline, result.wait_for(Option::is_some)).await;
-        let waited = waited.map(|outcome| outcome.map(|outcome| outcome.clone()));
-        let outcome = match waited {
-            Ok(Ok(outcome)) => outcome.unwrap_or(Err(Failure::Error)),
-            Ok(Err(_closed)) => Err(Failure::Error),
-            Err(_elapsed) => {
-                self.abandon(&result);
-                tracing::warn!(collector = %self.prefix, "collection timed out");
-                Err(Failure::Timeout)
-            }
-        };
-        self.apply(outcome);
-    }
-
-    /// Aborts the collection behind `result` if it is still the one in flight, so the next
-    /// scrape starts afresh instead of joining a hung one.
-    fn abandon(&self, result: &watch::Receiver<Option<Outcome<M>>>) {
-        let mut slot = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|f| f.result.same_channel(result)) {
-            if let Some(in_flight) = slot.take() {
-                in_flight.task.abort();
-            }
-        }
-    }
-
-    fn apply(&self, outcome: Outcome<M>) {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        match outcome {
-            Ok(metrics) => {
-                *current = Some(metrics);
-                self.up.set(1);
-            }
-            Err(failure) => {
-                *current = None;
-                self.up.set(0);
-                self.errors[failure as usize].inc();
-            }
-        }
-    }
-
-    async fn run_every(self: Arc<Self>, interval: Duration) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let result = self.start();
-            Arc::clone(&self)
-                .finish(result, Instant::now() + self.timeout)
-                .await;
-        }
-    }
-}
-
-/// A collector that reads its target when scraped.
-pub(crate) trait Refresh: Send + Sync {
-    /// Starts (or joins) a collection now; the future waits for it, at most `scrape_timeout`.
-    fn refresh(
-        self: Arc<Self>,
-        scrape_timeout: Option<Duration>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-}
-
-impl<M: Collect + Default + Send + Sync + 'static> Refresh for State<M> {
-    fn refresh(
-        self: Arc<Self>,
-        scrape_timeout: Option<Duration>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let timeout = scrape_timeout.map_or(self.timeout, |t| t.min(self.timeout));
-        let result = self.start();
-        Box::pin(self.finish(result, Instant::now() + timeout))
-    }
-}
-
 /// The shortest and longest scrape timeout taken from `X-Prometheus-Scrape-Timeout-Seconds`:
 /// the header comes from whoever reaches the port, so any other value is brought into this range.
 const ANNOUNCED_TIMEOUT_RANGE: (Duration, Duration) =
@@ -455,44 +310,6 @@ pub(crate) fn collection_timeout(header: &str) -> Option<Duration> {
         Duration::try_from_secs_f64(seconds).map_or(longest, |d| d.clamp(shortest, longest));
     // Less the offset, but never less than half of it on very short timeouts.
     Some(announced.saturating_sub(TIMEOUT_OFFSET).max(announced / 2))
-}
-
-impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
-    fn describe(&self) -> Vec<FamilyDescription> {
-        self.families.clone()
-    }
-
-    fn declared_by(&self, index: usize) -> Option<String> {
-        if let Some(own) = self.own.get(index) {
-            return Some(format!(
-                "the collector `{}`'s own `{}`",
-                self.prefix, own.name
-            ));
-        }
-        // Only asked when naming a clash, so a fresh `M` is cheap enough.
-        M::default()
-            .declared_by(index - self.own.len())
-            .or_else(|| Some(format!("`{}`", std::any::type_name::<M>())))
-    }
-
-    fn encode(&self, encoder: &mut Encoder<'_>) {
-        let [up, duration, errors] = &self.own;
-        self.up.encode(&mut encoder.family(up, ""), "");
-        self.duration.encode(&mut encoder.family(duration, ""), "");
-        let mut family = encoder.family(errors, "");
-        for failure in Failure::ALL {
-            let value = Value::U64(self.errors[failure as usize].get());
-            family.sample("_total", "", Some(("reason", failure.reason())), value);
-        }
-        let current = self
-            .current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(metrics) = current {
-            metrics.encode(encoder);
-        }
-    }
 }
 
 #[cfg(test)]

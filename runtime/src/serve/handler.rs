@@ -1,6 +1,6 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
-use crate::collect::collection_timeout;
+use crate::collect::{collection_timeout, own_collections};
 use crate::{Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -59,9 +59,14 @@ pub fn handle_request<B>(
         if !allowed {
             return method_not_allowed();
         }
-        registry.collect(timeout).await;
-        let mut text = String::new();
-        registry.encode_selected(format, &mut text, &selected);
+        // Each collector serves the collection this scrape waited for.
+        let text = own_collections(async {
+            registry.collect(timeout).await;
+            let mut text = String::new();
+            registry.encode_selected(format, &mut text, &selected);
+            text
+        })
+        .await;
         exposition_response(text, content_type, gzip, head_only)
     }
 }
@@ -225,6 +230,23 @@ fn html_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::accepts_gzip;
+
+    /// The answer is `'static`: it outlives the request (this compiles only if the returned
+    /// future captures no lifetime of its arguments).
+    #[test]
+    fn the_answer_outlives_the_request() {
+        let registry = crate::Registry::new();
+        let answer = {
+            let request = hyper::Request::get("/metrics").body(()).unwrap();
+            super::handle_request(&registry, &request)
+        };
+        drop(registry);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        assert_eq!(runtime.block_on(answer).status(), 200);
+    }
 
     #[test]
     fn reads_name_filters() {
