@@ -145,12 +145,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, 
 }
 
 async fn scrape_nginx(uri: std::sync::Arc<str>) -> Result<NginxMetrics, String> {
+    // A failure is told by promexport: once per change on stderr, or at each collection to a
+    // `tracing` subscriber.
     let page = http_client::http_get(&uri).await;
-    let metrics = page.and_then(|page| parse_stub_status(&page));
-    if let Err(message) = &metrics {
-        eprintln!("nginx_exporter: reading {uri}: {message}");
-    }
-    metrics
+    page.and_then(|page| parse_stub_status(&page))
+        .map_err(|message| format!("reading {uri}: {message}"))
 }
 
 #[tokio::main]
