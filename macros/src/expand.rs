@@ -109,6 +109,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                     #private::Registration {
                         type_name: #private::concat!(#private::module_path!(), "::", #type_name),
                         descriptors: __DESCRIPTORS,
+                        declared_by: __declared_by,
                         instance: __instance,
                     }
                 }
@@ -121,6 +122,14 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             const __DESCRIPTORS: &[#krate::Descriptor] = &[#(#descriptors),*];
             const __CONST_LABELS: &str = #const_labels;
             #global_static
+
+            fn __declared_by(index: usize) -> #private::Option<#private::String> {
+                #private::field_declaring(
+                    &[#(#field_names),*],
+                    #private::concat!(#private::module_path!(), "::", #type_name),
+                    index,
+                )
+            }
 
             #(#checks)*
 
@@ -160,11 +169,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                 }
 
                 fn declared_by(&self, index: usize) -> #private::Option<#private::String> {
-                    #private::field_declaring(
-                        &[#(#field_names),*],
-                        #private::concat!(#private::module_path!(), "::", #type_name),
-                        index,
-                    )
+                    __declared_by(index)
                 }
             }
 

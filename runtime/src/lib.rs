@@ -160,6 +160,7 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 ///
 /// ```text
 /// const __DESCRIPTORS: &[Descriptor] = &[/* name, help, unit, kind of each field */];
+/// fn __declared_by(index: usize) -> Option<String>; // "field `x` of `crate::AppMetrics`"
 /// impl AppMetrics {
 ///     pub fn new() -> Self;              // every metric at zero, for an explicit Registry
 ///     pub fn global() -> &'static Self;  // the process-wide instance, created on first use
@@ -168,9 +169,11 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 /// impl promexport::Collect for AppMetrics {
 ///     fn describe(&self) -> Vec<FamilyDescription>;   // from __DESCRIPTORS
 ///     fn encode(&self, encoder: &mut Encoder<'_>);     // straight from the fields' atomics
-///     fn declared_by(&self, index: usize) -> Option<String>; // "field `x` of `crate::AppMetrics`"
+///     fn declared_by(&self, index: usize) -> Option<String>; // __declared_by(index)
 /// }
-/// inventory::submit! { Registration { descriptors: __DESCRIPTORS, instance: || AppMetrics::global() } }
+/// // Described without an instance; the instance is created at first use or first scrape.
+/// inventory::submit! { Registration { descriptors: __DESCRIPTORS, declared_by: __declared_by,
+///                                     instance: || AppMetrics::global() } }
 /// const _: () = assert!(/* the checks that depend on each field's metric type */);
 /// ```
 pub use promexport_macros::Metrics;

@@ -27,6 +27,12 @@ pub trait Collect: Send + Sync + 'static {
         let _ = index;
         None
     }
+    /// Whether the collector is served now (default: always). One switched off (a
+    /// [`DefaultCollector`](crate::DefaultCollector) after `disable()`) keeps its names, so
+    /// switching it on again cannot clash, but is left out of the landing page.
+    fn is_enabled(&self) -> bool {
+        true
+    }
 }
 
 impl<C: Collect + ?Sized> Collect for Arc<C> {
@@ -39,6 +45,9 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
     fn declared_by(&self, index: usize) -> Option<String> {
         (**self).declared_by(index)
     }
+    fn is_enabled(&self) -> bool {
+        (**self).is_enabled()
+    }
 }
 
 impl<C: Collect + ?Sized> Collect for &'static C {
@@ -50,6 +59,9 @@ impl<C: Collect + ?Sized> Collect for &'static C {
     }
     fn declared_by(&self, index: usize) -> Option<String> {
         (**self).declared_by(index)
+    }
+    fn is_enabled(&self) -> bool {
+        (**self).is_enabled()
     }
 }
 
@@ -347,7 +359,12 @@ impl Registry {
             .state
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut families: Vec<_> = state.collectors.iter().flat_map(|c| c.describe()).collect();
+        let mut families: Vec<_> = state
+            .collectors
+            .iter()
+            .filter(|collector| (**collector).is_enabled())
+            .flat_map(|collector| collector.describe())
+            .collect();
         families.extend(
             self.inner
                 .foreign
@@ -408,6 +425,9 @@ pub struct Registration {
     pub type_name: &'static str,
     /// Its families, known without creating the instance.
     pub descriptors: &'static [Descriptor],
+    /// Who declares the family at an index of `descriptors` (`Collect::declared_by`), known
+    /// without creating the instance.
+    pub declared_by: fn(usize) -> Option<String>,
     /// The process-wide instance (created on first call).
     pub instance: fn() -> &'static dyn Collect,
 }
@@ -434,6 +454,29 @@ fn default_collectors() -> Vec<(Cow<'static, str>, Arc<dyn Collect>)> {
     collectors
 }
 
+/// A submitted struct, described from its registration and created when first encoded, so
+/// that building the process-wide registry creates no instance: a `#[metric(skip)]` field
+/// whose `Default` calls [`registry()`] then finds it built instead of waiting on itself.
+struct Submitted(&'static Registration);
+
+impl Collect for Submitted {
+    fn describe(&self) -> Vec<FamilyDescription> {
+        self.0
+            .descriptors
+            .iter()
+            .map(FamilyDescription::from)
+            .collect()
+    }
+
+    fn encode(&self, encoder: &mut Encoder<'_>) {
+        (self.0.instance)().encode(encoder);
+    }
+
+    fn declared_by(&self, index: usize) -> Option<String> {
+        (self.0.declared_by)(index)
+    }
+}
+
 /// The process-wide registry and every clash met while filling it.
 struct Global {
     registry: Registry,
@@ -455,7 +498,7 @@ fn global() -> &'static Global {
         let submitted = registrations.into_iter().map(|r| {
             (
                 Cow::Borrowed(r.type_name),
-                Arc::new((r.instance)()) as Arc<dyn Collect>,
+                Arc::new(Submitted(r)) as Arc<dyn Collect>,
             )
         });
         for (source, collector) in defaults.chain(submitted) {
@@ -500,8 +543,9 @@ fn copy_clash(error: &Error) -> Option<Error> {
 
 /// The process-wide registry: default collectors plus every `#[derive(Metrics)]` struct of the binary.
 ///
-/// Created on first use; each struct's `global()` instance is created then, so its metrics are
-/// served at zero before any code touched them.
+/// Created on first use; each struct's `global()` instance is created when first used or
+/// scraped, whichever comes first, so its metrics are served at zero before any code touched
+/// them.
 pub fn registry() -> &'static Registry {
     &global().registry
 }

@@ -72,6 +72,10 @@ impl Collect for BuildInfo {
         }]
     }
 
+    fn is_enabled(&self) -> bool {
+        DefaultCollector::BuildInfo.is_enabled()
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         if DefaultCollector::BuildInfo.is_enabled() {
             encoder

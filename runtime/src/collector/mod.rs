@@ -48,7 +48,9 @@ impl DefaultCollector {
         }
     }
 
-    /// Stops serving this collector's families (takes effect at the next scrape).
+    /// Stops serving this collector's families (takes effect at the next scrape) and lists them
+    /// no more on the landing page. Their names stay taken, so [`enable`](Self::enable) cannot
+    /// clash with a family registered meanwhile.
     ///
     /// ```
     /// use promexport::{DefaultCollector, Format};

@@ -255,6 +255,10 @@ impl Collect for ProcessCollector {
         FAMILIES.iter().map(FamilyDescription::from).collect()
     }
 
+    fn is_enabled(&self) -> bool {
+        DefaultCollector::Process.is_enabled()
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         if !DefaultCollector::Process.is_enabled() {
             return;

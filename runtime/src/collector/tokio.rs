@@ -43,6 +43,10 @@ impl Collect for TokioCollector {
             .collect()
     }
 
+    fn is_enabled(&self) -> bool {
+        DefaultCollector::Tokio.is_enabled()
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         if !DefaultCollector::Tokio.is_enabled() {
             return;
