@@ -366,26 +366,40 @@ fn label_sets_that_vanish_from_the_target_vanish_from_the_scrape() {
     );
 }
 
-#[test]
-fn interval_collectors_serve_their_last_collection() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A blocking collector of `prefix` every `interval` on `runtime`, whose `n`-th read reports
+/// `target_requests_total n`; returns the count of reads.
+fn counting_interval_collector(
+    runtime: &tokio::runtime::Runtime,
+    registry: &Registry,
+    prefix: &str,
+    interval: Duration,
+) -> Arc<AtomicU64> {
+    let reads = Arc::new(AtomicU64::new(0));
+    let counted = reads.clone();
+    let _entered = runtime.enter();
+    Collector::blocking(prefix, move || {
+        let read = counted.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok::<_, std::io::Error>(target_with(read, &[]))
+    })
+    .interval(interval)
+    .register_in(registry)
+    .unwrap();
+    reads
+}
+
+fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn interval_collectors_serve_their_last_collection() {
+    let runtime = one_worker_runtime();
     let registry = Registry::new();
-    let reads = Arc::new(AtomicU64::new(0));
-    let counted = reads.clone();
-    {
-        let _entered = runtime.enter();
-        Collector::blocking("polled", move || {
-            let read = counted.fetch_add(1, Ordering::SeqCst) + 1;
-            Ok::<_, std::io::Error>(target_with(read, &[]))
-        })
-        .interval(Duration::from_millis(100))
-        .register_in(&registry)
-        .unwrap();
-    }
+    counting_interval_collector(&runtime, &registry, "polled", Duration::from_millis(100));
     let fresh = |at_least: f64| {
         wait_for("a newer collection", Duration::from_secs(10), || {
             let value = value(&registry.render(Format::Text), "target_requests_total", &[])?;
@@ -399,25 +413,11 @@ fn interval_collectors_serve_their_last_collection() {
 
 #[test]
 fn scrapes_never_run_an_interval_collection() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = one_worker_runtime();
     let registry = Registry::new();
-    let reads = Arc::new(AtomicU64::new(0));
-    let counted = reads.clone();
-    {
-        let _entered = runtime.enter();
-        // The first tick is at once, the second in an hour: one read for the whole test.
-        Collector::blocking("hourly", move || {
-            let read = counted.fetch_add(1, Ordering::SeqCst) + 1;
-            Ok::<_, std::io::Error>(target_with(read, &[]))
-        })
-        .interval(Duration::from_secs(3600))
-        .register_in(&registry)
-        .unwrap();
-    }
+    // The first tick is at once, the second in an hour: one read for the whole test.
+    let hour = Duration::from_secs(3600);
+    let reads = counting_interval_collector(&runtime, &registry, "hourly", hour);
     wait_for("the first collection", Duration::from_secs(10), || {
         let text = registry.render(Format::Text);
         (value(&text, "hourly_up", &[]) == Some(1.0)).then_some(())
@@ -633,11 +633,7 @@ fn unix_now() -> f64 {
 
 #[test]
 fn an_interval_collector_whose_runtime_is_gone_stops_serving() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = one_worker_runtime();
     let registry = Registry::new();
     let started = unix_now();
     interval_collector(&registry, &runtime);
