@@ -35,8 +35,8 @@ impl Format {
     /// Picks the format Prometheus asks for in its `Accept` header.
     ///
     /// OpenMetrics is chosen only when the client lists `application/openmetrics-text` with a
-    /// higher (or equal, earlier) quality than `text/plain`; anything else gets text 0.0.4, which
-    /// every client understands.
+    /// higher (or equal, earlier) quality than `text/plain`, and not with `q=0`; anything else
+    /// gets text 0.0.4, which every client understands.
     ///
     /// ```
     /// use promexport::Format;
@@ -71,7 +71,8 @@ impl Format {
                 "text/plain" | "*/*" => Format::Text,
                 _ => continue,
             };
-            if quality > best.1 {
+            // q=0 refuses the format (RFC 9110 §12.4.2): never chosen, even when alone.
+            if quality > best.1 && quality > 0.0 {
                 best = (format, quality);
             }
         }
@@ -295,5 +296,28 @@ impl FamilyEncoder<'_> {
             write_f64(out, exemplar.timestamp());
         }
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn a_refused_format_is_never_chosen() {
+        // q=0 is "not acceptable" (RFC 9110 §12.4.2), whatever else the header lists, or not.
+        for accept in [
+            "application/openmetrics-text;version=1.0.0;q=0",
+            ",application/openmetrics-text;q=0",
+            "text/html,application/openmetrics-text;q=0.0",
+            "application/openmetrics-text;q=0,*/*;q=0",
+        ] {
+            assert_eq!(Format::from_accept(accept), Format::Text, "{accept}");
+        }
+        let prefers_open_metrics = "application/openmetrics-text;q=0.1,text/plain;q=0";
+        assert_eq!(
+            Format::from_accept(prefers_open_metrics),
+            Format::OpenMetrics
+        );
     }
 }

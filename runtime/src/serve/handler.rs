@@ -100,7 +100,7 @@ fn exposition_response(
 }
 
 /// The values of the `name[]` query parameters (client_python's filter), percent-decoded.
-fn selected_names(query: &str) -> Vec<String> {
+pub(crate) fn selected_names(query: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -142,7 +142,7 @@ fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
 }
 
 /// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` without `q=0`).
-fn accepts_gzip(accept_encoding: &str) -> bool {
+pub(crate) fn accepts_gzip(accept_encoding: &str) -> bool {
     accept_encoding.split(',').any(|coding| {
         let mut parts = coding.split(';').map(str::trim);
         let name = parts.next().unwrap_or_default();

@@ -9,6 +9,11 @@ pub use handler::handle_request;
 pub(crate) use handler::unauthorized;
 #[cfg(feature = "web-config")]
 pub use web_config::WebConfig;
+// For `crate::__fuzz` only.
+#[cfg(feature = "fuzzing")]
+pub(crate) use handler::{accepts_gzip, selected_names};
+#[cfg(feature = "fuzzing")]
+pub(crate) use web_config::decode_basic;
 
 use crate::{Error, Registry};
 use handler::{landing_page, method_not_allowed, plain};
