@@ -16,6 +16,8 @@ if ! cargo +"$NIGHTLY" fuzz --version >/dev/null 2>&1; then
   cargo +"$NIGHTLY" install cargo-fuzz --locked
 fi
 cd fuzz
+# cargo fuzz has no --locked: this fails instead if fuzz/Cargo.lock is not up to date.
+cargo +"$NIGHTLY" fetch --locked --target "$(rustc +"$NIGHTLY" -vV | sed -n "s/^host: //p")"
 # The test parser has no dependency: its unit tests build with rustc alone, in seconds, rather
 # than with every dependency of the crate built once more without the sanitizer.
 mkdir -p target
