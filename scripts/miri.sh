@@ -14,3 +14,7 @@ source scripts/nightly.sh
 ensure_nightly miri rust-src
 MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p promexport --lib \
   --features axum -- --skip collector::
+# The tests whose threads race (Family's series index, the callers of an instrumented
+# function), again on 8 seeds of Miri's scheduler: other interleavings of the same threads.
+MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-many-seeds=0..8" cargo +"$NIGHTLY" miri test \
+  -p promexport --lib --features axum -- racing_
