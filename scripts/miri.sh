@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The runtime's unit tests under Miri, which checks the unsafe code (the series index of
-# `Family`, the lock-free caller list of instrumented functions) for undefined behaviour.
-# Installs Miri for the nightly toolchain if needed. Tests that read /proc are skipped: Miri
-# cannot run the system calls they make (getrlimit, sysconf).
+# The runtime's unit tests under Miri, which checks the unsafe code for undefined behaviour:
+# the series index of `Family` (also from racing threads), the lock-free caller list of
+# instrumented functions, and the pin projections of `InstrumentedFuture` and of the axum
+# layer's `ResponseFuture` (polled by hand in instrument/future_tests.rs and axum/tests.rs;
+# feature `axum`, which brings `serve` along).
+#
+# Skipped: the tests of the process collector (`collector::`), which read /proc and make
+# system calls Miri cannot run (getrlimit, sysconf). Nothing else is skipped.
+# On the nightly of scripts/nightly.sh, installed with Miri if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! cargo +nightly miri --version >/dev/null 2>&1; then
-  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-  rustup component add --toolchain nightly miri rust-src
-fi
-MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p promexport --lib -- --skip collector::
+source scripts/nightly.sh
+ensure_nightly miri rust-src
+MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p promexport --lib \
+  --features axum -- --skip collector::
+# The tests whose threads race (Family's series index, the callers of an instrumented
+# function), again on 8 seeds of Miri's scheduler: other interleavings of the same threads.
+MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-many-seeds=0..8" cargo +"$NIGHTLY" miri test \
+  -p promexport --lib --features axum -- racing_

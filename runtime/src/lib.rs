@@ -77,6 +77,11 @@ mod collect;
 mod collector;
 mod encoding;
 mod error;
+// Not public API: the parsers of untrusted input, for the fuzz targets in `fuzz/`.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod instrument;
 mod labels;
 mod metrics;

@@ -20,6 +20,9 @@
 //! axum service with the same exporter-toolkit web config file (`--web.config.file`) as
 //! promexport's own [`Server`](crate::Server).
 
+// Drives `ResponseFuture` by hand (run under Miri by scripts/miri.sh: the pin projections).
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "web-config")]
 mod web_config;
 

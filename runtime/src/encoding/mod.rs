@@ -35,9 +35,9 @@ impl Format {
     /// Picks the format Prometheus asks for in its `Accept` header.
     ///
     /// OpenMetrics (version 1.0.x, 0.0.1 or unversioned) is chosen only when the client lists
-    /// `application/openmetrics-text` with a higher (or equal, earlier) quality than `text/plain`;
-    /// anything else gets text 0.0.4, which every client understands. Media types and parameter
-    /// names are case-insensitive (`Q=0.5`).
+    /// `application/openmetrics-text` with a higher (or equal, earlier) quality than `text/plain`,
+    /// and not with `q=0`; anything else gets text 0.0.4, which every client understands. Media
+    /// types and parameter names are case-insensitive (`Q=0.5`).
     ///
     /// ```
     /// use promexport::Format;
@@ -85,7 +85,8 @@ impl Format {
                 ("text/plain" | "*/*", _) => (Format::Text, Format::Text.content_type()),
                 _ => continue,
             };
-            if quality > best.2 {
+            // q=0 refuses the format (RFC 9110 §12.4.2): never chosen, even when alone.
+            if quality > best.2 && quality > 0.0 {
                 best = (chosen.0, chosen.1, quality);
             }
         }
@@ -348,6 +349,24 @@ mod tests {
         assert_eq!(
             Format::from_accept("application/openmetrics-text;Q=0,text/plain;q=0.1"),
             Format::Text
+        );
+    }
+
+    #[test]
+    fn a_refused_format_is_never_chosen() {
+        // q=0 is "not acceptable" (RFC 9110 §12.4.2), whatever else the header lists, or not.
+        for accept in [
+            "application/openmetrics-text;version=1.0.0;q=0",
+            ",application/openmetrics-text;q=0",
+            "text/html,application/openmetrics-text;q=0.0",
+            "application/openmetrics-text;q=0,*/*;q=0",
+        ] {
+            assert_eq!(Format::from_accept(accept), Format::Text, "{accept}");
+        }
+        let prefers_open_metrics = "application/openmetrics-text;q=0.1,text/plain;q=0";
+        assert_eq!(
+            Format::from_accept(prefers_open_metrics),
+            Format::OpenMetrics
         );
     }
 }

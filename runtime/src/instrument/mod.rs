@@ -13,6 +13,9 @@ mod collector;
 mod function;
 mod objective;
 mod outcome;
+// Polls `InstrumentedFuture`s (run under Miri by scripts/miri.sh: the pin projections).
+#[cfg(test)]
+mod future_tests;
 
 pub use call::{CallGuard, InstrumentedFuture, call, enter, instrument_future};
 pub(crate) use collector::{FunctionsCollector, series_clashes};

@@ -516,4 +516,38 @@ mod tests {
             assert_eq!(series.metric.get(), 0);
         }
     }
+
+    #[test]
+    fn racing_threads_find_one_series_per_label_set() {
+        // Each thread meets the label sets in another order, so inserts race with lookups and
+        // with each other (few under Miri, which runs every interleaving slowly).
+        const THREADS: usize = 4;
+        let labels = if cfg!(miri) { 8 } else { 256 };
+        let family: Family<PathLabels, Counter> = Family::default();
+        let found: Vec<Vec<usize>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|thread| {
+                    let family = &family;
+                    scope.spawn(move || {
+                        let mut found = vec![0; labels];
+                        for step in 0..labels {
+                            let i = (step * (2 * thread + 1) + thread) % labels;
+                            let counter = family.get(&path(i));
+                            counter.inc();
+                            found[i] = std::ptr::from_ref(counter) as usize;
+                        }
+                        found
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(family.len(), labels);
+        for (i, address) in found[0].iter().enumerate() {
+            assert!(found.iter().all(|f| f[i] == *address), "label set {i}");
+            let counter = family.get(&path(i));
+            assert_eq!(std::ptr::from_ref(counter) as usize, *address);
+            assert_eq!(counter.get(), THREADS as u64, "label set {i}");
+        }
+    }
 }

@@ -102,7 +102,7 @@ fn exposition_response(
 }
 
 /// The values of the `name[]` query parameters (client_python's filter), percent-decoded.
-fn selected_names(query: &str) -> Vec<String> {
+pub(crate) fn selected_names(query: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -145,7 +145,7 @@ fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
 
 /// Whether an `Accept-Encoding` value allows gzip: a `gzip` entry with a quality above 0, or
 /// else a `*` one (RFC 9110: `*` stands only for codings not listed, so `gzip;q=0, *` refuses).
-fn accepts_gzip(accept_encoding: &str) -> bool {
+pub(crate) fn accepts_gzip(accept_encoding: &str) -> bool {
     let mut wildcard = None;
     for coding in accept_encoding.split(',') {
         let mut parts = coding.split(';').map(str::trim);

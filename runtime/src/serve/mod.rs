@@ -12,6 +12,11 @@ pub use handle::ServerHandle;
 pub use handler::handle_request;
 #[cfg(feature = "web-config")]
 pub use web_config::WebConfig;
+// For `crate::__fuzz` only.
+#[cfg(feature = "fuzzing")]
+pub(crate) use handler::{accepts_gzip, selected_names};
+#[cfg(feature = "fuzzing")]
+pub(crate) use web_config::decode_basic;
 
 use crate::{Error, Registry};
 use connection::{Connection, ConnectionMetrics, Limits, OpenConnection};

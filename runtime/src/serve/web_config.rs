@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use yaml::{Node, config_error, parse_yaml};
 
 pub(crate) use basic_auth::Verdict;
+#[cfg(feature = "fuzzing")]
+pub(crate) use basic_auth::decode_basic;
 
 /// How often, at most, a handshake or a request checks whether the files changed.
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);

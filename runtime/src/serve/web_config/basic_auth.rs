@@ -204,7 +204,7 @@ impl Credentials {
 }
 
 /// `Basic base64(user:password)` → (user, password); the scheme is case-insensitive (RFC 7617).
-pub(super) fn decode_basic(header: &str) -> Option<(String, String)> {
+pub(crate) fn decode_basic(header: &str) -> Option<(String, String)> {
     let (scheme, encoded) = header.trim_start().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

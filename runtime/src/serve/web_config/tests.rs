@@ -348,3 +348,21 @@ impl Watched {
         self.credentials.cached()
     }
 }
+
+#[test]
+fn loading_runs_no_bcrypt_whatever_cost_a_hash_claims() {
+    // Cost 31 takes days: a load that hashed at a file's cost would never return (found as a
+    // timeout of fuzz/fuzz_targets/web_config.rs; the input is fuzz/corpus/web_config/bcrypt-cost-31).
+    let dir = temp_dir("cost");
+    let hash = "$2y$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+    let path = write(
+        &dir,
+        "web.yml",
+        &format!("basic_auth_users:\n  alice: {hash}\n"),
+    );
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(WebConfig::load(&path).map(|c| c.has_basic_auth())));
+    let loaded = receiver.recv_timeout(Duration::from_secs(60));
+    assert!(matches!(loaded, Ok(Ok(true))), "{loaded:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
