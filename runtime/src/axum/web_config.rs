@@ -145,10 +145,12 @@ impl WebConfigListener {
     }
 
     fn start(&mut self) {
-        let Accepting::NotStarted(listener, tls) =
-            std::mem::replace(&mut self.accepting, Accepting::Starting)
-        else {
-            return;
+        let (listener, tls) = match std::mem::replace(&mut self.accepting, Accepting::Starting) {
+            Accepting::NotStarted(listener, tls) => (listener, tls),
+            started => {
+                self.accepting = started;
+                return;
+            }
         };
         let settings = &self.settings;
         let admission = Admission {
