@@ -158,8 +158,8 @@ fn tls_handshakes_take_places_among_the_connections() {
     );
     // ...so the next one is closed at once, not left to its own handshake deadline.
     let mut next = TcpStream::connect(app.addr).unwrap();
-    let (closed, _) = until_closed(&mut next, Duration::from_secs(10));
-    assert!(closed < Duration::from_secs(10), "closed after {closed:?}");
+    let (closed, _) = until_closed(&mut next, Duration::from_secs(5));
+    assert!(closed < Duration::from_secs(5), "closed after {closed:?}");
     let rejected = "promexport_server_connections_rejected_total";
     assert!(value(&registry, rejected) >= Some(1.0));
     assert_eq!(value(&registry, connections_open), Some(1.0));
@@ -192,4 +192,50 @@ fn clients_that_stop_reading_are_dropped_after_the_write_timeout() {
         Duration::from_secs(20),
         || (value(&registry, "promexport_server_connections_open") == Some(0.0)).then_some(()),
     );
+}
+
+#[test]
+fn accept_errors_are_counted_and_survived() {
+    const ALONE: &str = "PROMEXPORT_TEST_OUT_OF_DESCRIPTORS";
+    if std::env::var_os(ALONE).is_none() {
+        // Using up every file descriptor would break the tests running beside it: run alone.
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["accept_errors_are_counted_and_survived", "--exact"])
+            .args(["--test-threads=1", "--nocapture"])
+            .env(ALONE, "1")
+            .output()
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{printed}");
+        assert!(printed.contains("1 passed"), "{printed}");
+        return;
+    }
+    let registry = Registry::new();
+    let app = serve_axum(&WebConfig::default(), |listener| {
+        listener.registry(registry.clone())
+    });
+    let mut files = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) => files.push(file),
+            // EMFILE: the process is out of descriptors.
+            Err(error) if error.raw_os_error() == Some(24) => break,
+            Err(error) => panic!("{error}"),
+        }
+        assert!(files.len() < 10_000_000, "no descriptor limit");
+    }
+    // One descriptor for the client; none is left for the listener to accept it with.
+    drop(files.pop());
+    let mut client = TcpStream::connect(app.addr).unwrap();
+    let accept_errors = "promexport_server_accept_errors_total";
+    wait_for("a failed accept", Duration::from_secs(20), || {
+        (value(&registry, accept_errors) >= Some(1.0)).then_some(())
+    });
+    drop(files);
+    // Accepted once descriptors are free again, after a pause of at most 1 s.
+    hello(&mut client);
 }
