@@ -239,3 +239,35 @@ fn accept_errors_are_counted_and_survived() {
     // Accepted once descriptors are free again, after a pause of at most 1 s.
     hello(&mut client);
 }
+
+#[test]
+fn a_server_and_a_listener_of_one_registry_count_together() {
+    let registry = Registry::new();
+    let server = promexport::Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry.clone())
+        .spawn()
+        .unwrap();
+    let app = serve_axum(&WebConfig::default(), |listener| {
+        listener.max_connections(1).registry(registry.clone())
+    });
+    let mut kept = TcpStream::connect(app.addr).unwrap();
+    hello(&mut kept);
+    let mut refused = TcpStream::connect(app.addr).unwrap();
+    until_closed(&mut refused, Duration::from_secs(10));
+    let query = "name[]=promexport_server_connections_rejected_total\
+                 &name[]=promexport_server_connections_open";
+    let (_, _, body) = promexport_tests::http_get(&format!("{}?{query}", server.url()), &[]);
+    let text = String::from_utf8(body).unwrap();
+    let served = |name| sample_value(&text, name, &[]);
+    assert_eq!(
+        served("promexport_server_connections_rejected_total"),
+        Some(1.0),
+        "the listener's refusal, served by the server: {text}"
+    );
+    assert_eq!(
+        served("promexport_server_connections_open"),
+        Some(2.0),
+        "the listener's connection and the scrape's own: {text}"
+    );
+}

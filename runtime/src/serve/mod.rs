@@ -429,16 +429,19 @@ static SERVED: Mutex<Served> = Mutex::new(Vec::new());
 /// counting across restarts, or new ones. The connection metrics are shared with the
 /// `axum::WebConfigListener`s counting in `registry`.
 fn served_metrics(registry: &Registry) -> (Arc<HandlerMetrics>, Arc<ConnectionMetrics>) {
-    let connections = connection_limits::connection_metrics(registry);
     let identity = registry.identity();
     let mut served = SERVED.lock().unwrap_or_else(PoisonError::into_inner);
     served.retain(|(registry, _)| registry.strong_count() > 0);
-    if let Some((_, handler)) = served.iter().find(|(known, _)| known.ptr_eq(&identity)) {
-        return (handler.clone(), connections);
-    }
-    let handler = Arc::new(HandlerMetrics::new());
-    // Names the user already took win; this server still serves, without its own metrics.
-    let _ = registry.register(handler.clone());
-    served.push((identity, handler.clone()));
-    (handler, connections)
+    let handler = match served.iter().find(|(known, _)| known.ptr_eq(&identity)) {
+        Some((_, handler)) => handler.clone(),
+        None => {
+            let handler = Arc::new(HandlerMetrics::new());
+            // Names the user already took win; this server still serves, without its own metrics.
+            let _ = registry.register(handler.clone());
+            served.push((identity, handler.clone()));
+            handler
+        }
+    };
+    drop(served);
+    (handler, connection_limits::connection_metrics(registry))
 }
