@@ -197,7 +197,8 @@ impl axum::serve::Listener for WebConfigListener {
         match &mut self.accepting {
             Accepting::Plain(listener, admission) => {
                 let (stream, peer, open) = admission.next(listener).await;
-                let stream = WebConfigStream::new(Transport::Plain(stream), admission, open);
+                let transport = Transport::Plain(stream);
+                let stream = WebConfigStream::new(transport, admission.write_timeout, open);
                 (stream, peer)
             }
             Accepting::Tls(handshaken) => match handshaken.recv().await {
@@ -259,8 +260,9 @@ async fn accept_tls(
             };
             let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
             if let Ok(Ok(stream)) = handshake.await {
-                let io = WriteDeadline::new(Transport::Tls(Box::new(stream)), write_timeout, open);
-                let _ = handshaken.send((WebConfigStream { io }, peer)).await;
+                let transport = Transport::Tls(Box::new(stream));
+                let stream = WebConfigStream::new(transport, write_timeout, open);
+                let _ = handshaken.send((stream, peer)).await;
             }
         });
     }
@@ -281,9 +283,9 @@ enum Transport {
 }
 
 impl WebConfigStream {
-    fn new(transport: Transport, admission: &Admission, open: OpenConnection) -> Self {
+    fn new(transport: Transport, write_timeout: Duration, open: OpenConnection) -> Self {
         WebConfigStream {
-            io: WriteDeadline::new(transport, admission.write_timeout, open),
+            io: WriteDeadline::new(transport, write_timeout, open),
         }
     }
 
