@@ -2,6 +2,7 @@
 
 mod address;
 mod connection;
+pub(crate) mod connection_limits;
 mod handle;
 mod handler;
 #[cfg(feature = "web-config")]
@@ -19,7 +20,8 @@ pub(crate) use handler::{accepts_gzip, selected_names};
 pub(crate) use web_config::decode_basic;
 
 use crate::{Error, Registry};
-use connection::{Connection, ConnectionMetrics, Limits, OpenConnection};
+use connection::{Connection, Limits};
+use connection_limits::{AcceptBackoff, ConnectionMetrics, OpenConnection};
 use handler::{landing_page, method_not_allowed, plain};
 use hyper::{Method, StatusCode};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -31,9 +33,6 @@ use tokio::sync::watch;
 
 /// How long [`ServerHandle::shutdown`] waits for in-flight scrapes before closing connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// The pause after a failed accept, doubled while accepts keep failing.
-const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
-const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Serves the process-wide [`registry()`](crate::registry) on `addr` until the process ends.
 ///
@@ -314,7 +313,7 @@ impl Server {
         #[cfg(feature = "web-config")]
         let header_read_timeout = limits.header_read_timeout;
         let connections = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
-        let mut accept_pause = ACCEPT_PAUSE_MIN;
+        let mut backoff = AcceptBackoff::new("metrics server");
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -323,16 +322,11 @@ impl Server {
                     let stream = match accepted {
                         Ok((stream, _)) => stream,
                         Err(error) => {
-                            // Transient (too many open files, a connection reset before it was
-                            // accepted): keep serving, but say so, and back off.
-                            connection_metrics.accept_errors.inc();
-                            tracing::warn!(%error, pause = ?accept_pause, "metrics server: accept failed");
-                            tokio::time::sleep(accept_pause).await;
-                            accept_pause = (accept_pause * 2).min(ACCEPT_PAUSE_MAX);
+                            backoff.failed(&error, &connection_metrics).await;
                             continue;
                         }
                     };
-                    accept_pause = ACCEPT_PAUSE_MIN;
+                    backoff.succeeded();
                     // Over the limit: dropping the stream closes it at once.
                     let Some(open) = OpenConnection::admit(&connections, &connection_metrics) else {
                         continue;
@@ -432,31 +426,27 @@ fn register_caller_runtime(registry: &Registry) {
     }
 }
 
-/// The server metrics of each registry served so far (a registry has no way to unregister).
-type Served = Vec<(
-    Weak<dyn std::any::Any + Send + Sync>,
-    Arc<HandlerMetrics>,
-    Arc<ConnectionMetrics>,
-)>;
+/// The handler metrics of each registry served so far (a registry has no way to unregister).
+type Served = Vec<(Weak<dyn std::any::Any + Send + Sync>, Arc<HandlerMetrics>)>;
 static SERVED: Mutex<Served> = Mutex::new(Vec::new());
 
 /// The server metrics registered in `registry`: those of an earlier server of it, so they keep
-/// counting across restarts, or new ones.
+/// counting across restarts, or new ones. The connection metrics are shared with the
+/// `axum::WebConfigListener`s counting in `registry`.
 fn served_metrics(registry: &Registry) -> (Arc<HandlerMetrics>, Arc<ConnectionMetrics>) {
     let identity = registry.identity();
     let mut served = SERVED.lock().unwrap_or_else(PoisonError::into_inner);
-    served.retain(|(registry, ..)| registry.strong_count() > 0);
-    if let Some((_, handler, connections)) = served
-        .iter()
-        .find(|(registry, ..)| registry.ptr_eq(&identity))
-    {
-        return (handler.clone(), connections.clone());
-    }
-    let handler = Arc::new(HandlerMetrics::new());
-    let connections = Arc::new(ConnectionMetrics::new());
-    // Names the user already took win; this server still serves, without its own metrics.
-    let _ = registry.register(handler.clone());
-    let _ = registry.register(connections.clone());
-    served.push((identity, handler.clone(), connections.clone()));
-    (handler, connections)
+    served.retain(|(registry, _)| registry.strong_count() > 0);
+    let handler = match served.iter().find(|(known, _)| known.ptr_eq(&identity)) {
+        Some((_, handler)) => handler.clone(),
+        None => {
+            let handler = Arc::new(HandlerMetrics::new());
+            // Names the user already took win; this server still serves, without its own metrics.
+            let _ = registry.register(handler.clone());
+            served.push((identity, handler.clone()));
+            handler
+        }
+    };
+    drop(served);
+    (handler, connection_limits::connection_metrics(registry))
 }
