@@ -151,7 +151,8 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 /// neither `le` nor `quantile`, and is not also a label of a field (a `Family`'s label set, or
 /// the state label of a `StateSet`, which is named after the metric). `Info` and `StateSet`
 /// take no `unit`. A prefixed `no_global` struct has no `up`, `collection_duration_seconds` or
-/// `collection_errors` field, since the [`Collector`] serving it serves `<prefix>_up`, ... itself.
+/// `collection_errors` field, since the `Collector` (feature `serve`) serving it serves
+/// `<prefix>_up`, ... itself.
 ///
 /// When the derive reports an error it still implements `new`, `Default` and `Collect` (as
 /// stubs), so the error is not followed by others in the code using the struct.
