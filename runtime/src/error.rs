@@ -27,8 +27,11 @@ pub enum Error {
     },
     /// More than one clash (of names or of series), each as its own error, in a stable order.
     Clashes(Vec<Error>),
-    /// A foreign `prometheus` collector was refused by the `prometheus` registry.
-    Prometheus(prometheus::Error),
+    /// A collector of another metrics library was refused by that library (with the
+    /// `prometheus-interop` feature: a `prometheus::Error` from
+    /// `Registry::register_prometheus`). Boxed, so that the enum is the same with any set of
+    /// features and no other library's type is part of promexport's API.
+    Foreign(Box<dyn std::error::Error + Send + Sync>),
     /// The server could not bind, accept or start its runtime.
     Io(std::io::Error),
     /// A name given at runtime (a collector's prefix) is not a valid metric name.
@@ -80,7 +83,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Prometheus(error) => write!(f, "prometheus collector refused: {error}"),
+            Error::Foreign(error) => write!(f, "foreign collector refused: {error}"),
             Error::Io(error) => write!(f, "metrics server: {error}"),
             Error::InvalidName(problem) => f.write_str(problem),
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
@@ -94,7 +97,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Prometheus(error) => Some(error),
+            Error::Foreign(error) => Some(&**error),
             Error::Io(error) => Some(error),
             Error::DuplicateMetric { .. }
             | Error::DuplicateSeries { .. }

@@ -45,6 +45,7 @@
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 //! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
 //! | `web-config` | no | [`WebConfig`]: TLS and basic auth from an exporter-toolkit web config file, for [`Server`] and (with `axum`) axum services |
+//! | `prometheus-interop` | no | [`Registry::register_prometheus`]: serve collectors of the `prometheus` crate next to promexport's families |
 // Links to items of features that are off point at this table, so the docs of any feature set
 // build without broken links.
 #![doc = ""]
@@ -63,6 +64,14 @@
 #![cfg_attr(not(feature = "push"), doc = "[`push::Pusher`]: #features")]
 #![cfg_attr(feature = "web-config", doc = "[`WebConfig`]: crate::WebConfig")]
 #![cfg_attr(not(feature = "web-config"), doc = "[`WebConfig`]: #features")]
+#![cfg_attr(
+    feature = "prometheus-interop",
+    doc = "[`Registry::register_prometheus`]: crate::Registry::register_prometheus"
+)]
+#![cfg_attr(
+    not(feature = "prometheus-interop"),
+    doc = "[`Registry::register_prometheus`]: #features"
+)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -2,7 +2,9 @@
 //! `inventory` of every `#[derive(Metrics)]` struct linked into the binary.
 
 use crate::Error;
-use crate::encoding::{Encoder, Format, encode_foreign};
+#[cfg(feature = "prometheus-interop")]
+use crate::encoding::encode_foreign;
+use crate::encoding::{Encoder, Format};
 use crate::metrics::{Descriptor, MetricKind};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -150,6 +152,19 @@ impl NameTable {
         source: Cow<'static, str>,
         collector: Option<&Arc<dyn Collect>>,
     ) -> Result<(), Error> {
+        let names = self.check(families, source, collector)?;
+        self.owners.extend(names);
+        Ok(())
+    }
+
+    /// The names `families` would claim, or why they cannot: nothing is claimed yet, so a
+    /// registration that can still fail after the check claims only once it has succeeded.
+    fn check(
+        &self,
+        families: &[FamilyDescription],
+        source: Cow<'static, str>,
+        collector: Option<&Arc<dyn Collect>>,
+    ) -> Result<Vec<(String, Owner)>, Error> {
         let names: Vec<(String, Owner)> = families
             .iter()
             .enumerate()
@@ -181,10 +196,7 @@ impl NameTable {
             }
         }
         match clashes.len() {
-            0 => {
-                self.owners.extend(names);
-                Ok(())
-            }
+            0 => Ok(names),
             1 => Err(clashes.remove(0)),
             _ => Err(Error::Clashes(clashes)),
         }
@@ -229,6 +241,7 @@ struct Inner {
     /// Collectors that read their target when scraped.
     #[cfg(feature = "serve")]
     refreshers: RwLock<Vec<Arc<dyn crate::collect::Refresh>>>,
+    #[cfg(feature = "prometheus-interop")]
     foreign: prometheus::Registry,
     /// Size of the last exposition, to allocate the next one once.
     last_size: AtomicUsize,
@@ -285,31 +298,30 @@ impl Registry {
 
     /// Adds a collector of the `prometheus` crate (interop with code already instrumented with it).
     ///
-    /// Its families are gathered at each scrape and re-encoded by promexport's encoder.
+    /// Its families are gathered at each scrape and re-encoded by promexport's encoder. They
+    /// claim their names as the families of their type do (a histogram `x` also takes
+    /// `x_bucket`, `x_sum` and `x_count`), and only if the `prometheus` registry accepts the
+    /// collector ([`Error::Foreign`] if it does not).
+    #[cfg(feature = "prometheus-interop")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus-interop")))]
     pub fn register_prometheus(
         &self,
         collector: Box<dyn prometheus::core::Collector>,
     ) -> Result<(), Error> {
-        let families: Vec<FamilyDescription> = collector
-            .desc()
-            .iter()
-            .map(|desc| FamilyDescription {
-                name: Cow::Owned(desc.fq_name.clone()),
-                kind: MetricKind::Unknown,
-                help: Cow::Owned(desc.help.clone()),
-            })
-            .collect();
+        let families = crate::encoding::describe_foreign(&*collector);
         let source = Cow::Borrowed("prometheus collector");
         let mut state = self
             .inner
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        state.names.claim(&families, source, None)?;
+        let names = state.names.check(&families, source, None)?;
         self.inner
             .foreign
             .register(collector)
-            .map_err(Error::Prometheus)
+            .map_err(|error| Error::Foreign(Box::new(error)))?;
+        state.names.owners.extend(names);
+        Ok(())
     }
 
     /// Identifies this registry and its clones without keeping it alive (the server keeps its
@@ -359,24 +371,20 @@ impl Registry {
             .state
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut families: Vec<_> = state
+        let families = state
             .collectors
             .iter()
             .filter(|collector| (**collector).is_enabled())
-            .flat_map(|collector| collector.describe())
-            .collect();
-        families.extend(
-            self.inner
-                .foreign
-                .gather()
-                .iter()
-                .map(|family| FamilyDescription {
-                    name: Cow::Owned(family.name().to_owned()),
-                    kind: MetricKind::Unknown,
-                    help: Cow::Owned(family.help().to_owned()),
-                }),
-        );
-        families
+            .flat_map(|collector| collector.describe());
+        #[cfg(feature = "prometheus-interop")]
+        let families = families.chain(self.inner.foreign.gather().into_iter().map(|family| {
+            FamilyDescription {
+                name: Cow::Owned(family.name().to_owned()),
+                kind: MetricKind::Unknown,
+                help: Cow::Owned(family.help().to_owned()),
+            }
+        }));
+        families.collect()
     }
 
     /// Appends the exposition of every family to `out`.
@@ -400,6 +408,7 @@ impl Registry {
         for collector in &collectors {
             collector.encode(&mut encoder);
         }
+        #[cfg(feature = "prometheus-interop")]
         encode_foreign(&mut encoder, &self.inner.foreign.gather());
         encoder.finish();
         self.inner

@@ -106,7 +106,10 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
         .to_compile_error();
         return quote!(#(#attrs)* #vis #defaultness #sig #block #error);
     }
-    let krate = args.krate.clone().unwrap_or_else(default_crate);
+    let krate = args.krate.as_ref().map_or_else(
+        || default_crate().into_token_stream(),
+        ToTokens::to_token_stream,
+    );
     let private = quote!(#krate::__private);
     let label = match (&args.function, label) {
         (Some(name), _) => name.value(),

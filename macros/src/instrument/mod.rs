@@ -146,12 +146,19 @@ fn instrument_impl(args: &Args, mut block: ItemImpl) -> TokenStream {
         if skipped || own_attribute {
             continue;
         }
-        let function = syn::ItemFn {
-            attrs: std::mem::take(&mut method.attrs),
-            vis: method.vis.clone(),
-            modifiers: method.modifiers.clone(),
-            sig: method.sig.clone(),
-            block: Box::new(method.block.clone()),
+        // Moved out rather than cloned: syn's `Clone` impls are a feature of their own.
+        let function = match std::mem::replace(item, ImplItem::Verbatim(TokenStream::new())) {
+            ImplItem::Fn(method) => syn::ItemFn {
+                attrs: method.attrs,
+                vis: method.vis,
+                modifiers: method.modifiers,
+                sig: method.sig,
+                block: Box::new(method.block),
+            },
+            other => {
+                *item = other;
+                continue;
+            }
         };
         // A method that cannot be instrumented keeps its error to itself; the others expand.
         *item = ImplItem::Verbatim(expand::function(args, function, Some(label)));
@@ -184,7 +191,7 @@ fn with_default_function(attr: &mut syn::Attribute, label: &str) {
         }
         syn::Meta::NameValue(_) => return,
     };
-    let path = attr.path().clone();
+    let path = attr.path().to_token_stream();
     attr.meta = syn::parse_quote!(#path(#tokens function = #label));
 }
 

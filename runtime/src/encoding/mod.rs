@@ -4,10 +4,12 @@
 //! intermediate `MetricFamily` values are built. Label sets are escaped once, when a series is
 //! created, and copied verbatim at every scrape.
 
+#[cfg(feature = "prometheus-interop")]
 mod foreign;
 pub(crate) mod text;
 
-pub(crate) use foreign::encode_foreign;
+#[cfg(feature = "prometheus-interop")]
+pub(crate) use foreign::{describe_foreign, encode_foreign};
 pub use text::LabelValueEncoder;
 pub(crate) use text::{escape_label_value_into, write_f64};
 
