@@ -2,6 +2,7 @@
 
 mod address;
 mod connection;
+mod gzip;
 mod handle;
 mod handler;
 #[cfg(feature = "web-config")]
