@@ -156,7 +156,18 @@ fn scrape(registry: &Registry, gzip: bool) -> hyper::body::Bytes {
 
 use std::future::Future;
 
-/// promexport's gzip before this bench: a new `GzEncoder` (flate2's backend) per response.
+/// promexport's gzip before this bench: miniz_oxide at level 1 with a compressor built for the
+/// response (what flate2's `GzEncoder::new` did on its default backend; its 32 KB staging buffer
+/// left out) and crc32fast's CRC without runtime detection, as promexport was built.
+fn old_gzip(text: &[u8]) -> Vec<u8> {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(text);
+    let mut out = miniz_new(text, 1);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out
+}
+
+/// A new `GzEncoder` per response, on the backend flate2 is built with.
 fn flate2_new_encoder(text: &[u8], level: u32) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(text.len() / 4),
@@ -237,7 +248,24 @@ fn bench_body(c: &mut Criterion, name: &str, registry: &Registry) {
     group.bench_function("scrape_plain", |b| b.iter(|| scrape(black_box(registry), false)));
     group.bench_function("scrape_gzip", |b| b.iter(|| scrape(black_box(registry), true)));
     group.bench_function("scrape_gzip_old", |b| {
+        b.iter(|| old_gzip(scrape(black_box(registry), false).as_ref()))
+    });
+    group.bench_function("scrape_gzip_new_encoder", |b| {
         b.iter(|| flate2_new_encoder(scrape(black_box(registry), false).as_ref(), 1))
+    });
+    group.bench_function("crc32_flate2", |b| {
+        b.iter(|| {
+            let mut crc = flate2::Crc::new();
+            crc.update(black_box(&text));
+            crc.sum()
+        })
+    });
+    group.bench_function("crc32_old", |b| {
+        b.iter(|| {
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(black_box(&text));
+            crc.finalize()
+        })
     });
     // The compression alone, on the plain exposition.
     group.bench_function("flate2_new_encoder_l1", |b| {
@@ -257,7 +285,7 @@ fn bench_body(c: &mut Criterion, name: &str, registry: &Registry) {
         });
     }
     group.bench_function("zlib_rs_new_l1", |b| b.iter(|| zlib_rs_new(black_box(&text), 1)));
-    for level in [1, 6] {
+    for level in [1, 2, 6] {
         let mut deflate = zlib_rs::Deflate::new(level, false, 15);
         group.bench_function(format!("zlib_rs_reused_l{level}"), |b| {
             b.iter(|| zlib_rs_reused(&mut deflate, black_box(&text)))
@@ -297,7 +325,7 @@ fn check() {
         };
         assert_eq!(stable(&gunzip(&served)), stable(&text), "{name}: served gzip");
         let mut sizes = format!("{name}: plain {} B, served gzip {} B", text.len(), served.len());
-        for level in [1, 6] {
+        for level in [1, 2, 6] {
             let old = flate2_new_encoder(&text, level);
             assert_eq!(gunzip(&old), text);
             let mut compress = flate2::Compress::new(flate2::Compression::new(level), false);
@@ -308,10 +336,11 @@ fn check() {
             let zlib = zlib_rs_reused(&mut zlib_rs::Deflate::new(level as i32, false, 15), &text);
             assert_eq!(inflate_raw(&zlib), text);
             sizes += &format!(
-                "; level {level}: flate2 {} B, miniz_oxide {} B, zlib-rs {} B (deflate only)",
+                "; level {level}: flate2 {} B, miniz_oxide {} B, zlib-rs {} B (deflate only), old {} B",
                 reused.len(),
                 miniz.len(),
-                zlib.len()
+                zlib.len(),
+                old_gzip(&text).len()
             );
         }
         eprintln!("{sizes}");
