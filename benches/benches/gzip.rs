@@ -144,7 +144,10 @@ fn scrape(registry: &Registry, gzip: bool) -> hyper::body::Bytes {
     }
     let request = request.body(()).unwrap();
     let mut future = std::pin::pin!(promexport::handle_request(registry, &request));
-    let Poll::Ready(response) = future.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+    let Poll::Ready(response) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    else {
         unreachable!("no collector to wait for");
     };
     let mut body = std::pin::pin!(response.into_body().collect());
@@ -201,7 +204,10 @@ fn miniz_new(text: &[u8], level: u8) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec(text, level)
 }
 
-fn miniz_reused(compressor: &mut miniz_oxide::deflate::core::CompressorOxide, text: &[u8]) -> Vec<u8> {
+fn miniz_reused(
+    compressor: &mut miniz_oxide::deflate::core::CompressorOxide,
+    text: &[u8],
+) -> Vec<u8> {
     use miniz_oxide::deflate::core::{TDEFLFlush, TDEFLStatus, compress};
     compressor.reset();
     let mut out = vec![0; text.len() + text.len() / 2 + 128];
@@ -245,8 +251,12 @@ fn gunzip(gzipped: &[u8]) -> Vec<u8> {
 fn bench_body(c: &mut Criterion, name: &str, registry: &Registry) {
     let text = scrape(registry, false).to_vec();
     let mut group = c.benchmark_group(name);
-    group.bench_function("scrape_plain", |b| b.iter(|| scrape(black_box(registry), false)));
-    group.bench_function("scrape_gzip", |b| b.iter(|| scrape(black_box(registry), true)));
+    group.bench_function("scrape_plain", |b| {
+        b.iter(|| scrape(black_box(registry), false))
+    });
+    group.bench_function("scrape_gzip", |b| {
+        b.iter(|| scrape(black_box(registry), true))
+    });
     group.bench_function("scrape_gzip_old", |b| {
         b.iter(|| old_gzip(scrape(black_box(registry), false).as_ref()))
     });
@@ -277,14 +287,18 @@ fn bench_body(c: &mut Criterion, name: &str, registry: &Registry) {
             b.iter(|| flate2_reused(&mut compress, black_box(&text)))
         });
     }
-    group.bench_function("miniz_new_l1", |b| b.iter(|| miniz_new(black_box(&text), 1)));
+    group.bench_function("miniz_new_l1", |b| {
+        b.iter(|| miniz_new(black_box(&text), 1))
+    });
     for level in [1, 6] {
         let mut compressor = miniz_compressor(level);
         group.bench_function(format!("miniz_reused_l{level}"), |b| {
             b.iter(|| miniz_reused(&mut compressor, black_box(&text)))
         });
     }
-    group.bench_function("zlib_rs_new_l1", |b| b.iter(|| zlib_rs_new(black_box(&text), 1)));
+    group.bench_function("zlib_rs_new_l1", |b| {
+        b.iter(|| zlib_rs_new(black_box(&text), 1))
+    });
     for level in [1, 2, 6] {
         let mut deflate = zlib_rs::Deflate::new(level, false, 15);
         group.bench_function(format!("zlib_rs_reused_l{level}"), |b| {
@@ -323,8 +337,16 @@ fn check() {
                 .filter(|line| !line.starts_with("process_"))
                 .collect()
         };
-        assert_eq!(stable(&gunzip(&served)), stable(&text), "{name}: served gzip");
-        let mut sizes = format!("{name}: plain {} B, served gzip {} B", text.len(), served.len());
+        assert_eq!(
+            stable(&gunzip(&served)),
+            stable(&text),
+            "{name}: served gzip"
+        );
+        let mut sizes = format!(
+            "{name}: plain {} B, served gzip {} B",
+            text.len(),
+            served.len()
+        );
         for level in [1, 2, 6] {
             let old = flate2_new_encoder(&text, level);
             assert_eq!(gunzip(&old), text);

@@ -21,7 +21,7 @@ thread_local! {
 }
 
 /// `data` as a complete gzip member, compressed with this thread's compressor.
-pub(super) fn gzip(data: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+pub(super) fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let reused = COMPRESSOR.try_with(|slot| {
         // Not borrowed already (nothing here re-enters), but a fresh compressor is as correct.
         let mut slot = slot.try_borrow_mut().ok()?;
@@ -42,7 +42,7 @@ fn new_compressor() -> Compress {
 
 /// Resets `compress` (so a failed or earlier response leaves nothing behind) and compresses
 /// `data` with it in one call when the output fits the first estimate.
-fn gzip_with(compress: &mut Compress, data: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+fn gzip_with(compress: &mut Compress, data: &[u8]) -> std::io::Result<Vec<u8>> {
     compress.reset();
     // Expositions compress 3-10×; a third of the input plus the framing is rarely exceeded.
     let mut out = Vec::with_capacity(HEADER.len() + data.len() / 3 + 64 + TRAILER_LEN);
@@ -53,8 +53,16 @@ fn gzip_with(compress: &mut Compress, data: &[u8]) -> Result<Vec<u8>, flate2::Co
         if out.len() == out.capacity() {
             out.reserve(out.len());
         }
-        match compress.compress_vec(rest, &mut out, FlushCompress::Finish)? {
+        let progress = (compress.total_in(), compress.total_out());
+        let status = compress
+            .compress_vec(rest, &mut out, FlushCompress::Finish)
+            .map_err(std::io::Error::other)?;
+        match status {
             Status::StreamEnd => break,
+            // Room was free, yet nothing moved: a stream that cannot end (never loop on it).
+            _ if progress == (compress.total_in(), compress.total_out()) => {
+                return Err(std::io::Error::other("deflate made no progress"));
+            }
             // Out of room: more is reserved above.
             Status::Ok | Status::BufError => out.reserve(out.len()),
         }
@@ -77,13 +85,17 @@ mod tests {
         let mut out = Vec::new();
         decoder.read_to_end(&mut out).expect("a valid gzip stream");
         // One member and nothing after it.
-        assert!(decoder.into_inner().is_empty(), "bytes after the gzip member");
+        assert!(
+            decoder.into_inner().is_empty(),
+            "bytes after the gzip member"
+        );
         out
     }
 
     /// An exposition-like text of `lines` series, with a varying tail so no two bodies match.
     fn exposition(lines: usize, seed: u64) -> Vec<u8> {
-        let mut text = String::from("# HELP requests_total Requests.\n# TYPE requests_total counter\n");
+        let mut text =
+            String::from("# HELP requests_total Requests.\n# TYPE requests_total counter\n");
         for i in 0..lines as u64 {
             let value = (i * 7919 + seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
             text.push_str(&format!(
@@ -108,7 +120,10 @@ mod tests {
         let compressed: Vec<Vec<u8>> = bodies.iter().map(|b| gzip(b).unwrap()).collect();
         for (body, gz) in bodies.iter().zip(&compressed) {
             assert_eq!(&gunzip(gz), body);
-            assert!(body.len() < 1_000 || gz.len() * 3 < body.len(), "compressed");
+            assert!(
+                body.len() < 1_000 || gz.len() * 3 < body.len(),
+                "compressed"
+            );
         }
         // The same input gives the same bytes however much was compressed before it.
         assert_eq!(compressed[0], compressed[5]);
