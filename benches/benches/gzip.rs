@@ -15,6 +15,7 @@ use promexport::{
     Counter, Family, Gauge, Histogram, LabelSet, LabelValue, Metrics, ProcessCollector, Registry,
     StateSet,
 };
+use std::future::Future;
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -156,8 +157,6 @@ fn scrape(registry: &Registry, gzip: bool) -> hyper::body::Bytes {
         _ => unreachable!("a full body"),
     }
 }
-
-use std::future::Future;
 
 /// promexport's gzip before this bench: miniz_oxide at level 1 with a compressor built for the
 /// response (what flate2's `GzEncoder::new` did on its default backend; its 32 KB staging buffer
