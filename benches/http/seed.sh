@@ -3,7 +3,8 @@
 # trstringer.com's Python exporter (benches/http/seed_exporter.py, prometheus_client), both
 # polling the same demo application's /status, in one run on loopback.
 # Cases: app_exporter polling every 5 s (the default, as the seed does), app_exporter polling at
-# each scrape (--mode scrape: concurrent scrapes share one poll), and the Python seed.
+# each scrape (--mode scrape: concurrent scrapes share one poll), and the Python seed; then the
+# seed and the default app_exporter with Accept-Encoding: gzip, as Prometheus scrapes.
 # Bounded: each case runs DURATION seconds (default 5). Usage: benches/http/seed.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,10 +65,10 @@ bytes_py=$(check "http://127.0.0.1:$p_py/metrics")
 ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 rps_py=
-run() { # label url bytes pid
+run() { # label url bytes pid [header]
   local out rps p99 errors ratio before cpu
   before=$(ticks "$4")
-  out=$(wrk -t2 -c16 -d"${duration}s" --latency "$2")
+  out=$(wrk -t2 -c16 -d"${duration}s" --latency ${5:+-H "$5"} "$2")
   # The exporter's CPU time per answered request, in µs: less sensitive than requests/s to
   # whatever else the machine is running.
   cpu=$(awk -v t="$(( $(ticks "$4") - before ))" -v hz="$hz" \
@@ -89,3 +90,9 @@ rps_py=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$out")
 echo "$out"
 run "app_exporter, --mode interval (default)" "http://127.0.0.1:$p_interval/metrics" "$bytes_interval" "$pid_interval"
 run "app_exporter, --mode scrape" "http://127.0.0.1:$p_scrape/metrics" "$bytes_scrape" "$pid_scrape"
+# As Prometheus scrapes: it always sends Accept-Encoding: gzip (bytes: the compressed body).
+gz="Accept-Encoding: gzip"
+gzbytes() { curl -s -H "$gz" "$1" | wc -c; }
+run "seed: Python, gzip" "http://127.0.0.1:$p_py/metrics" "$(gzbytes "http://127.0.0.1:$p_py/metrics")" "$pid_py" "$gz"
+run "app_exporter, --mode interval, gzip" "http://127.0.0.1:$p_interval/metrics" \
+  "$(gzbytes "http://127.0.0.1:$p_interval/metrics")" "$pid_interval" "$gz"

@@ -1,9 +1,12 @@
 //! The HTTP endpoint, scraped with a real HTTP client: the process-wide registry (derived structs
 //! found through inventory, default collectors), negotiation, gzip, HEAD, 404/405, landing page.
 
-use promexport::{Counter, Format, Gauge, LabelValue, Metrics, Server, StateSet};
+use promexport::{
+    Counter, Family, Format, Gauge, LabelSet, LabelValue, Metrics, Registry, Server, StateSet,
+};
 use promexport_tests::{header, http_get, http_request, promtool_check_metrics, python_parse};
 use std::io::Read;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 enum Health {
@@ -81,6 +84,77 @@ fn serves_every_declared_struct_with_defaults() {
             .iter()
             .any(|f| f.name == "untouched_events" && f.kind == "counter")
     );
+    server.shutdown().unwrap();
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+struct PathLabels {
+    path: String,
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "growing", no_global)]
+struct Growing {
+    /// A single series.
+    small: Counter,
+    /// Requests by path.
+    requests: Family<PathLabels, Counter>,
+}
+
+fn gunzip(body: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut text)
+        .expect("a valid gzip body");
+    text
+}
+
+/// The server keeps one compressor per thread across responses: small, large, small and large
+/// again (`name[]` selects the small family), each gzip body decodes to exactly the plain body.
+#[test]
+fn consecutive_gzip_scrapes_of_different_sizes_decode_to_the_plain_body() {
+    let registry = Registry::new();
+    let metrics = Arc::new(Growing::new());
+    registry.register(metrics.clone()).unwrap();
+    metrics.small.inc();
+    for i in 0..5_000 {
+        let labels = PathLabels {
+            path: format!("/api/v1/items/{i}"),
+        };
+        metrics.requests.get(&labels).inc_by(i * 7 + 1);
+    }
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .spawn()
+        .unwrap();
+    let base = format!("http://{}/metrics", server.local_addr());
+    let small = format!("{base}?name[]=growing_small_total");
+    let mut sizes = Vec::new();
+    for url in [&small, &base, &small, &base] {
+        let (status, headers, gzipped) = http_get(url, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+        let (_, _, plain) = http_get(url, &[]);
+        // Less the server's own scrape counter, which the second request moved.
+        let unmoved = |text: &str| -> String {
+            let lines = text
+                .lines()
+                .filter(|l| !l.starts_with("promhttp_metric_handler"));
+            lines.collect::<Vec<_>>().join("\n")
+        };
+        let (decoded, plain) = (gunzip(&gzipped), String::from_utf8(plain).unwrap());
+        let (decoded, plain) = (unmoved(&decoded), unmoved(&plain));
+        // Not assert_eq: a failure would print 200 KB.
+        assert!(
+            decoded == plain,
+            "{url}: {} B decoded, {} B plain",
+            decoded.len(),
+            plain.len()
+        );
+        sizes.push(plain.len());
+    }
+    assert!(sizes[0] < 1_000 && sizes[1] > 200_000, "{sizes:?}");
     server.shutdown().unwrap();
 }
 

@@ -7,7 +7,6 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::future::Future;
-use std::io::Write;
 
 /// Answers a scrape of `registry`: the exposition in the format the `Accept` header asks for,
 /// gzip-compressed when `Accept-Encoding` allows it. `GET` and `HEAD` only (405 otherwise).
@@ -78,7 +77,7 @@ fn exposition_response(
     head_only: bool,
 ) -> Response<Full<Bytes>> {
     let body = if gzip {
-        gzip_bytes(text.as_bytes())
+        super::gzip::gzip(text.as_bytes()).map(Bytes::from)
     } else {
         Ok(Bytes::from(text))
     };
@@ -132,15 +131,6 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn gzip_bytes(data: &[u8]) -> std::io::Result<Bytes> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(data)?;
-    Ok(Bytes::from(encoder.finish()?))
 }
 
 /// Whether an `Accept-Encoding` value allows gzip: a `gzip` entry with a quality above 0, or

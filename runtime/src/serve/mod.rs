@@ -3,6 +3,7 @@
 mod address;
 mod connection;
 pub(crate) mod connection_limits;
+mod gzip;
 mod handle;
 mod handler;
 #[cfg(feature = "web-config")]
