@@ -4,9 +4,10 @@
 use super::blocking::{BlockingThreads, Thread};
 use super::report::{self, Health, StderrReport};
 use super::{BoxError, Collector, Failure, Work, scrape};
-use crate::encoding::{Encoder, Value};
-use crate::metrics::{Counter, Descriptor, Gauge, MetricKind, Series};
+use crate::encoding::{Encoder, FamilyEncoder, Value};
+use crate::metrics::{Counter, Gauge, MetricKind, Series};
 use crate::registry::{Collect, FamilyDescription};
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,17 +54,40 @@ pub(super) struct State<M> {
 }
 
 struct OwnDescriptors {
-    up: Descriptor,
-    duration: Descriptor,
-    errors: Descriptor,
-    last_success: Descriptor,
+    up: OwnFamily,
+    duration: OwnFamily,
+    errors: OwnFamily,
+    last_success: OwnFamily,
     /// Blocking collectors only: async ones are cancelled, never left running.
-    abandoned: Option<Descriptor>,
+    abandoned: Option<OwnFamily>,
+}
+
+/// One of a collector's own families: its name is the collector's prefix and a suffix, owned
+/// (not leaked), so a registry dropped with its collectors frees them.
+struct OwnFamily {
+    name: String,
+    help: &'static str,
+    unit: Option<&'static str>,
+    kind: MetricKind,
+}
+
+impl OwnFamily {
+    fn start<'e>(&'e self, encoder: &'e mut Encoder<'_>) -> FamilyEncoder<'e> {
+        encoder.family_parts(&self.name, self.help, self.unit, self.kind, "")
+    }
+
+    fn description(&self) -> FamilyDescription {
+        FamilyDescription {
+            name: Cow::Owned(self.name.clone()),
+            kind: self.kind,
+            help: Cow::Borrowed(self.help),
+        }
+    }
 }
 
 impl OwnDescriptors {
     /// In the order `describe` lists them, before the families of `M`.
-    fn all(&self) -> impl Iterator<Item = &Descriptor> {
+    fn all(&self) -> impl Iterator<Item = &OwnFamily> {
         [&self.up, &self.duration, &self.errors, &self.last_success]
             .into_iter()
             .chain(self.abandoned.as_ref())
@@ -123,11 +147,8 @@ enum Stopped {
 impl<M: Collect + Default> State<M> {
     pub(super) fn new(collector: Collector<M>) -> Self {
         let prefix = collector.prefix;
-        // Leaked once per collector, which lives as long as the process.
-        let name = |suffix: &str| -> &'static str {
-            Box::leak(format!("{prefix}_{suffix}").into_boxed_str())
-        };
-        let gauge = |name, help, unit| Descriptor {
+        let name = |suffix: &str| format!("{prefix}_{suffix}");
+        let gauge = |name, help, unit| OwnFamily {
             name,
             help,
             unit,
@@ -144,7 +165,7 @@ impl<M: Collect + Default> State<M> {
                 "How long the last collection from the target took (waited for, if it timed out).",
                 Some("seconds"),
             ),
-            errors: Descriptor {
+            errors: OwnFamily {
                 name: name("collection_errors"),
                 help: "Collections from the target that produced nothing, by reason (error, timeout, panic).",
                 unit: None,
@@ -163,7 +184,7 @@ impl<M: Collect + Default> State<M> {
                 )
             }),
         };
-        let mut families: Vec<FamilyDescription> = own.all().map(FamilyDescription::from).collect();
+        let mut families: Vec<FamilyDescription> = own.all().map(OwnFamily::description).collect();
         families.extend(M::default().describe());
         State {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -608,20 +629,19 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
         let metrics = scrape::recorded::<M>(self.id).unwrap_or_else(|| self.served());
         let own = &self.own;
         let up = Value::I64(i64::from(metrics.is_some()));
-        encoder.family(&own.up, "").sample("", "", None, up);
-        self.duration
-            .encode(&mut encoder.family(&own.duration, ""), "");
-        let mut family = encoder.family(&own.errors, "");
+        own.up.start(encoder).sample("", "", None, up);
+        self.duration.encode(&mut own.duration.start(encoder), "");
+        let mut family = own.errors.start(encoder);
         for failure in Failure::ALL {
             let value = Value::U64(self.errors[failure as usize].get());
             family.sample("_total", "", Some(("reason", failure.reason())), value);
         }
-        let last_success = &own.last_success;
         self.last_success
-            .encode(&mut encoder.family(last_success, ""), "");
+            .encode(&mut own.last_success.start(encoder), "");
         if let Some(abandoned) = &own.abandoned {
-            let family = &mut encoder.family(abandoned, "");
-            self.threads.abandoned.encode(family, "");
+            self.threads
+                .abandoned
+                .encode(&mut abandoned.start(encoder), "");
         }
         if let Some(metrics) = metrics {
             metrics.encode(encoder);
