@@ -323,6 +323,45 @@ pub fn free_port() -> u16 {
     panic!("no free port on 127.0.0.1 in {FIRST}..{}", FIRST + COUNT);
 }
 
+/// For a test that would disturb the tests beside it (it uses up the process's file
+/// descriptors): in the test binary, runs test `name` again in a child process of its own and
+/// checks that it passed, returning `false`; in that child, returns `true`, and the test runs.
+pub fn in_a_process_of_its_own(name: &str) -> bool {
+    const CHILD: &str = "PROMEXPORT_TEST_IN_A_PROCESS_OF_ITS_OWN";
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let output = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the test alone");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("1 passed"), "{printed}");
+    false
+}
+
+/// Opens `/dev/null` until the process is out of file descriptors (`EMFILE`), then closes one:
+/// exactly one descriptor is left, until the files returned are dropped.
+pub fn use_up_file_descriptors_but_one() -> Vec<std::fs::File> {
+    let mut files = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) => files.push(file),
+            Err(error) if error.raw_os_error() == Some(24) => break,
+            Err(error) => panic!("{error}"),
+        }
+        assert!(files.len() < 10_000_000, "no descriptor limit");
+    }
+    drop(files.pop());
+    files
+}
+
 /// Polls `check` every 100 ms until it returns `Some`, failing after `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

@@ -370,22 +370,8 @@ fn clients_that_stop_reading_are_dropped_after_the_write_timeout() {
 
 #[test]
 fn accept_errors_are_counted_and_survived() {
-    const ALONE: &str = "PROMEXPORT_TEST_OUT_OF_DESCRIPTORS";
-    if std::env::var_os(ALONE).is_none() {
-        // Using up every file descriptor would break the tests running beside it: run alone.
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["accept_errors_are_counted_and_survived", "--exact"])
-            .args(["--test-threads=1", "--nocapture"])
-            .env(ALONE, "1")
-            .output()
-            .unwrap();
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(output.status.success(), "{printed}");
-        assert!(printed.contains("1 passed"), "{printed}");
+    // Using up every file descriptor would break the tests running beside it.
+    if !promexport_tests::in_a_process_of_its_own("accept_errors_are_counted_and_survived") {
         return;
     }
     let server = Server::bind("127.0.0.1:0")
@@ -393,18 +379,8 @@ fn accept_errors_are_counted_and_survived() {
         .registry(Registry::new())
         .spawn()
         .unwrap();
-    let mut files = Vec::new();
-    loop {
-        match std::fs::File::open("/dev/null") {
-            Ok(file) => files.push(file),
-            // EMFILE: the process is out of descriptors.
-            Err(error) if error.raw_os_error() == Some(24) => break,
-            Err(error) => panic!("{error}"),
-        }
-        assert!(files.len() < 10_000_000, "no descriptor limit");
-    }
     // One descriptor for the client; none is left for the server to accept it with.
-    drop(files.pop());
+    let files = promexport_tests::use_up_file_descriptors_but_one();
     let mut client = TcpStream::connect(server.local_addr()).unwrap();
     std::thread::sleep(Duration::from_secs(1));
     drop(files);
