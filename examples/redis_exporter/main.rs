@@ -87,7 +87,7 @@ async fn main() -> ExitCode {
         flags.telemetry_path
     );
     match axum::serve(listener, app)
-        .with_graceful_shutdown(terminated())
+        .with_graceful_shutdown(shutdown_signal())
         .await
     {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,18 +116,15 @@ fn fail(error: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// SIGTERM (`docker stop`, Kubernetes) or Ctrl-C.
-async fn terminated() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async move {
-        match term.as_mut() {
-            Some(term) => term.recv().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        },
+        Err(_) => drop(tokio::signal::ctrl_c().await),
     }
 }
 
@@ -181,7 +178,9 @@ fn collector(
     let timeout = target.timeout;
     // Blocking: the client's own timeouts bound each collection (the collector's is a backstop).
     let read = move || read_info(&client, timeout).map_err(|e| format!("reading {shown}: {e}"));
-    Ok(Collector::blocking("redis", read).timeout(timeout * 3))
+    let backstop = timeout.saturating_mul(3);
+    Ok(Collector::blocking("redis", read)
+        .timeout(backstop.min(Collector::<info::RedisMetrics>::MAX_TIMEOUT)))
 }
 
 fn read_info(
@@ -267,6 +266,9 @@ mod tests {
         );
         assert_eq!(flags.connection_timeout, Duration::from_secs(2));
         assert!(Flags::try_parse_from(["x", "--connection-timeout", "0"]).is_err());
+        let huge = Flags::try_parse_from(["x", "--connection-timeout", "1e18"]).unwrap();
+        let target = Target::new(&huge);
+        assert!(collector(target, "127.0.0.1:1").is_ok(), "no overflow");
         assert!(Flags::try_parse_from(["x", "--verbose"]).is_err());
     }
 
