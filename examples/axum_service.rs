@@ -19,8 +19,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, serve};
-use promexport::WebConfig;
+use clap::Parser;
 use promexport::axum::{BasicAuthLayer, HttpMetricsLayer, WebConfigListener};
+use promexport::{ListenAddress, WebConfig};
 use std::process::ExitCode;
 
 promexport::build_info!("axum_service");
@@ -66,71 +67,36 @@ fn app() -> Router {
         .layer(HttpMetricsLayer::new())
 }
 
-const USAGE: &str = "usage: axum_service [--web.listen-address HOST:PORT] [--web.config.file PATH]";
-
-/// The command line.
+#[derive(Parser, Debug)]
+#[command(about = "A small instrumented axum service with its own /metrics.")]
 struct Flags {
-    /// `--web.listen-address`, default `127.0.0.1:3000`.
-    address: String,
-    /// `--web.config.file`: TLS and basic auth settings (exporter-toolkit format).
+    /// Address to listen on; `:3000` is every interface.
+    #[arg(long = "web.listen-address", default_value = "127.0.0.1:3000")]
+    listen_address: String,
+    /// TLS and basic auth settings for every route (exporter-toolkit format).
+    #[arg(long = "web.config.file")]
     web_config: Option<String>,
-}
-
-/// `--flag VALUE` or `--flag=VALUE`.
-fn parse_flags(mut args: impl Iterator<Item = String>) -> Result<Flags, String> {
-    let mut flags = Flags {
-        address: "127.0.0.1:3000".to_owned(),
-        web_config: None,
-    };
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-            None => (arg, None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value; {USAGE}"))
-        };
-        match name.as_str() {
-            "--web.listen-address" => flags.address = value()?,
-            "--web.config.file" => flags.web_config = Some(value()?),
-            _ => return Err(format!("unknown argument {name:?}; {USAGE}")),
-        }
-    }
-    Ok(flags)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let flags = match parse_flags(std::env::args().skip(1)) {
-        Ok(flags) => flags,
-        Err(message) => {
-            eprintln!("axum_service: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let flags = Flags::parse();
     // No file: plain HTTP and no credentials, as with every exporter-toolkit exporter.
-    let web_config = match flags.web_config.as_deref().map(WebConfig::load) {
-        None => WebConfig::default(),
-        Some(Ok(config)) => config,
-        Some(Err(error)) => {
-            eprintln!("axum_service: {error}");
-            return ExitCode::FAILURE;
-        }
+    let web_config = flags
+        .web_config
+        .as_deref()
+        .map_or(Ok(WebConfig::default()), WebConfig::load);
+    let web_config = match web_config.and_then(|config| promexport::check().map(|()| config)) {
+        Ok(config) => config,
+        Err(error) => return exit_with(error),
     };
-    if let Err(error) = promexport::check() {
-        eprintln!("axum_service: {error}");
-        return ExitCode::FAILURE;
-    }
-    let address = flags.address;
-    let listener = match tokio::net::TcpListener::bind(&address).await {
+    let addrs = match flags.listen_address.socket_addrs() {
+        Ok(addrs) => addrs,
+        Err(error) => return exit_with(error),
+    };
+    let listener = match tokio::net::TcpListener::bind(addrs.as_slice()).await {
         Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("axum_service: binding {address}: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return exit_with(format!("binding {}: {error}", flags.listen_address)),
     };
     if let Ok(local) = listener.local_addr() {
         let scheme = if web_config.has_tls() {
@@ -140,18 +106,28 @@ async fn main() -> ExitCode {
         };
         println!("axum_service: listening on {scheme}://{local}");
     }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     let app = app().layer(BasicAuthLayer::new(&web_config));
-    match serve(WebConfigListener::new(listener, &web_config), app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let served = serve(WebConfigListener::new(listener, &web_config), app)
+        .with_graceful_shutdown(shutdown_signal());
+    match served.await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("axum_service: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => exit_with(error),
+    }
+}
+
+fn exit_with(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("axum_service: {error}");
+    ExitCode::FAILURE
+}
+
+/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        },
+        Err(_) => drop(tokio::signal::ctrl_c().await),
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! $ cargo run --example nginx_exporter -- --nginx.scrape-uri http://127.0.0.1:8080/stub_status
-//! nginx_exporter: serving metrics on http://127.0.0.1:9113/metrics
+//! nginx_exporter: serving metrics on http://0.0.0.0:9113/metrics
 //! $ curl -s localhost:9113/metrics | grep ^nginx_
 //! nginx_up 1
 //! nginx_connections_active 1
@@ -18,13 +18,13 @@
 //! The counters carry `_total`: OpenMetrics requires it, and it is the name Prometheus stores
 //! for the official exporter's counters too when it scrapes OpenMetrics (its default). When nginx
 //! cannot be read, `nginx_up` is 0, the `nginx_connections_*` and `nginx_http_*` series are left
-//! out, and the scrape still answers 200.
+//! out, and the scrape still answers 200. As the official exporter, it listens on every interface
+//! (`--web.listen-address :9113`) unless told otherwise.
 
+use clap::Parser;
 use promexport::{Collector, Counter, Gauge, Metrics};
 use std::process::ExitCode;
-
-#[path = "shared/http_client.rs"]
-mod http_client;
+use std::time::Duration;
 
 promexport::build_info!("nginx_exporter");
 
@@ -96,97 +96,83 @@ fn parse_stub_status(page: &str) -> Result<NginxMetrics, String> {
     Ok(metrics)
 }
 
-struct Config {
+#[derive(Parser, Debug)]
+#[command(about = "Exports nginx's stub_status page as Prometheus metrics.")]
+struct Flags {
+    /// nginx's stub_status page.
+    #[arg(
+        long = "nginx.scrape-uri",
+        default_value = "http://127.0.0.1:8080/stub_status"
+    )]
     scrape_uri: String,
+    /// Address to serve metrics on; `:9113` is every interface.
+    #[arg(long = "web.listen-address", default_value = ":9113")]
     listen_address: String,
+    /// Path of the metrics.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
     telemetry_path: String,
-    web_config: String,
-}
-
-const USAGE: &str = "\
-Usage: nginx_exporter [FLAGS]
-
-  --nginx.scrape-uri URL          nginx's stub_status page (default http://127.0.0.1:8080/stub_status)
-  --web.listen-address HOST:PORT  where to serve metrics (default 127.0.0.1:9113)
-  --web.telemetry-path PATH       path of the metrics (default /metrics)
-  --web.config.file PATH          TLS and basic auth settings (exporter-toolkit format)
-  -h, --help                      print this help";
-
-/// The flags (without the program name); `None` for `--help`.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, String> {
-    let mut config = Config {
-        scrape_uri: "http://127.0.0.1:8080/stub_status".to_owned(),
-        listen_address: "127.0.0.1:9113".to_owned(),
-        telemetry_path: "/metrics".to_owned(),
-        web_config: String::new(),
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                (name.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let slot = match name.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--nginx.scrape-uri" => &mut config.scrape_uri,
-            "--web.listen-address" => &mut config.listen_address,
-            "--web.telemetry-path" => &mut config.telemetry_path,
-            "--web.config.file" => &mut config.web_config,
-            _ => return Err(format!("unknown argument {arg:?}")),
-        };
-        *slot = inline
-            .or_else(|| args.next())
-            .ok_or_else(|| format!("{name} needs a value"))?;
-    }
-    http_client::http_target(&config.scrape_uri).map_err(|e| format!("--nginx.scrape-uri: {e}"))?;
-    Ok(Some(config))
-}
-
-async fn scrape_nginx(uri: std::sync::Arc<str>) -> Result<NginxMetrics, String> {
-    // A failure is told by promexport: once per change on stderr, or at each collection to a
-    // `tracing` subscriber.
-    let page = http_client::http_get(&uri).await;
-    page.and_then(|page| parse_stub_status(&page))
-        .map_err(|message| format!("reading {uri}: {message}"))
+    /// TLS and basic auth settings (exporter-toolkit format).
+    #[arg(long = "web.config.file")]
+    web_config: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let flags = Flags::parse();
+    let server = promexport::Server::bind(&flags.listen_address).and_then(|server| {
+        match &flags.web_config {
+            Some(path) => server.web_config_file(path),
+            None => Ok(server),
         }
-        Err(message) => {
-            eprintln!("nginx_exporter: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let uri: std::sync::Arc<str> = config.scrape_uri.into();
-    let registered = Collector::new("nginx", move || scrape_nginx(uri.clone())).register();
-    let server = registered.and_then(|()| promexport::Server::bind(&config.listen_address));
-    let server = server.and_then(|server| match config.web_config.as_str() {
-        "" => Ok(server),
-        path => server.web_config_file(path),
     });
-    let handle = match server.and_then(|server| server.path(config.telemetry_path).spawn()) {
+    let registered = Collector::blocking("nginx", reader(flags.scrape_uri)).register();
+    let handle = match registered
+        .and(server)
+        .and_then(|server| server.path(flags.telemetry_path).spawn())
+    {
         Ok(handle) => handle,
-        Err(error) => {
-            eprintln!("nginx_exporter: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(error),
     };
     println!("nginx_exporter: serving metrics on {}", handle.url());
-    let _ = tokio::signal::ctrl_c().await;
+    shutdown_signal().await;
     match handle.shutdown() {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("nginx_exporter: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
+    }
+}
+
+fn fail(error: promexport::Error) -> ExitCode {
+    eprintln!("nginx_exporter: {error}");
+    ExitCode::FAILURE
+}
+
+/// One read of the stub_status page at `uri` per call.
+fn reader(uri: String) -> impl Fn() -> Result<NginxMetrics, String> + Send + Sync + 'static {
+    // Shorter than the collector's 10 s timeout, so that the blocking read returns by itself.
+    let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5)));
+    let agent: ureq::Agent = config.build().into();
+    // A failure is told by promexport: once per change on stderr, or at each collection to a
+    // `tracing` subscriber.
+    move || {
+        let page = agent
+            .get(&uri)
+            .call()
+            .and_then(|mut answer| answer.body_mut().read_to_string());
+        let page = page.map_err(|error| error.to_string());
+        page.and_then(|page| parse_stub_status(&page))
+            .map_err(|message| format!("reading {uri}: {message}"))
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        },
+        Err(_) => drop(tokio::signal::ctrl_c().await),
     }
 }
 
@@ -221,22 +207,26 @@ mod tests {
 
     #[test]
     fn flags_follow_the_official_exporter() {
-        let args = |list: &[&str]| parse_args(list.iter().map(|s| s.to_string()));
-        let defaults = args(&[]).unwrap().unwrap();
+        let defaults = Flags::try_parse_from(["nginx_exporter"]).unwrap();
         assert_eq!(defaults.scrape_uri, "http://127.0.0.1:8080/stub_status");
-        assert_eq!(defaults.listen_address, "127.0.0.1:9113");
-        let set = args(&[
+        assert_eq!(defaults.listen_address, ":9113");
+        let set = Flags::try_parse_from([
+            "x",
             "--nginx.scrape-uri=http://h:1/s",
             "--web.listen-address",
             ":9",
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
+        let set = set.unwrap();
         assert_eq!(
             (set.scrape_uri.as_str(), set.listen_address.as_str()),
             ("http://h:1/s", ":9")
         );
-        assert!(args(&["--nginx.scrape-uri", "https://h/"]).is_err());
-        assert!(args(&["--verbose"]).is_err());
+        assert!(Flags::try_parse_from(["x", "--verbose"]).is_err());
+    }
+
+    #[test]
+    fn the_go_listen_address_binds_every_interface() {
+        let server = promexport::Server::bind(":0").unwrap();
+        assert!(server.local_addr().unwrap().ip().is_unspecified());
     }
 }

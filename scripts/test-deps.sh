@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Puts what the test suite runs for real into target/test-tools/ (the project's folder, never the
-# system's): Prometheus and promtool, the Pushgateway and nginx taken out of Debian's packages
-# without installing them (so no service is installed, started or enabled at boot, and nothing
-# already running on the machine is touched), and Python's prometheus_client, pinned, in a virtual
+# system's): Prometheus and promtool, the Pushgateway, nginx, redis-server and VictoriaMetrics taken
+# out of Debian's packages without installing them (so no service is installed, started or enabled at
+# boot, and nothing already running on the machine is touched; the libraries Redis links that the
+# machine may lack are unpacked beside it), and Python's prometheus_client, pinned, in a virtual
 # environment. Idempotent: fetches only what is missing. The tests run the tools from there and
 # fail, never skip, when one is missing.
 #
@@ -14,11 +15,24 @@ cd "$(dirname "$0")/.."
 tools=target/test-tools
 python_client=prometheus_client==0.21.1
 
-# Debian package -> the files of it the tests run (paths inside the package).
-declare -A package_files=(
+# Tool root -> the Debian packages unpacked into it (a root holds a tool and the libraries it links
+# that the machine may lack; the first package names the root).
+declare -A root_packages=(
+  [prometheus]="prometheus"
+  [prometheus-pushgateway]="prometheus-pushgateway"
+  [nginx]="nginx"
+  # The server binary is redis-tools' redis-check-rdb; redis-server ships the `redis-server` link to
+  # it (Redis picks its mode from argv[0]), so both go into one root.
+  [redis]="redis-server redis-tools libjemalloc2 liblzf1"
+  [victoria-metrics]="victoria-metrics"
+)
+# Tool root -> the files of it the tests run (paths inside the root).
+declare -A root_files=(
   [prometheus]="usr/bin/prometheus usr/bin/promtool"
   [prometheus-pushgateway]="usr/bin/prometheus-pushgateway"
   [nginx]="usr/sbin/nginx"
+  [redis]="usr/bin/redis-server usr/bin/redis-cli"
+  [victoria-metrics]="usr/bin/victoria-metrics"
 )
 # Libraries nginx links against; service-less, so installed with apt when absent.
 libraries=(libc6 libcrypt1 libpcre2-8-0 libssl3 zlib1g)
@@ -31,21 +45,39 @@ apt_lists() {
   fetched_lists=true
 }
 
-for package in "${!package_files[@]}"; do
-  stamp="$tools/debs/$package.unpacked"
-  if [ ! -f "$stamp" ]; then
-    rm -f "$tools/debs/${package}"_*.deb
-    if ! (cd "$tools/debs" && apt-get download -qq "$package" 2>/dev/null); then
-      apt_lists
-      (cd "$tools/debs" && apt-get download -qq "$package")
-    fi
-    rm -rf "$tools/root/$package"
-    mkdir -p "$tools/root"
-    dpkg-deb -x "$tools/debs/${package}"_*.deb "$tools/root/$package"
-    touch "$stamp"
+download() {
+  local package=$1
+  compgen -G "$tools/debs/${package}_*.deb" >/dev/null && return
+  if ! (cd "$tools/debs" && apt-get download -qq "$package" 2>/dev/null); then
+    apt_lists
+    (cd "$tools/debs" && apt-get download -qq "$package")
   fi
-  for file in ${package_files[$package]}; do
-    ln -sf "../root/$package/$file" "$tools/bin/$(basename "$file")"
+}
+
+for root in "${!root_packages[@]}"; do
+  stamp="$tools/debs/$root.unpacked"
+  packages=${root_packages[$root]}
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$packages" ]; then
+    rm -rf "${tools:?}/root/$root"
+    mkdir -p "$tools/root/$root"
+    for package in $packages; do
+      download "$package"
+      dpkg-deb -x "$tools/debs/${package}"_*.deb "$tools/root/$root"
+    done
+    printf '%s' "$packages" >"$stamp"
+  fi
+  library_dirs=$(find "$tools/root/$root" -path '*/lib/*-linux-gnu' -type d -printf '$root/%P:')
+  for file in ${root_files[$root]}; do
+    link="$tools/bin/$(basename "$file")"
+    rm -f "$link"
+    if [ -z "$library_dirs" ]; then
+      ln -s "../root/$root/$file" "$link"
+    else
+      # A wrapper, so the libraries unpacked beside the tool are found (and only by it).
+      printf '#!/bin/sh\nroot="$(dirname "$0")/../root/%s"\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$root/%s" "$@"\n' \
+        "$root" "${library_dirs%:}" "$file" >"$link"
+      chmod +x "$link"
+    fi
   done
 done
 
@@ -75,4 +107,8 @@ chmod +x "$tools/bin/python3"
 "$tools/bin/promtool" --version 2>&1 | head -n 1
 "$tools/bin/prometheus-pushgateway" --version 2>&1 | head -n 1
 "$tools/bin/nginx" -v 2>&1
+"$tools/bin/redis-server" --version
+# Debian's build prints an empty -version; the package says which it is.
+"$tools/bin/victoria-metrics" -version >/dev/null
+echo "victoria-metrics $(dpkg-deb -f "$tools"/debs/victoria-metrics_*.deb Version)"
 "$tools/bin/python3" -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'

@@ -1,70 +1,49 @@
 //! The embedded demo application: `GET /status` answers JSON whose numbers change over time.
 
-use crate::http_client::find;
+use axum::http::header::CONTENT_TYPE;
+use axum::{Router, routing::get};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-/// Serves `GET /status` on `listener` until the process ends.
-pub(crate) async fn serve(listener: TcpListener) {
+/// Serves `GET /status` on 127.0.0.1:`port` (0: a free port) until the process ends; returns
+/// its URL.
+pub(crate) async fn start(port: u16) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let url = format!("http://{}/status", listener.local_addr()?);
     let started = Instant::now();
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => drop(tokio::spawn(demo_answer(stream, started))),
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
-}
-
-async fn demo_answer(mut stream: TcpStream, started: Instant) {
-    let (mut request, mut buffer) = (Vec::new(), [0; 1024]);
-    let read_head = async {
-        while find(&request, b"\r\n\r\n").is_none() && request.len() < 8192 {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => request.extend_from_slice(&buffer[..n]),
-            }
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(5), read_head)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let (status, body) = match request.starts_with(b"GET /status ") {
-        true => ("200 OK", demo_status(started.elapsed())),
-        false => ("404 Not Found", "{\"error\": \"not found\"}".to_owned()),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
+    let app = Router::new().route(
+        "/status",
+        get(move || async move {
+            let body = demo_status(started.elapsed()).to_string();
+            ([(CONTENT_TYPE, "application/json")], body)
+        }),
     );
-    let _ = stream.write_all(response.as_bytes()).await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("app_exporter: demo application on {url}");
+    Ok(url)
 }
 
 /// The demo's status after `elapsed`: busy waves, and unhealthy 5 s of every minute.
-pub(crate) fn demo_status(elapsed: Duration) -> String {
+fn demo_status(elapsed: Duration) -> serde_json::Value {
     let t = elapsed.as_secs_f64();
-    let current = (5.0 + 4.0 * (t / 20.0).sin()).round();
-    let pending = (1.5 + 1.5 * (t / 7.0).cos()).round();
     let health = ["healthy", "unhealthy"][usize::from(elapsed.as_secs() % 60 >= 55)];
-    format!(
-        "{{\"requests_current\": {current}, \"requests_pending\": {pending}, \
-         \"uptime_seconds\": {t:.3}, \"health\": \"{health}\"}}"
-    )
+    serde_json::json!({
+        "requests_current": (5.0 + 4.0 * (t / 20.0).sin()).round() as i64,
+        "requests_pending": (1.5 + 1.5 * (t / 7.0).cos()).round() as i64,
+        "uptime_seconds": (t * 1000.0).round() / 1000.0,
+        "health": health,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Health;
-    use crate::status::parse_status;
+    use crate::{Health, Status};
 
     #[test]
     fn demo_status_is_valid_and_flips_health() {
-        let at = |secs| parse_status(&demo_status(Duration::from_secs(secs))).unwrap();
+        let at = |secs| {
+            serde_json::from_value::<Status>(demo_status(Duration::from_secs(secs))).unwrap()
+        };
         assert_eq!(at(10).health, Health::Healthy);
         assert_eq!(at(57).health, Health::Unhealthy);
         assert_eq!(at(104).uptime_seconds, 104.0);

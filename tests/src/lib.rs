@@ -17,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The path of a test tool (`prometheus`, `promtool`, `prometheus-pushgateway`, `nginx`,
-/// `python3` with `prometheus_client`) in the project's `target/test-tools/bin`.
+/// `redis-server`, `redis-cli`, `victoria-metrics`, `python3` with `prometheus_client`) in the project's `target/test-tools/bin`.
 ///
 /// # Panics
 /// When it is not there: run `scripts/test-deps.sh`.
