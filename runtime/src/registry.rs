@@ -240,7 +240,7 @@ struct Inner {
     state: RwLock<State>,
     /// Collectors that read their target when scraped.
     #[cfg(feature = "serve")]
-    refreshers: RwLock<Vec<Arc<dyn crate::collect::Refresh>>>,
+    refreshers: RwLock<Vec<Arc<dyn crate::collector::Refresh>>>,
     #[cfg(feature = "prometheus-interop")]
     foreign: prometheus::Registry,
     /// Size of the last exposition, to allocate the next one once.
@@ -333,7 +333,7 @@ impl Registry {
     }
 
     #[cfg(feature = "serve")]
-    pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collect::Refresh>) {
+    pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collector::Refresh>) {
         let mut refreshers = self
             .inner
             .refreshers

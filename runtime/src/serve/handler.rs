@@ -1,6 +1,6 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
-use crate::collect::{collection_timeout, own_collections};
+use crate::collector::{collection_timeout, own_collections};
 use crate::{Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
