@@ -45,6 +45,7 @@
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 //! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
 //! | `web-config` | no | [`WebConfig`]: TLS and basic auth from an exporter-toolkit web config file, for [`Server`] and (with `axum`) axum services |
+//! | `exporter` | no | [`exporter::Exporter`]: an exporter binary with Go's standard flags, switchable collectors and the `/probe` pattern |
 //! | `prometheus-interop` | no | [`Registry::register_prometheus`]: serve collectors of the `prometheus` crate next to promexport's families |
 // Links to items of features that are off point at this table, so the docs of any feature set
 // build without broken links.
@@ -62,6 +63,11 @@
 #![cfg_attr(not(feature = "axum"), doc = "[`axum::HttpMetricsLayer`]: #features")]
 #![cfg_attr(feature = "push", doc = "[`push::Pusher`]: crate::push::Pusher")]
 #![cfg_attr(not(feature = "push"), doc = "[`push::Pusher`]: #features")]
+#![cfg_attr(
+    feature = "exporter",
+    doc = "[`exporter::Exporter`]: crate::exporter::Exporter"
+)]
+#![cfg_attr(not(feature = "exporter"), doc = "[`exporter::Exporter`]: #features")]
 #![cfg_attr(feature = "web-config", doc = "[`WebConfig`]: crate::WebConfig")]
 #![cfg_attr(not(feature = "web-config"), doc = "[`WebConfig`]: #features")]
 #![cfg_attr(
@@ -84,6 +90,9 @@ mod base64;
 mod collector;
 mod encoding;
 mod error;
+#[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
+pub mod exporter;
 // Not public API: the parsers of untrusted input, for the fuzz targets in `fuzz/`.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -315,7 +324,8 @@ pub use promexport_macros::skip;
 /// Names the binary in its `<name>_build_info` metric, with the crate's version.
 ///
 /// Use it once, at item level (outside any function). The git revision is read from the
-/// `GIT_REVISION` environment variable at compile time, when set (e.g. by a build script).
+/// `GIT_REVISION` environment variable at compile time, when set (e.g. by a build script); the
+/// exporter toolkit's `--version` also shows `GIT_BRANCH`, `BUILD_USER` and `BUILD_DATE`.
 ///
 /// ```
 /// promexport::build_info!("my_exporter");
@@ -329,6 +339,9 @@ macro_rules! build_info {
                 name: $name,
                 version: ::core::env!("CARGO_PKG_VERSION"),
                 revision: ::core::option_env!("GIT_REVISION"),
+                branch: ::core::option_env!("GIT_BRANCH"),
+                build_user: ::core::option_env!("BUILD_USER"),
+                build_date: ::core::option_env!("BUILD_DATE"),
             }
         }
     };

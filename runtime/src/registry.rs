@@ -416,6 +416,24 @@ impl Registry {
             .store(out.len() - start, Ordering::Relaxed);
     }
 
+    /// Encodes every family onto an encoder another registry's encoding began: the exporter
+    /// toolkit serves this registry inside each scrape's own.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn encode_onto(&self, encoder: &mut Encoder<'_>) {
+        let collectors = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collectors
+            .clone();
+        for collector in &collectors {
+            collector.encode(encoder);
+        }
+        #[cfg(feature = "prometheus-interop")]
+        encode_foreign(encoder, &self.inner.foreign.gather());
+    }
+
     /// The exposition of every family, as a string.
     pub fn render(&self, format: Format) -> String {
         let mut out = String::new();
