@@ -18,7 +18,7 @@
 //!     addr: String,
 //! }
 //!
-//! #[derive(Metrics, Default)]
+//! #[derive(Metrics)]
 //! #[metrics(prefix = "queue", no_global)]
 //! struct QueueMetrics {
 //!     /// Messages waiting.
@@ -254,9 +254,7 @@ where
 
     /// The command line: your flags, the standard ones, `--collector.*`, `--version`.
     pub fn command(&self) -> clap::Command {
-        let mut command = clap::Command::new(self.name.clone())
-            .about(self.description.clone())
-            .disable_version_flag(true);
+        let mut command = clap::Command::new(self.name.clone()).disable_version_flag(true);
         command = C::augment_args(command);
         if !command
             .get_arguments()
@@ -264,6 +262,8 @@ where
         {
             command = Flags::augment_args(command);
         }
+        // After the structs, whose doc comments would be the text otherwise.
+        command = command.about(self.description.clone()).long_about(None);
         command = command.mut_arg("listen_addresses", |arg| {
             arg.default_value(self.default_address.clone())
         });
@@ -340,7 +340,7 @@ where
         if !collectors.all.is_empty() {
             tracing::info!(target: LOG_TARGET, "Enabled collectors");
             for name in collectors.enabled_names() {
-                tracing::info!(target: LOG_TARGET, collector = name);
+                tracing::info!(target: LOG_TARGET, "{name}");
             }
         }
         let cli = Arc::new(cli);
