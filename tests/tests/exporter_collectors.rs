@@ -136,6 +136,29 @@ fn a_slow_collector_is_cut_at_the_scrape_deadline_and_the_others_are_served() {
 }
 
 #[test]
+fn collectors_run_at_the_same_time_each_timed_on_its_own() {
+    let fixture = start(&["--fixture.slow-seconds=3"]);
+    let start = Instant::now();
+    let text = fixture.scrape("");
+    let took = start.elapsed();
+    assert_eq!(success(&text, "slow"), Some(1.0), "{text}");
+    assert_eq!(success(&text, "sluggish"), Some(1.0), "{text}");
+    // One after the other they would take 6 s.
+    assert!(took < Duration::from_millis(5500), "{took:?}");
+    let duration = |collector| {
+        sample_value(
+            &text,
+            "toolkit_fixture_scrape_collector_duration_seconds",
+            &[("collector", collector)],
+        )
+        .unwrap()
+    };
+    assert!(duration("slow") >= 3.0, "{text}");
+    // Awaited after `slow`, still timed as the quick collector it is.
+    assert!(duration("blocking") < 2.0, "{text}");
+}
+
+#[test]
 fn collectors_are_switched_by_their_flags() {
     let fixture = start(&["--no-collector.healthy", "--collector.optional"]);
     let text = fixture.scrape("");
@@ -148,7 +171,14 @@ fn collectors_are_switched_by_their_flags() {
     let only = start(&["--collector.disable-defaults", "--collector.healthy"]);
     let text = only.scrape("");
     assert_eq!(success(&text, "healthy"), Some(1.0), "{text}");
-    for off in ["failing", "slow", "panicking", "blocking", "optional"] {
+    for off in [
+        "failing",
+        "slow",
+        "sluggish",
+        "panicking",
+        "blocking",
+        "optional",
+    ] {
         assert_eq!(success(&text, off), None, "{off}\n{text}");
     }
     // The last of `--collector.X` / `--no-collector.X` wins, as with kingpin.

@@ -77,36 +77,49 @@ impl<C: Send + Sync + 'static> NamedCollector<C> {
         }
     }
 
-    /// One collection within `deadline`: what it produced, or why it produced nothing.
-    async fn collect(&self, cli: &Arc<C>, deadline: Duration) -> Result<Arc<dyn Collect>, String> {
-        match &self.work {
+    /// Starts one collection within `deadline` at once (on a task or thread of its own), and
+    /// returns what waits for it: what it produced, or why it produced nothing.
+    fn start(
+        &self,
+        cli: &Arc<C>,
+        deadline: Duration,
+    ) -> impl Future<Output = Result<Arc<dyn Collect>, String>> + use<C> {
+        enum Started {
+            Task(tokio::task::JoinHandle<Result<Produced, tokio::time::error::Elapsed>>),
+            Thread(tokio::task::JoinHandle<std::thread::Result<Produced>>),
+            Busy,
+        }
+        let started = match &self.work {
+            // A task of its own: a panic ends the task, not the scrape.
             Work::Async(collect) => {
-                // A task of its own: a panic ends the task, not the scrape.
-                let task = tokio::spawn(tokio::time::timeout(deadline, collect(cli)));
-                match task.await {
-                    Ok(Ok(Ok(metrics))) => Ok(metrics),
-                    Ok(Ok(Err(error))) => Err(error.to_string()),
-                    Ok(Err(_)) => Err(format!("timed out after {deadline:?}")),
-                    Err(_) => Err("panicked".to_owned()),
-                }
+                Started::Task(tokio::spawn(tokio::time::timeout(deadline, collect(cli))))
             }
+            Work::Blocking(_, busy) if busy.swap(true, Ordering::AcqRel) => Started::Busy,
             Work::Blocking(collect, busy) => {
-                if busy.swap(true, Ordering::AcqRel) {
-                    return Err("the previous collection has not returned".to_owned());
-                }
                 let (collect, busy, cli) = (collect.clone(), busy.clone(), cli.clone());
-                let thread = tokio::task::spawn_blocking(move || {
+                Started::Thread(tokio::task::spawn_blocking(move || {
                     let produced =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| collect(&cli)));
                     busy.store(false, Ordering::Release);
                     produced
-                });
-                match tokio::time::timeout(deadline, thread).await {
+                }))
+            }
+        };
+        async move {
+            match started {
+                Started::Task(task) => match task.await {
+                    Ok(Ok(Ok(metrics))) => Ok(metrics),
+                    Ok(Ok(Err(error))) => Err(error.to_string()),
+                    Ok(Err(_)) => Err(format!("timed out after {deadline:?}")),
+                    Err(_) => Err("panicked".to_owned()),
+                },
+                Started::Thread(thread) => match tokio::time::timeout(deadline, thread).await {
                     Ok(Ok(Ok(Ok(metrics)))) => Ok(metrics),
                     Ok(Ok(Ok(Err(error)))) => Err(error.to_string()),
                     Ok(Ok(Err(_)) | Err(_)) => Err("panicked".to_owned()),
                     Err(_) => Err(format!("timed out after {deadline:?}")),
-                }
+                },
+                Started::Busy => Err("the previous collection has not returned".to_owned()),
             }
         }
     }
@@ -226,40 +239,48 @@ impl<C: Send + Sync + 'static> Collectors<C> {
         selected: &[usize],
         deadline: Duration,
     ) -> Vec<Outcome> {
-        let runs = selected.iter().map(|&index| {
-            let collector = &self.all[index];
-            async move {
+        // Every collection starts before any is waited for, and each is timed by a waiter of
+        // its own: they run at the same time, and a fast one is not timed by a slow one.
+        let started: Vec<_> = selected
+            .iter()
+            .map(|&index| {
+                let collector = &self.all[index];
                 let start = Instant::now();
-                let produced = collector.collect(cli, deadline).await;
-                let seconds = start.elapsed().as_secs_f64();
-                if let Err(error) = &produced {
-                    tracing::error!(
-                        target: "promexport::exporter",
-                        name = %collector.name,
-                        duration_seconds = seconds,
-                        err = %error,
-                        "collector failed"
-                    );
-                }
-                Outcome {
-                    name: collector.name.clone(),
-                    seconds,
-                    metrics: produced.ok(),
-                }
+                let produced = collector.start(cli, deadline);
+                let waiter = tokio::spawn(async move {
+                    let produced = produced.await;
+                    (produced, start.elapsed().as_secs_f64())
+                });
+                (collector, start, waiter)
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(started.len());
+        for (collector, start, waiter) in started {
+            let (produced, seconds) = match waiter.await {
+                Ok(waited) => waited,
+                // The waiter only matches on results: it fails only if the runtime shuts down.
+                Err(_) => (
+                    Err("not waited for".to_owned()),
+                    start.elapsed().as_secs_f64(),
+                ),
+            };
+            if let Err(error) = &produced {
+                tracing::error!(
+                    target: "promexport::exporter",
+                    name = %collector.name,
+                    duration_seconds = seconds,
+                    err = %error,
+                    "collector failed"
+                );
             }
-        });
-        join_all(runs.collect()).await
+            outcomes.push(Outcome {
+                name: collector.name.clone(),
+                seconds,
+                metrics: produced.ok(),
+            });
+        }
+        outcomes
     }
-}
-
-/// Awaits every future, all polled together (each collector already runs on a task or thread
-/// of its own, so polling them in turn waits for the slowest only).
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut outputs = Vec::with_capacity(futures.len());
-    for future in futures {
-        outputs.push(future.await);
-    }
-    outputs
 }
 
 /// What one collector gave a scrape.

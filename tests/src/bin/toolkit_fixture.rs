@@ -33,6 +33,13 @@ struct Slow {
 
 #[derive(Metrics)]
 #[metrics(prefix = "fixture", no_global)]
+struct Sluggish {
+    /// 1 once the sluggish collector finished.
+    sluggish: Gauge,
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "fixture", no_global)]
 struct Blocking {
     /// 1, read on a blocking thread.
     blocking: Gauge,
@@ -73,6 +80,14 @@ fn main() -> ExitCode {
                 let metrics = Slow::new();
                 metrics.slow.set(1);
                 Ok::<_, std::io::Error>(metrics)
+            }
+        })
+        // As slow as `slow`: the two run at the same time.
+        .collector("sluggish", true, |cli: &Cli| {
+            let pause = Duration::from_secs_f64(cli.slow_seconds);
+            async move {
+                tokio::time::sleep(pause).await;
+                Ok::<_, std::io::Error>(Sluggish::new())
             }
         })
         .collector("panicking", true, |_: &Cli| async { explode() })
