@@ -360,3 +360,81 @@ impl Collect for ScrapeReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Collectors, NamedCollector, add_flags};
+    use crate::registry::{Collect, FamilyDescription};
+
+    struct Nothing;
+
+    impl Collect for Nothing {
+        fn describe(&self) -> Vec<FamilyDescription> {
+            Vec::new()
+        }
+        fn encode(&self, _: &mut crate::Encoder<'_>) {}
+    }
+
+    fn collector(name: &str, enabled_by_default: bool) -> NamedCollector<()> {
+        NamedCollector::new_blocking(name, enabled_by_default, |_: &()| {
+            Ok::<_, std::io::Error>(Nothing)
+        })
+    }
+
+    fn switched(args: &[&str]) -> Vec<bool> {
+        let all = vec![
+            collector("cpu", true),
+            collector("disk", true),
+            collector("ntp", false),
+        ];
+        let command = add_flags(clap::Command::new("test"), &all);
+        let matches = command
+            .try_get_matches_from(std::iter::once("test").chain(args.iter().copied()))
+            .unwrap();
+        Collectors::from_matches(all, &matches).enabled
+    }
+
+    #[test]
+    fn explicit_flags_win_over_disable_defaults_and_defaults() {
+        assert_eq!(switched(&[]), [true, true, false]);
+        assert_eq!(
+            switched(&["--no-collector.cpu", "--collector.ntp"]),
+            [false, true, true]
+        );
+        assert_eq!(
+            switched(&["--collector.disable-defaults"]),
+            [false, false, false]
+        );
+        assert_eq!(
+            switched(&["--collector.disable-defaults", "--collector.disk"]),
+            [false, true, false]
+        );
+        assert_eq!(
+            switched(&["--collector.cpu", "--no-collector.cpu"]),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn query_filters_name_enabled_collectors_only() {
+        let collectors = Collectors {
+            all: vec![
+                collector("cpu", true),
+                collector("disk", true),
+                collector("ntp", false),
+            ],
+            enabled: vec![true, true, false],
+        };
+        let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(collectors.select(&[], &[]).unwrap(), [0, 1]);
+        assert_eq!(collectors.select(&names(&["disk"]), &[]).unwrap(), [1]);
+        assert_eq!(collectors.select(&[], &names(&["disk"])).unwrap(), [0]);
+        assert!(collectors.select(&names(&["ntp"]), &[]).is_err());
+        assert!(collectors.select(&names(&["gpu"]), &[]).is_err());
+        assert!(
+            collectors
+                .select(&names(&["cpu"]), &names(&["disk"]))
+                .is_err()
+        );
+    }
+}

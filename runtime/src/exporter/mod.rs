@@ -336,6 +336,19 @@ where
         crate::check()?;
         tracing::info!(target: LOG_TARGET, version = %version.info(), "Starting {}", self.name);
         tracing::info!(target: LOG_TARGET, build_context = %version.build_context(), "Build context");
+        match version::build_info_name() {
+            Some(name) if name == self.name => {}
+            Some(name) => tracing::warn!(
+                target: LOG_TARGET,
+                "build_info! names {name:?}, the exporter {:?}: the build_info metric and --version disagree",
+                self.name
+            ),
+            None => tracing::warn!(
+                target: LOG_TARGET,
+                "no promexport::build_info!({:?}) in the binary: the version is unknown",
+                self.name
+            ),
+        }
         let collectors = Collectors::from_matches(std::mem::take(&mut self.collectors), matches);
         if !collectors.all.is_empty() {
             tracing::info!(target: LOG_TARGET, "Enabled collectors");

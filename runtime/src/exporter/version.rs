@@ -64,6 +64,14 @@ impl BuildVersion {
     }
 }
 
+/// The name [`build_info!`](crate::build_info) gave, if the binary has one.
+pub(crate) fn build_info_name() -> Option<&'static str> {
+    inventory::iter::<BuildInfoSource>
+        .into_iter()
+        .next()
+        .map(|source| source.name)
+}
+
 /// Go's `GOOS/GOARCH` from a target triple: `x86_64-unknown-linux-gnu` is `linux/amd64`.
 fn platform(target: &str) -> String {
     let arch = match target.split('-').next().unwrap_or_default() {
