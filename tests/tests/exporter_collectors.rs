@@ -231,3 +231,67 @@ fn exporter_metrics_can_be_left_out() {
     assert!(text.contains("toolkit_fixture_build_info"), "{text}");
     assert!(text.contains("fixture_healthy 1\n"), "{text}");
 }
+
+#[test]
+fn probes_beyond_max_requests_get_503_and_a_panicking_probe_fails_alone() {
+    let fixture = start(&["--web.max-requests=1"]);
+    let probe_url = fixture.base.replace("/metrics", "/probe");
+    // Tried again while a quick probe of the poll below holds the one permit.
+    let long = std::thread::spawn({
+        let url = format!("{probe_url}?target=5");
+        move || {
+            for _ in 0..200 {
+                let answer = http_get(&url, &[("X-Prometheus-Scrape-Timeout-Seconds", "30")]);
+                if answer.0 != 503 {
+                    return answer;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("the long probe was refused 200 times");
+        }
+    });
+    wait_for(
+        "a probe refused while the long one runs",
+        Duration::from_secs(20),
+        || {
+            let (status, _, _) = http_get(&format!("{probe_url}?target=0"), &[]);
+            assert!(status == 200 || status == 503, "{status}");
+            (status == 503).then_some(())
+        },
+    );
+    let (status, _, body) = long.join().unwrap();
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("probe_success 1\n"), "{text}");
+    let (status, _, body) = http_get(&format!("{probe_url}?target=panic"), &[]);
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("probe_success 0\n"), "{text}");
+    let (status, _, body) = http_get(&format!("{probe_url}?target=0"), &[]);
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("probe_success 1\n")
+    );
+}
+
+#[test]
+fn the_telemetry_path_is_the_flag_s() {
+    let fixture = start(&["--web.telemetry-path=/internal/metrics"]);
+    let (status, _) = fixture.get("", &[]);
+    assert_eq!(status, 404);
+    let (status, _, body) = http_get(&fixture.base.replace("/metrics", "/internal/metrics"), &[]);
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("fixture_healthy 1\n")
+    );
+    let (_, _, page) = http_get(&fixture.base.replace("/metrics", "/"), &[]);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("href=\"internal/metrics\"")
+    );
+}

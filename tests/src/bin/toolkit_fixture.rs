@@ -1,7 +1,7 @@
 //! An exporter whose collectors misbehave on purpose, beside healthy ones: the subject of
 //! tests/tests/exporter_*.rs.
 
-use promexport::exporter::Exporter;
+use promexport::exporter::{Exporter, ProbeRequest};
 use promexport::{Gauge, Metrics};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -101,5 +101,18 @@ fn main() -> ExitCode {
             metrics.optional.set(1);
             Ok::<_, std::io::Error>(metrics)
         })
+        // The target is how many seconds the probe takes, or `panic`.
+        .probe(
+            "/probe",
+            |_: &Cli| None,
+            |_: &Cli, probe: ProbeRequest<()>| async move {
+                if probe.target == "panic" {
+                    panic!("a probe panicked");
+                }
+                let seconds: f64 = probe.target.parse()?;
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Healthy::new())
+            },
+        )
         .run()
 }
