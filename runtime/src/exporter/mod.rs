@@ -389,7 +389,7 @@ where
             .path(flags.telemetry_path.clone())
             .max_concurrent_scrapes(match flags.max_requests {
                 0 => tokio::sync::Semaphore::MAX_PERMITS,
-                limit => limit,
+                limit => limit.min(tokio::sync::Semaphore::MAX_PERMITS),
             });
         let mut tls = false;
         if let Some(file) = &flags.web_config_file {
