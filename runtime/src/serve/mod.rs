@@ -392,9 +392,10 @@ impl Server {
         let mut backoff = AcceptBackoff::new("metrics server");
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut next_listener = 0;
         loop {
             tokio::select! {
-                accepted = accept_any(&listeners) => {
+                accepted = accept_any(&listeners, &mut next_listener) => {
                     let stream = match accepted {
                         Ok((stream, _)) => stream,
                         Err(error) => {
@@ -438,13 +439,17 @@ impl Server {
     }
 }
 
-/// The next connection on any of `listeners`.
+/// The next connection on any of `listeners`, asking first the one after the listener of the
+/// last connection (`next`), so that a busy listener cannot starve the others.
 async fn accept_any(
     listeners: &[tokio::net::TcpListener],
+    next: &mut usize,
 ) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
     std::future::poll_fn(|context| {
-        for listener in listeners {
-            if let std::task::Poll::Ready(accepted) = listener.poll_accept(context) {
+        for offset in 0..listeners.len() {
+            let index = (*next + offset) % listeners.len();
+            if let std::task::Poll::Ready(accepted) = listeners[index].poll_accept(context) {
+                *next = (index + 1) % listeners.len();
                 return std::task::Poll::Ready(accepted);
             }
         }
