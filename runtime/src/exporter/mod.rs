@@ -96,6 +96,9 @@ const DEFAULT_DEADLINE: Duration = Duration::from_millis(9500);
 /// The target of the exporter's own log lines.
 const LOG_TARGET: &str = "promexport::exporter";
 
+/// What runs once the flags are parsed (see [`Exporter::on_start`]).
+type OnStart<C> = Box<dyn FnOnce(&C) -> Result<(), Error> + Send>;
+
 /// An exporter: its name, its collectors and probe endpoint, run by [`run`](Self::run).
 ///
 /// `C` is your `clap` struct (`#[derive(clap::Parser)]`); its flags sit beside the standard
@@ -109,6 +112,7 @@ pub struct Exporter<C = Flags> {
     default_address: String,
     collectors: Vec<NamedCollector<C>>,
     probe: Option<Arc<dyn ProbeEndpoint<C>>>,
+    on_start: Option<OnStart<C>>,
     /// A mistake in the set-up, reported by `run`.
     problem: Option<String>,
 }
@@ -140,6 +144,7 @@ where
             default_address: ":9100".to_owned(),
             collectors: Vec::new(),
             probe: None,
+            on_start: None,
             problem: None,
         }
     }
@@ -252,6 +257,45 @@ where
         self
     }
 
+    /// Runs `start` once the flags are parsed, on the exporter's tokio runtime, before it
+    /// listens: to register what needs your flags in the process-wide registry, such as a
+    /// [`Collector`](crate::Collector) with its `<prefix>_up` (an interval one too). An error
+    /// stops the exporter (exit code 1).
+    ///
+    /// ```no_run
+    /// # #[derive(promexport::Metrics)]
+    /// # #[metrics(prefix = "nginx", no_global)]
+    /// # struct NginxMetrics { /// Active connections.
+    /// #     connections_active: promexport::Gauge }
+    /// # async fn read_status(url: &str) -> Result<NginxMetrics, std::io::Error> { Ok(NginxMetrics::new()) }
+    /// #[derive(clap::Parser)]
+    /// struct Cli {
+    ///     #[arg(long = "nginx.scrape-uri", default_value = "http://127.0.0.1:8080/stub_status")]
+    ///     scrape_uri: String,
+    /// }
+    ///
+    /// fn main() -> std::process::ExitCode {
+    ///     promexport::exporter::Exporter::<Cli>::new("nginx_exporter")
+    ///         .default_address(":9113")
+    ///         .on_start(|cli: &Cli| {
+    ///             let url = cli.scrape_uri.clone();
+    ///             promexport::Collector::new("nginx", move || {
+    ///                 let url = url.clone();
+    ///                 async move { read_status(&url).await }
+    ///             })
+    ///             .register() // nginx_up, nginx_collection_errors_total, ...
+    ///         })
+    ///         .run()
+    /// }
+    /// ```
+    pub fn on_start(
+        mut self,
+        start: impl FnOnce(&C) -> Result<(), Error> + Send + 'static,
+    ) -> Self {
+        self.on_start = Some(Box::new(start));
+        self
+    }
+
     /// The command line: your flags, the standard ones, `--collector.*`, `--version`.
     pub fn command(&self) -> clap::Command {
         let mut command = clap::Command::new(self.name.clone()).disable_version_flag(true);
@@ -361,10 +405,16 @@ where
             let modules = probe.start(&cli, flags.max_requests)?;
             tracing::info!(target: LOG_TARGET, modules, "Loaded the probe modules");
         }
+        let on_start = self.on_start.take();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(self.serve(cli, flags, collectors))
+            .block_on(async {
+                if let Some(on_start) = on_start {
+                    on_start(&cli)?;
+                }
+                self.serve(cli, flags, collectors).await
+            })
     }
 
     async fn serve(

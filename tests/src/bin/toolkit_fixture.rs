@@ -63,8 +63,23 @@ fn explode() -> Result<Never, std::io::Error> {
     panic!("a collector panicked")
 }
 
+#[derive(Metrics)]
+#[metrics(prefix = "fixture_target", no_global)]
+struct Target {
+    /// What a `Collector` registered at start read.
+    read: Gauge,
+}
+
 fn main() -> ExitCode {
     Exporter::<Cli>::new("toolkit_fixture")
+        .on_start(|_: &Cli| {
+            promexport::Collector::new("fixture_target", || async {
+                let metrics = Target::new();
+                metrics.read.set(7);
+                Ok::<_, std::io::Error>(metrics)
+            })
+            .register()
+        })
         .collector("healthy", true, |_: &Cli| async {
             let metrics = Healthy::new();
             metrics.healthy.set(1);
