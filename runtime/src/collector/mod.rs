@@ -1,7 +1,10 @@
 //! Collectors, in one tree: the user's [`Collector`](crate::Collector) of a target
-//! (`target`), and the collectors the process-wide registry serves by default (`defaults`).
+//! (`target`), the named collectors of the exporter toolkit (`named`, feature `exporter`), and
+//! the collectors the process-wide registry serves by default (`defaults`).
 
 mod defaults;
+#[cfg(feature = "exporter")]
+pub(crate) mod named;
 #[cfg(feature = "serve")]
 mod target;
 

@@ -1,7 +1,9 @@
 //! The standard flags of an exporter, named, defaulted and explained as exporter-toolkit's
-//! `web/kingpinflag` and `bootstrap` and prometheus/common's `promslog/flag` do.
+//! `web/kingpinflag` and `bootstrap` and prometheus/common's `promslog/flag` do, and
+//! node_exporter's `--collector.NAME` switches.
 
-use clap::{ArgAction, Args, ValueEnum};
+use crate::collector::named::{Collectors, NamedCollector};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, ValueEnum};
 use std::path::PathBuf;
 
 /// The flags every exporter built with [`Exporter`](super::Exporter) takes, with Go's names
@@ -123,4 +125,113 @@ pub enum LogFormat {
     Logfmt,
     /// One JSON object a line, with the same keys.
     Json,
+}
+
+/// `--collector.disable-defaults`.
+const DISABLE_DEFAULTS: &str = "collector.disable-defaults";
+
+/// Adds `--collector.NAME`, `--no-collector.NAME` and `--collector.disable-defaults`.
+pub(crate) fn add_collector_flags<C>(
+    mut command: Command,
+    collectors: &[NamedCollector<C>],
+) -> Command {
+    if collectors.is_empty() {
+        return command;
+    }
+    for collector in collectors {
+        let (on, off) = flag_ids(&collector.name);
+        let default = if collector.enabled_by_default {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        command = command
+            .arg(
+                Arg::new(on.clone())
+                    .long(on.clone())
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(off.clone())
+                    .help(format!(
+                        "Enable the {} collector (default: {default}).",
+                        collector.name
+                    )),
+            )
+            .arg(
+                Arg::new(off.clone())
+                    .long(off)
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(on)
+                    .help(format!("Disable the {} collector.", collector.name)),
+            );
+    }
+    command.arg(
+        Arg::new(DISABLE_DEFAULTS)
+            .long(DISABLE_DEFAULTS)
+            .action(ArgAction::SetTrue)
+            .help("Set all collectors to disabled by default."),
+    )
+}
+
+fn flag_ids(name: &str) -> (String, String) {
+    (format!("collector.{name}"), format!("no-collector.{name}"))
+}
+
+/// Which collectors run: an explicit flag wins, then `--collector.disable-defaults`, then
+/// each collector's default.
+pub(crate) fn switched_on<C>(all: Vec<NamedCollector<C>>, matches: &ArgMatches) -> Collectors<C> {
+    let disable_defaults = !all.is_empty() && matches.get_flag(DISABLE_DEFAULTS);
+    let enabled = all
+        .iter()
+        .map(|collector| {
+            let (on, off) = flag_ids(&collector.name);
+            if matches.get_flag(&on) {
+                true
+            } else if matches.get_flag(&off) {
+                false
+            } else {
+                collector.enabled_by_default && !disable_defaults
+            }
+        })
+        .collect();
+    Collectors { all, enabled }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{add_collector_flags, switched_on};
+    use crate::collector::named::tests::collector;
+
+    fn switched(args: &[&str]) -> Vec<bool> {
+        let all = vec![
+            collector("cpu", true),
+            collector("disk", true),
+            collector("ntp", false),
+        ];
+        let command = add_collector_flags(clap::Command::new("test"), &all);
+        let matches = command
+            .try_get_matches_from(std::iter::once("test").chain(args.iter().copied()))
+            .unwrap();
+        switched_on(all, &matches).enabled
+    }
+
+    #[test]
+    fn explicit_flags_win_over_disable_defaults_and_defaults() {
+        assert_eq!(switched(&[]), [true, true, false]);
+        assert_eq!(
+            switched(&["--no-collector.cpu", "--collector.ntp"]),
+            [false, true, true]
+        );
+        assert_eq!(
+            switched(&["--collector.disable-defaults"]),
+            [false, false, false]
+        );
+        assert_eq!(
+            switched(&["--collector.disable-defaults", "--collector.disk"]),
+            [false, true, false]
+        );
+        assert_eq!(
+            switched(&["--collector.cpu", "--no-collector.cpu"]),
+            [false, true, false]
+        );
+    }
 }

@@ -57,7 +57,6 @@
 //! again. SIGTERM and SIGINT stop accepting and let in-flight requests finish (up to 5 s). The
 //! web config file (`--web.config.file`: TLS, basic auth) applies to every path.
 
-mod collectors;
 mod flags;
 mod landing;
 mod listen;
@@ -68,6 +67,7 @@ mod version;
 pub use flags::{Flags, LogFormat, LogLevel};
 pub use probe::{DEFAULT_MODULE, ProbeRequest};
 
+use crate::collector::named::{BoxError, Collectors, NamedCollector, ScrapeReport};
 use crate::collector::{collection_timeout, own_collections};
 use crate::encoding::Encoder;
 use crate::registry::{Collect, FamilyDescription};
@@ -77,7 +77,6 @@ use crate::serve::handler::{
 use crate::serve::{Answer, Mounted, RouteFn, RouteFuture};
 use crate::{Error, Format, Registry, Server};
 use clap::{Args as _, FromArgMatches as _};
-use collectors::{BoxError, Collectors, NamedCollector, ScrapeReport};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use landing::LandingPage;
@@ -311,7 +310,7 @@ where
         command = command.mut_arg("listen_addresses", |arg| {
             arg.default_value(self.default_address.clone())
         });
-        command = collectors::add_flags(command, &self.collectors);
+        command = flags::add_collector_flags(command, &self.collectors);
         command.arg(
             clap::Arg::new("promexport_version")
                 .long("version")
@@ -393,7 +392,7 @@ where
                 self.name
             ),
         }
-        let collectors = Collectors::from_matches(std::mem::take(&mut self.collectors), matches);
+        let collectors = flags::switched_on(std::mem::take(&mut self.collectors), matches);
         if !collectors.all.is_empty() {
             tracing::info!(target: LOG_TARGET, "Enabled collectors");
             for name in collectors.enabled_names() {

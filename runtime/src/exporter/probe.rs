@@ -2,8 +2,8 @@
 //! probes one target into a registry of its own and answers with its metrics and
 //! `probe_success` / `probe_duration_seconds`, within the deadline Prometheus announces.
 
-use super::collectors::{BoxError, Produced};
 use crate::collector::collection_timeout;
+use crate::collector::named::{BoxError, Produced};
 use crate::encoding::{Encoder, Value};
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};

@@ -1,12 +1,11 @@
-//! Named collectors, as node_exporter has them: each switched by `--collector.NAME` /
-//! `--no-collector.NAME` (default on or off) and `--collector.disable-defaults`, run
-//! concurrently at each scrape within its deadline, its failures kept to itself, each reporting
-//! `<ns>_scrape_collector_duration_seconds{collector}` and `<ns>_scrape_collector_success{collector}`.
+//! Named collectors, as node_exporter has them (the exporter toolkit switches them by flags):
+//! run concurrently at each scrape within its deadline, each one's failures kept to itself,
+//! each reporting `<ns>_scrape_collector_duration_seconds{collector}` and
+//! `<ns>_scrape_collector_success{collector}`.
 
 use crate::encoding::{Encoder, Value};
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};
-use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -131,73 +130,7 @@ pub(crate) struct Collectors<C> {
     pub(crate) enabled: Vec<bool>,
 }
 
-/// `--collector.disable-defaults`.
-const DISABLE_DEFAULTS: &str = "collector.disable-defaults";
-
-/// Adds `--collector.NAME`, `--no-collector.NAME` and `--collector.disable-defaults`.
-pub(crate) fn add_flags<C>(mut command: Command, collectors: &[NamedCollector<C>]) -> Command {
-    if collectors.is_empty() {
-        return command;
-    }
-    for collector in collectors {
-        let (on, off) = flag_ids(&collector.name);
-        let default = if collector.enabled_by_default {
-            "enabled"
-        } else {
-            "disabled"
-        };
-        command = command
-            .arg(
-                Arg::new(on.clone())
-                    .long(on.clone())
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(off.clone())
-                    .help(format!(
-                        "Enable the {} collector (default: {default}).",
-                        collector.name
-                    )),
-            )
-            .arg(
-                Arg::new(off.clone())
-                    .long(off)
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(on)
-                    .help(format!("Disable the {} collector.", collector.name)),
-            );
-    }
-    command.arg(
-        Arg::new(DISABLE_DEFAULTS)
-            .long(DISABLE_DEFAULTS)
-            .action(ArgAction::SetTrue)
-            .help("Set all collectors to disabled by default."),
-    )
-}
-
-fn flag_ids(name: &str) -> (String, String) {
-    (format!("collector.{name}"), format!("no-collector.{name}"))
-}
-
 impl<C> Collectors<C> {
-    /// Which collectors run: an explicit flag wins, then `--collector.disable-defaults`, then
-    /// each collector's default.
-    pub(crate) fn from_matches(all: Vec<NamedCollector<C>>, matches: &ArgMatches) -> Self {
-        let disable_defaults = !all.is_empty() && matches.get_flag(DISABLE_DEFAULTS);
-        let enabled = all
-            .iter()
-            .map(|collector| {
-                let (on, off) = flag_ids(&collector.name);
-                if matches.get_flag(&on) {
-                    true
-                } else if matches.get_flag(&off) {
-                    false
-                } else {
-                    collector.enabled_by_default && !disable_defaults
-                }
-            })
-            .collect();
-        Collectors { all, enabled }
-    }
-
     pub(crate) fn enabled_names(&self) -> impl Iterator<Item = &str> {
         self.all
             .iter()
@@ -362,8 +295,8 @@ impl Collect for ScrapeReport {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Collectors, NamedCollector, add_flags};
+pub(crate) mod tests {
+    use super::{Collectors, NamedCollector};
     use crate::registry::{Collect, FamilyDescription};
 
     struct Nothing;
@@ -375,44 +308,10 @@ mod tests {
         fn encode(&self, _: &mut crate::Encoder<'_>) {}
     }
 
-    fn collector(name: &str, enabled_by_default: bool) -> NamedCollector<()> {
+    pub(crate) fn collector(name: &str, enabled_by_default: bool) -> NamedCollector<()> {
         NamedCollector::new_blocking(name, enabled_by_default, |_: &()| {
             Ok::<_, std::io::Error>(Nothing)
         })
-    }
-
-    fn switched(args: &[&str]) -> Vec<bool> {
-        let all = vec![
-            collector("cpu", true),
-            collector("disk", true),
-            collector("ntp", false),
-        ];
-        let command = add_flags(clap::Command::new("test"), &all);
-        let matches = command
-            .try_get_matches_from(std::iter::once("test").chain(args.iter().copied()))
-            .unwrap();
-        Collectors::from_matches(all, &matches).enabled
-    }
-
-    #[test]
-    fn explicit_flags_win_over_disable_defaults_and_defaults() {
-        assert_eq!(switched(&[]), [true, true, false]);
-        assert_eq!(
-            switched(&["--no-collector.cpu", "--collector.ntp"]),
-            [false, true, true]
-        );
-        assert_eq!(
-            switched(&["--collector.disable-defaults"]),
-            [false, false, false]
-        );
-        assert_eq!(
-            switched(&["--collector.disable-defaults", "--collector.disk"]),
-            [false, true, false]
-        );
-        assert_eq!(
-            switched(&["--collector.cpu", "--no-collector.cpu"]),
-            [false, true, false]
-        );
     }
 
     #[test]
