@@ -5,7 +5,7 @@
 # layer's `ResponseFuture` (polled by hand in instrument/future_tests.rs and axum/tests.rs;
 # feature `axum`, which brings `serve` along).
 #
-# Skipped: the tests of the process collector (`collector::`), which read /proc and make
+# Skipped: the tests of the process collector (`collector::defaults::`), which read /proc and make
 # system calls Miri cannot run (getrlimit, sysconf), and those of gzip (`serve::gzip::`), which
 # run no unsafe code of ours but compress hundreds of KB in zlib-rs: many minutes under Miri.
 # Nothing else is skipped.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 source scripts/nightly.sh
 ensure_nightly miri rust-src
 MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p promexport --lib \
-  --features axum -- --skip collector:: --skip serve::gzip::
+  --features axum -- --skip collector::defaults:: --skip serve::gzip::
 # The tests whose threads race (Family's series index, the callers of an instrumented
 # function), again on 8 seeds of Miri's scheduler: other interleavings of the same threads.
 MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-many-seeds=0..8" cargo +"$NIGHTLY" miri test \

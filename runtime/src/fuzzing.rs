@@ -18,7 +18,7 @@ pub fn selected_names(query: &str) -> Vec<String> {
 
 /// The time scrape-time collectors get for a `X-Prometheus-Scrape-Timeout-Seconds` value.
 pub fn collection_timeout(header: &str) -> Option<Duration> {
-    crate::collect::collection_timeout(header)
+    crate::collector::collection_timeout(header)
 }
 
 /// The (user, password) of an `Authorization: Basic ...` header value.

@@ -240,7 +240,7 @@ struct Inner {
     state: RwLock<State>,
     /// Collectors that read their target when scraped.
     #[cfg(feature = "serve")]
-    refreshers: RwLock<Vec<Arc<dyn crate::collect::Refresh>>>,
+    refreshers: RwLock<Vec<Arc<dyn crate::collector::Refresh>>>,
     #[cfg(feature = "prometheus-interop")]
     foreign: prometheus::Registry,
     /// Size of the last exposition, to allocate the next one once.
@@ -333,7 +333,7 @@ impl Registry {
     }
 
     #[cfg(feature = "serve")]
-    pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collect::Refresh>) {
+    pub(crate) fn add_refresh(&self, collector: Arc<dyn crate::collector::Refresh>) {
         let mut refreshers = self
             .inner
             .refreshers
@@ -414,6 +414,24 @@ impl Registry {
         self.inner
             .last_size
             .store(out.len() - start, Ordering::Relaxed);
+    }
+
+    /// Encodes every family onto an encoder another registry's encoding began: the exporter
+    /// toolkit serves this registry inside each scrape's own.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn encode_onto(&self, encoder: &mut Encoder<'_>) {
+        let collectors = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collectors
+            .clone();
+        for collector in &collectors {
+            collector.encode(encoder);
+        }
+        #[cfg(feature = "prometheus-interop")]
+        encode_foreign(encoder, &self.inner.foreign.gather());
     }
 
     /// The exposition of every family, as a string.

@@ -1,6 +1,6 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
-use crate::collect::{collection_timeout, own_collections};
+use crate::collector::{collection_timeout, own_collections};
 use crate::{Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -70,7 +70,7 @@ pub fn handle_request<B>(
     }
 }
 
-fn exposition_response(
+pub(crate) fn exposition_response(
     text: String,
     content_type: &'static str,
     gzip: bool,
@@ -102,10 +102,15 @@ fn exposition_response(
 
 /// The values of the `name[]` query parameters (client_python's filter), percent-decoded.
 pub(crate) fn selected_names(query: &str) -> Vec<String> {
+    query_values(query, "name[]")
+}
+
+/// The values of the `key` query parameters, percent-decoded.
+pub(crate) fn query_values(query: &str, key: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| percent_decode(key) == "name[]")
+        .filter(|(name, _)| percent_decode(name) == key)
         .map(|(_, value)| percent_decode(value))
         .collect()
 }
@@ -154,7 +159,7 @@ pub(crate) fn accepts_gzip(accept_encoding: &str) -> bool {
     wildcard.unwrap_or(false)
 }
 
-pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -174,7 +179,7 @@ pub(crate) fn unauthorized() -> Response<Full<Bytes>> {
     response
 }
 
-pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
+pub(crate) fn method_not_allowed() -> Response<Full<Bytes>> {
     let mut response = plain(
         StatusCode::METHOD_NOT_ALLOWED,
         "method not allowed: use GET or HEAD\n",
@@ -210,7 +215,7 @@ pub(super) fn landing_page(registry: &Registry, metrics_path: &str) -> Response<
     response
 }
 
-fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

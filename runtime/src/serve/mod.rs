@@ -3,13 +3,17 @@
 mod address;
 mod connection;
 pub(crate) mod connection_limits;
+#[cfg(feature = "exporter")]
+pub(crate) mod extra_routes;
 mod gzip;
 mod handle;
-mod handler;
+pub(crate) mod handler;
 #[cfg(feature = "web-config")]
 mod web_config;
 
 pub use address::ListenAddress;
+#[cfg(feature = "exporter")]
+pub(crate) use extra_routes::{Answer, RouteFn, RouteFuture};
 pub use handle::ServerHandle;
 pub use handler::handle_request;
 #[cfg(feature = "web-config")]
@@ -82,7 +86,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    listener: std::net::TcpListener,
+    /// Never empty; the first is the one [`local_addr`](Self::local_addr) names.
+    listeners: Vec<std::net::TcpListener>,
     registry: Option<Registry>,
     path: String,
     max_concurrent_scrapes: usize,
@@ -90,6 +95,28 @@ pub struct Server {
     limits: Limits,
     #[cfg(feature = "web-config")]
     web_config: Option<WebConfig>,
+    #[cfg(feature = "exporter")]
+    mounted: Mounted,
+}
+
+/// What the exporter toolkit mounts: routes of its own, and its metrics handler instead of
+/// [`handle_request`] (still within the scrape limit and counted).
+#[cfg(feature = "exporter")]
+#[derive(Clone, Default)]
+pub(crate) struct Mounted {
+    pub(crate) routes: Vec<(String, extra_routes::RouteFn)>,
+    pub(crate) metrics: Option<extra_routes::RouteFn>,
+}
+
+#[cfg(feature = "exporter")]
+impl std::fmt::Debug for Mounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let paths: Vec<&str> = self.routes.iter().map(|(path, _)| path.as_str()).collect();
+        f.debug_struct("Mounted")
+            .field("routes", &paths)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
 }
 
 struct Routes {
@@ -100,6 +127,8 @@ struct Routes {
     metrics: Arc<HandlerMetrics>,
     #[cfg(feature = "web-config")]
     web_config: Option<WebConfig>,
+    #[cfg(feature = "exporter")]
+    mounted: Mounted,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -133,8 +162,31 @@ impl Server {
         };
         let listener = std::net::TcpListener::bind(&addrs[..]).map_err(named)?;
         listener.set_nonblocking(true).map_err(named)?;
-        Ok(Server {
-            listener,
+        Ok(Self::on(vec![listener]))
+    }
+
+    /// Serves on listeners bound (or inherited from systemd) by the exporter toolkit.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn on_listeners(listeners: Vec<std::net::TcpListener>) -> Result<Self, Error> {
+        if listeners.is_empty() {
+            return Err(Error::Config("no address to listen on".to_owned()));
+        }
+        for listener in &listeners {
+            listener.set_nonblocking(true)?;
+        }
+        Ok(Self::on(listeners))
+    }
+
+    /// Mounts the exporter toolkit's routes and metrics handler.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn mount(mut self, mounted: Mounted) -> Self {
+        self.mounted = mounted;
+        self
+    }
+
+    fn on(listeners: Vec<std::net::TcpListener>) -> Self {
+        Server {
+            listeners,
             registry: None,
             path: "/metrics".to_owned(),
             max_concurrent_scrapes: 16,
@@ -146,7 +198,9 @@ impl Server {
             },
             #[cfg(feature = "web-config")]
             web_config: None,
-        })
+            #[cfg(feature = "exporter")]
+            mounted: Mounted::default(),
+        }
     }
 
     /// Serves with the TLS, basic auth and header settings of an exporter-toolkit web config
@@ -230,7 +284,22 @@ impl Server {
 
     /// The bound address.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        Ok(self.listener.local_addr()?)
+        Ok(self.listeners[0].local_addr()?)
+    }
+
+    /// Every bound address, for the exporter toolkit's start-up lines.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn local_addrs(&self) -> Result<Vec<SocketAddr>, Error> {
+        self.listeners
+            .iter()
+            .map(|listener| Ok(listener.local_addr()?))
+            .collect()
+    }
+
+    /// Whether the web config serves TLS.
+    #[cfg(feature = "exporter")]
+    pub(crate) fn has_tls(&self) -> bool {
+        self.web_config.as_ref().is_some_and(WebConfig::has_tls)
     }
 
     /// Serves on a thread of its own (with its own runtime), so a busy application runtime does
@@ -298,7 +367,11 @@ impl Server {
                 crate::registry().clone()
             }
         };
-        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let listeners = self
+            .listeners
+            .into_iter()
+            .map(tokio::net::TcpListener::from_std)
+            .collect::<Result<Vec<_>, _>>()?;
         let (metrics, connection_metrics) = served_metrics(&registry);
         let routes = Arc::new(Routes {
             registry,
@@ -307,6 +380,8 @@ impl Server {
             metrics,
             #[cfg(feature = "web-config")]
             web_config: self.web_config.clone(),
+            #[cfg(feature = "exporter")]
+            mounted: self.mounted,
         });
         #[cfg(feature = "web-config")]
         let tls = self.web_config.clone().filter(WebConfig::has_tls);
@@ -317,9 +392,10 @@ impl Server {
         let mut backoff = AcceptBackoff::new("metrics server");
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut next_listener = 0;
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
+                accepted = accept_any(&listeners, &mut next_listener) => {
                     let stream = match accepted {
                         Ok((stream, _)) => stream,
                         Err(error) => {
@@ -357,10 +433,29 @@ impl Server {
                 () = &mut shutdown => break,
             }
         }
-        drop(listener);
+        drop(listeners);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
         Ok(())
     }
+}
+
+/// The next connection on any of `listeners`, asking first the one after the listener of the
+/// last connection (`next`), so that a busy listener cannot starve the others.
+async fn accept_any(
+    listeners: &[tokio::net::TcpListener],
+    next: &mut usize,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    std::future::poll_fn(|context| {
+        for offset in 0..listeners.len() {
+            let index = (*next + offset) % listeners.len();
+            if let std::task::Poll::Ready(accepted) = listeners[index].poll_accept(context) {
+                *next = (index + 1) % listeners.len();
+                return std::task::Poll::Ready(accepted);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 impl Routes {
@@ -384,6 +479,13 @@ impl Routes {
         &self,
         request: &hyper::Request<B>,
     ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+        #[cfg(feature = "exporter")]
+        if request.uri().path() != self.path {
+            let path = request.uri().path();
+            if let Some((_, route)) = self.mounted.routes.iter().find(|(at, _)| at == path) {
+                return route(extra_routes::head_of(request)).await;
+            }
+        }
         match request.uri().path() {
             path if path == self.path => self.scrape(request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
@@ -404,6 +506,10 @@ impl Routes {
             Ok(_permit) => {
                 // Counted until dropped, also when the client goes away mid-scrape.
                 let _in_flight = self.metrics.requests_in_flight.track_in_progress();
+                #[cfg(feature = "exporter")]
+                if let Some(metrics) = &self.mounted.metrics {
+                    return self.counted(metrics(extra_routes::head_of(request)).await);
+                }
                 handle_request(&self.registry, request).await
             }
             Err(_) => plain(
@@ -411,6 +517,13 @@ impl Routes {
                 "too many concurrent scrapes; try again\n",
             ),
         };
+        self.counted(response)
+    }
+
+    fn counted(
+        &self,
+        response: hyper::Response<http_body_util::Full<hyper::body::Bytes>>,
+    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
         let code = CodeLabels {
             code: response.status().as_u16(),
         };

@@ -652,7 +652,7 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
 #[cfg(test)]
 mod tests {
     use super::frozen_after;
-    use crate::collect::own_collections;
+    use crate::collector::own_collections;
     use crate::{Collector, Counter, Format, Registry};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,6 +14,9 @@ pub struct BuildInfoSource {
     pub name: &'static str,
     pub version: &'static str,
     pub revision: Option<&'static str>,
+    pub branch: Option<&'static str>,
+    pub build_user: Option<&'static str>,
+    pub build_date: Option<&'static str>,
 }
 
 inventory::collect!(BuildInfoSource);
