@@ -7,11 +7,13 @@ use promexport::{
     Gauge, Histogram, HistogramSample, Info, LabelSet, LabelValue, MetricKind, Metrics,
     NativeHistogramParts, Quantile, Registry, Server, ShardedCounter, StateSet, SummarySample,
 };
-use promexport_tests::{go_decode, header, http_get};
+use promexport_tests::{
+    Prometheus, TempDir, go_decode, header, http_get, promtool_check_metrics, wait_for,
+};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 enum Health {
@@ -546,4 +548,138 @@ fn created_lines_are_off_in_open_metrics_unless_asked_for_and_never_in_text() {
         created_of("shop_checkout_seconds", "shop_checkout_seconds_created"),
         Some(checkout)
     );
+}
+
+/// `text` as a URL query value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of an instant query that gives exactly one sample.
+fn only_value(prometheus: &mut Prometheus, query: &str) -> Option<f64> {
+    let answer = prometheus.api(&format!("/api/v1/query?query={}", query_value(query)))?;
+    let answer: Value = serde_json::from_str(&answer).ok()?;
+    let [sample] = answer["data"]["result"].as_array()?.as_slice() else {
+        return None;
+    };
+    sample["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn a_real_prometheus_scrapes_protobuf_and_stores_the_native_histograms() {
+    let (registry, _metrics) = filled();
+    registry.register(ByHand).unwrap();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .spawn()
+        .unwrap();
+    let dir = TempDir::new("prometheus-protobuf");
+    let target = server.local_addr();
+    let mut prometheus = Prometheus::start_with_flags(
+        &dir,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+        &["--enable-feature=native-histograms"],
+    );
+    // Native histograms arrive only over protobuf: their count is the proof of the format.
+    let count = wait_for(
+        "Prometheus to store the native histogram",
+        Duration::from_secs(60),
+        || {
+            only_value(
+                &mut prometheus,
+                r#"histogram_count(native_seconds{case="gap_1"})"#,
+            )
+        },
+    );
+    assert_eq!(count, 5.0);
+    let targets = prometheus.api("/api/v1/targets").expect("targets");
+    assert!(targets.contains("\"health\":\"up\""), "{targets}");
+    assert!(targets.contains("\"lastError\":\"\""), "{targets}");
+    let value = |prometheus: &mut Prometheus, query: &str| {
+        only_value(prometheus, query).unwrap_or_else(|| panic!("no single sample for {query}"))
+    };
+    assert_eq!(
+        value(
+            &mut prometheus,
+            r#"histogram_sum(native_seconds{case="gap_1"})"#
+        ),
+        1.5
+    );
+    assert_eq!(
+        value(
+            &mut prometheus,
+            r#"histogram_count(native_seconds{case="negative"})"#
+        ),
+        11.0
+    );
+    assert_eq!(
+        value(
+            &mut prometheus,
+            r#"histogram_count(native_seconds{case="zero_only"})"#
+        ),
+        6.0
+    );
+    assert_eq!(
+        value(
+            &mut prometheus,
+            r#"histogram_count(native_seconds{case="empty_t0"})"#
+        ),
+        0.0
+    );
+    // gap_1 at schema 3: one observation in bucket 0 (just below 1), four in bucket 2 (up to
+    // 2^(2/8) = 1.19); the median is in bucket 2, interpolated between 2^(1/8) and 2^(2/8).
+    let median = value(
+        &mut prometheus,
+        r#"histogram_quantile(0.5, native_seconds{case="gap_1"})"#,
+    );
+    assert!(
+        (2_f64.powf(0.125)..=2_f64.powf(0.25)).contains(&median),
+        "{median}"
+    );
+    assert_eq!(
+        value(&mut prometheus, r#"shop_orders_total{region="eu"}"#),
+        3.0
+    );
+    assert_eq!(value(&mut prometheus, r#"shop_revenue_euros_total"#), 12.5);
+    assert_eq!(value(&mut prometheus, r#"shop_carts"#), -2.0);
+    assert_eq!(
+        value(&mut prometheus, r#"shop_checkout_seconds_bucket{le="1.0"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(&mut prometheus, r#"shop_checkout_seconds_count"#),
+        3.0
+    );
+    assert_eq!(
+        value(&mut prometheus, r#"shop_version_info{version="1.2.3"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(&mut prometheus, r#"shop_health{shop_health="healthy"}"#),
+        1.0
+    );
+    let hostile = format!("shop_requests_total{{path={HOSTILE:?}}}");
+    assert_eq!(value(&mut prometheus, &hostile), 7.0);
+    assert_eq!(
+        value(&mut prometheus, r#"rpc_seconds{quantile="0.5"}"#),
+        0.25
+    );
+    assert_eq!(value(&mut prometheus, r#"rpc_seconds_count"#), 9.0);
+
+    // The same server still serves text that promtool accepts.
+    let (status, _, text) = http_get(&server.url(), &[]);
+    assert_eq!(status, 200);
+    let text = String::from_utf8(text).unwrap();
+    let lint = promtool_check_metrics(&text);
+    assert!(lint.trim().is_empty(), "promtool: {lint}\n{text}");
+    server.shutdown().unwrap();
 }
