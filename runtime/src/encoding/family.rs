@@ -208,7 +208,10 @@ pub struct SummarySample<'a> {
 /// Call the method of the family's kind once per series ([`counter`](Self::counter) in a
 /// counter family, ...): each writes the series' sample lines in the text formats, or one
 /// `Metric` message in protobuf. Nothing is allocated per series, except what a
-/// [`summary`](Self::summary)'s quantile labels need.
+/// [`summary`](Self::summary)'s quantile labels need. In protobuf the family's message is
+/// completed (its length written in front) when the `FamilyEncoder` is dropped, and a family
+/// without series is left out then; the borrow of the [`Encoder`](super::Encoder) makes the
+/// next family wait for that.
 ///
 /// ```
 /// use promexport::{Descriptor, Encoder, Format, Labels, MetricKind, Value};
@@ -334,6 +337,9 @@ impl FamilyEncoder<'_> {
         }
     }
 
+    // A gauge histogram (OpenMetrics `gaugehistogram` with `_gcount`/`_gsum`, protobuf
+    // `GAUGE_HISTOGRAM` = 5) takes the same `HistogramSample`: it needs its `MetricKind` and the
+    // suffixes as a parameter of `TextFamily::histogram`; `ProtoSeries::histogram` serves it as is.
     /// A histogram series: its classic buckets, `_sum`, `_count` and (when asked for)
     /// `_created` in the text formats; in protobuf one `Histogram` with its created timestamp
     /// and native part.
