@@ -633,9 +633,14 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
         self.duration.encode(&mut own.duration.start(encoder), "");
         let mut family = own.errors.start(encoder);
         for failure in Failure::ALL {
-            let value = Value::U64(self.errors[failure as usize].get());
+            let errors = &self.errors[failure as usize];
             let labels = Labels::NONE.with("reason", failure.reason());
-            family.counter(labels, value, None, None);
+            family.counter(
+                labels,
+                Value::U64(errors.get()),
+                Some(errors.created()),
+                None,
+            );
         }
         drop(family);
         self.last_success
