@@ -3,7 +3,7 @@
 //! each reporting `<ns>_scrape_collector_duration_seconds{collector}` and
 //! `<ns>_scrape_collector_success{collector}`.
 
-use crate::encoding::{Encoder, Value};
+use crate::encoding::{Encoder, Labels, Value};
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};
 use std::borrow::Cow;
@@ -277,17 +277,15 @@ impl Collect for ScrapeReport {
                 "",
             );
             for (name, seconds, _) in &self.outcomes {
-                family.sample("", "", Some(("collector", name)), Value::F64(*seconds));
+                family.gauge(Labels::NONE.with("collector", name), Value::F64(*seconds));
             }
         }
         let help = self.success_help();
         let mut family =
             encoder.family_parts(&self.success_name, &help, None, MetricKind::Gauge, "");
         for (name, _, success) in &self.outcomes {
-            family.sample(
-                "",
-                "",
-                Some(("collector", name)),
+            family.gauge(
+                Labels::NONE.with("collector", name),
                 Value::U64(u64::from(*success)),
             );
         }

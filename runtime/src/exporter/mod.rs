@@ -623,7 +623,7 @@ impl<C: Send + Sync + 'static> Scraping<C> {
         )));
         let (format, content_type) = Format::negotiate(&header_text(header::ACCEPT));
         let gzip = accepts_gzip(&header_text(header::ACCEPT_ENCODING));
-        let text = own_collections(async {
+        let exposition = own_collections(async {
             let process_wide = crate::registry();
             process_wide.collect(announced).await;
             let outcomes = self
@@ -655,12 +655,12 @@ impl<C: Send + Sync + 'static> Scraping<C> {
             if !self.collectors.all.is_empty() {
                 let _ = scrape.register(ScrapeReport::new(&self.namespace, report));
             }
-            let mut text = String::new();
-            scrape.encode_selected(format, &mut text, &names);
-            text
+            let mut exposition = Vec::new();
+            scrape.encode_selected(format, &mut exposition, &names);
+            exposition
         })
         .await;
-        exposition_response(text, content_type, gzip, request.method() == Method::HEAD)
+        exposition_response(exposition, content_type, gzip, request.method() == Method::HEAD)
     }
 }
 

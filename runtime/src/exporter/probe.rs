@@ -4,7 +4,7 @@
 
 use crate::collector::collection_timeout;
 use crate::collector::named::{BoxError, Produced};
-use crate::encoding::{Encoder, Value};
+use crate::encoding::{Encoder, Labels, Value};
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};
 use crate::serve::handler::{exposition_response, method_not_allowed, plain, query_values};
@@ -298,9 +298,9 @@ where
         let accept = header_text(header::ACCEPT);
         let (format, content_type) = Format::negotiate(&accept);
         let gzip = crate::serve::handler::accepts_gzip(&header_text(header::ACCEPT_ENCODING));
-        let mut text = String::new();
-        registry.encode(format, &mut text);
-        exposition_response(text, content_type, gzip, request.method() == Method::HEAD)
+        let mut exposition = Vec::new();
+        registry.encode(format, &mut exposition);
+        exposition_response(exposition, content_type, gzip, request.method() == Method::HEAD)
     }
 }
 
@@ -342,7 +342,7 @@ impl Collect for ProbeReport {
     fn encode(&self, encoder: &mut Encoder<'_>) {
         encoder
             .family_parts("probe_success", SUCCESS_HELP, None, MetricKind::Gauge, "")
-            .sample("", "", None, Value::U64(u64::from(self.success)));
+            .gauge(Labels::NONE, Value::U64(u64::from(self.success)));
         encoder
             .family_parts(
                 "probe_duration_seconds",
@@ -351,6 +351,6 @@ impl Collect for ProbeReport {
                 MetricKind::Gauge,
                 "",
             )
-            .sample("", "", None, Value::F64(self.seconds));
+            .gauge(Labels::NONE, Value::F64(self.seconds));
     }
 }
