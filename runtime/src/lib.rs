@@ -121,6 +121,10 @@ pub use metrics::{
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
     MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
 };
+pub use metrics::{
+    DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA, MIN_SCHEMA, NativeHistogram, NativeHistogramOptions,
+    NativeHistogramSnapshot, NativeHistogramTimer,
+};
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]

@@ -6,6 +6,7 @@ mod family;
 mod gauge;
 mod histogram;
 mod info;
+mod native_histogram;
 mod number;
 mod sharded;
 mod state_set;
@@ -16,6 +17,10 @@ pub use family::Family;
 pub use gauge::{Gauge, InProgress};
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
+pub use native_histogram::{
+    DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA, MIN_SCHEMA, NativeHistogram, NativeHistogramOptions,
+    NativeHistogramSnapshot, NativeHistogramTimer,
+};
 pub use number::{CounterValue, GaugeValue};
 pub use sharded::ShardedCounter;
 pub use state_set::StateSet;
@@ -99,6 +104,9 @@ pub struct MetricConfig {
     /// Whether a [`Family`] over a closed label set creates (and serves at zero) every label
     /// combination up front (`#[metric(preinit)]`), rather than each when first touched.
     pub preinit: bool,
+    /// How a [`NativeHistogram`] chooses its buckets (`#[metric(native(...))]`, with
+    /// `buckets = [...]` as its classic buckets); other metric types ignore it.
+    pub native: NativeHistogramOptions,
 }
 
 impl MetricConfig {
@@ -108,6 +116,7 @@ impl MetricConfig {
         max_series: None,
         name: "",
         preinit: false,
+        native: NativeHistogramOptions::DEFAULT,
     };
 }
 
@@ -144,6 +153,8 @@ impl Default for MetricConfig {
 pub trait Series: Send + Sync + 'static {
     /// The family type.
     const KIND: MetricKind;
+    /// Whether it has native histogram buckets (`#[metric(native(...))]` needs them).
+    const NATIVE: bool = false;
     /// Creates the series at zero.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of this series; `labels` is its pre-escaped label list.
@@ -164,6 +175,8 @@ pub trait Metric: Send + Sync + 'static {
     /// The number of label sets when all are known in advance (a [`Family`] over a closed label
     /// set), `None` otherwise: what `#[metric(preinit)]` creates, checked at compile time.
     const CLOSED_LABEL_SETS: Option<usize> = None;
+    /// Whether its series are [`NativeHistogram`]s (`#[metric(native(...))]` needs them).
+    const NATIVE: bool = false;
     /// Creates the metric with no observations.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of the family (its header is already written).
@@ -172,6 +185,7 @@ pub trait Metric: Send + Sync + 'static {
 
 impl<S: Series> Metric for S {
     const KIND: MetricKind = S::KIND;
+    const NATIVE: bool = S::NATIVE;
     const LABEL_NAMES: &'static [&'static str] = &[];
     fn new(config: &MetricConfig) -> Self {
         Series::new(config)
