@@ -286,10 +286,14 @@ fn parse_duration(text: &str) -> Option<u64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let amount: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_length = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_length = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit: u64 = match &rest[..unit_length] {
             "ms" => 1_000_000,
             "s" => 1_000_000_000,

@@ -29,9 +29,8 @@ pub(crate) const EXEMPLAR_TTL: &str = "exemplar_ttl";
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] = &[
-    NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, NATIVE, SKIP,
-];
+pub(crate) const FIELD_KEYS: &[&str] =
+    &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, NATIVE, SKIP];
 pub(crate) const NATIVE_KEYS: &[&str] = &[
     FACTOR,
     ZERO_THRESHOLD,

@@ -6,8 +6,10 @@
 //! same name that happens to be on the machine. A missing tool is a test failure with a message
 //! saying how to get it, never a skip.
 
+mod go;
 mod pki;
 
+pub use go::go_program;
 pub use pki::{Pki, make_pki, tls_and_basic_auth};
 
 use std::io::Write;

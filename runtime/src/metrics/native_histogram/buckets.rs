@@ -65,7 +65,9 @@ impl SparseBuckets {
     /// Adds `increment` to bucket `key`, creating it if needed; returns whether it was created.
     #[inline]
     pub(super) fn add(&self, key: i32, increment: u64) -> bool {
-        let mut table = self.first.get_or_init(|| Table::with_slots(self.first_slots));
+        let mut table = self
+            .first
+            .get_or_init(|| Table::with_slots(self.first_slots));
         loop {
             let mask = table.slots.len() - 1;
             let home = key as u32 as usize;
@@ -73,12 +75,10 @@ impl SparseBuckets {
                 let slot = &table.slots[(home + probe) & mask];
                 let mut claimed = slot.key.load(Ordering::Acquire);
                 if claimed == EMPTY {
-                    match slot.key.compare_exchange(
-                        EMPTY,
-                        key,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
+                    match slot
+                        .key
+                        .compare_exchange(EMPTY, key, Ordering::AcqRel, Ordering::Acquire)
+                    {
                         Ok(_) => {
                             slot.count.fetch_add(increment, Ordering::Relaxed);
                             return true;
@@ -92,7 +92,9 @@ impl SparseBuckets {
                 }
             }
             let slots = table.slots.len() * 2;
-            table = table.next.get_or_init(|| Box::new(Table::with_slots(slots)));
+            table = table
+                .next
+                .get_or_init(|| Box::new(Table::with_slots(slots)));
         }
     }
 

@@ -25,7 +25,12 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    pub(super) fn new(classic_buckets: usize, schema: i32, zero_threshold: f64, slots: usize) -> Self {
+    pub(super) fn new(
+        classic_buckets: usize,
+        schema: i32,
+        zero_threshold: f64,
+        slots: usize,
+    ) -> Self {
         Counts {
             sum_bits: AtomicU64::new(0),
             count: AtomicU64::new(0),
@@ -98,8 +103,10 @@ impl Counts {
         for (hot_bucket, bucket) in hot.classic.iter().zip(&self.classic) {
             hot_bucket.fetch_add(bucket.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         }
-        hot.zero_count
-            .fetch_add(self.zero_count.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        hot.zero_count.fetch_add(
+            self.zero_count.swap(0, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
     }
 
     /// Adds every sparse bucket of `self` to `hot` and sets it to zero, keeping it (Go's

@@ -145,7 +145,11 @@ mod tests {
         exemplars.add(at(1.1, 90.0));
         exemplars.add(at(100.0, 100.0));
         exemplars.add(at(20.0, 101.0));
-        assert_eq!(values(&exemplars), [1.0, 20.0, 100.0], "1.1 was older than 1");
+        assert_eq!(
+            values(&exemplars),
+            [1.0, 20.0, 100.0],
+            "1.1 was older than 1"
+        );
         exemplars.add(at(21.0, 102.0));
         assert_eq!(values(&exemplars), [1.0, 21.0, 100.0], "21 would crowd 20");
     }

@@ -439,8 +439,10 @@ impl NativeHistogram {
         let min_reset = duration_nanos(self.options.min_reset);
         if min_reset > 0 && !layout.reset_scheduled {
             layout.reset_scheduled = true;
-            self.reset_due
-                .store(layout.last_reset.saturating_add(min_reset).max(1), Ordering::Relaxed);
+            self.reset_due.store(
+                layout.last_reset.saturating_add(min_reset).max(1),
+                Ordering::Relaxed,
+            );
         }
         if self.maybe_widen_zero_bucket(hot, cold) {
             return;

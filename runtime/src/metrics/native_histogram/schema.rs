@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(frexp(1.0), (0.5, 1));
         assert_eq!(frexp(0.75), (0.75, 0));
         assert_eq!(frexp(-8.0), (-0.5, 4));
-        assert_eq!(frexp(f64::MAX), (f64::from_bits(0x3fef_ffff_ffff_ffff), 1024));
+        assert_eq!(
+            frexp(f64::MAX),
+            (f64::from_bits(0x3fef_ffff_ffff_ffff), 1024)
+        );
         assert_eq!(frexp(5e-324), (0.5, -1073));
         assert_eq!(frexp(f64::MIN_POSITIVE), (0.5, -1021));
         assert_eq!(frexp(0.0), (0.0, 0));

@@ -179,7 +179,11 @@ fn halving_schedules_a_reset() {
     assert_eq!(snapshot.positive, [(1, 1)]);
     assert_eq!(histogram.reset_due.load(Ordering::Relaxed), 0);
     pass(&histogram, Duration::from_secs(7200));
-    assert_eq!(histogram.snapshot().count, 1, "a scrape does not reset again");
+    assert_eq!(
+        histogram.snapshot().count,
+        1,
+        "a scrape does not reset again"
+    );
 }
 
 #[test]
@@ -212,7 +216,11 @@ fn native_exemplars_carry_timestamps() {
     let snapshot = histogram.snapshot();
     assert_eq!(snapshot.exemplars.len(), 2);
     assert!(snapshot.exemplars.iter().all(|e| e.timestamp() > 1e9));
-    assert!(histogram.observe_with_exemplar(1.0, &[("bad name", "x")]).is_err());
+    assert!(
+        histogram
+            .observe_with_exemplar(1.0, &[("bad name", "x")])
+            .is_err()
+    );
     assert_eq!(histogram.snapshot().count, 4, "recorded even so");
 }
 
@@ -236,9 +244,12 @@ fn concurrent_observations_are_all_counted() {
         scope.spawn(|| {
             while !done.load(Ordering::Relaxed) {
                 let snapshot = histogram.snapshot();
-                let in_buckets: u64 = snapshot.zero_count
-                    + snapshot.positive.iter().map(|(_, c)| c).sum::<u64>();
-                assert_eq!(in_buckets, snapshot.count, "a scrape sees whole observations");
+                let in_buckets: u64 =
+                    snapshot.zero_count + snapshot.positive.iter().map(|(_, c)| c).sum::<u64>();
+                assert_eq!(
+                    in_buckets, snapshot.count,
+                    "a scrape sees whole observations"
+                );
                 std::thread::yield_now();
             }
         });
@@ -260,7 +271,10 @@ fn concurrent_observations_are_all_counted() {
     });
     let mut schema = MAX_SCHEMA;
     let distinct = |schema| {
-        let mut keys: Vec<i32> = values.iter().map(|v| schema::bucket_key(*v, schema)).collect();
+        let mut keys: Vec<i32> = values
+            .iter()
+            .map(|v| schema::bucket_key(*v, schema))
+            .collect();
         keys.dedup();
         keys
     };
@@ -271,7 +285,10 @@ fn concurrent_observations_are_all_counted() {
     assert_eq!(snapshot.schema, schema);
     let observations = THREADS * ROUNDS;
     assert_eq!(snapshot.count, observations * values.len() as u64);
-    assert_eq!(snapshot.sum, values.iter().sum::<f64>() * observations as f64);
+    assert_eq!(
+        snapshot.sum,
+        values.iter().sum::<f64>() * observations as f64
+    );
     let mut expected: Vec<(i32, u64)> = Vec::new();
     for key in values.iter().map(|v| schema::bucket_key(*v, schema)) {
         match expected.last_mut() {
@@ -280,5 +297,8 @@ fn concurrent_observations_are_all_counted() {
         }
     }
     assert_eq!(snapshot.positive, expected);
-    assert_eq!(snapshot.classic, [(1.0, observations), (10.0, 13 * observations)]);
+    assert_eq!(
+        snapshot.classic,
+        [(1.0, observations), (10.0, 13 * observations)]
+    );
 }
