@@ -1,5 +1,7 @@
 //! `axum_service`: a small axum service whose handlers are all `#[promexport::instrument]`ed,
 //! with `http_server_*` metrics by matched route and its own `/metrics` on the same port.
+//! Request durations are native histograms beside their classic buckets: Prometheus scraping
+//! protobuf stores the native part, text and OpenMetrics carry the classic one.
 //! `--web.config.file PATH` secures every route (TLS, basic auth) with an exporter-toolkit web
 //! config file, as for the exporters.
 //!
@@ -19,8 +21,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, serve};
-use promexport::WebConfig;
 use promexport::axum::{BasicAuthLayer, HttpMetricsLayer, WebConfigListener};
+use promexport::{NativeHistogramOptions, WebConfig};
 use std::process::ExitCode;
 
 promexport::build_info!("axum_service");
@@ -45,7 +47,7 @@ async fn fail() -> Result<String, AppError> {
     Err(AppError("this handler always fails\n"))
 }
 
-#[promexport::instrument]
+#[promexport::instrument(native(factor = 1.1, max_buckets = 160, min_reset = "1h"))]
 async fn item(Path(id): Path<u32>) -> Result<String, AppError> {
     match id {
         0 => Err(AppError("there is no item 0\n")),
@@ -57,13 +59,21 @@ async fn metrics(request: Request) -> impl IntoResponse {
     promexport::handle_request(promexport::registry(), &request).await
 }
 
-fn app() -> Router {
-    Router::new()
+fn app() -> Result<Router, promexport::Error> {
+    // client_golang's recommended settings: 8 buckets per doubling, at most 160 of them.
+    let durations = NativeHistogramOptions {
+        factor: 1.1,
+        max_buckets: 160,
+        min_reset: std::time::Duration::from_secs(3600),
+        ..NativeHistogramOptions::DEFAULT
+    };
+    let http_metrics = HttpMetricsLayer::new().with_native_durations(durations)?;
+    Ok(Router::<()>::new()
         .route("/hello", get(hello))
         .route("/fail", get(fail))
         .route("/items/{id}", get(item))
         .route("/metrics", get(metrics))
-        .layer(HttpMetricsLayer::new())
+        .layer(http_metrics))
 }
 
 const USAGE: &str = "usage: axum_service [--web.listen-address HOST:PORT] [--web.config.file PATH]";
@@ -143,7 +153,13 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let app = app().layer(BasicAuthLayer::new(&web_config));
+    let app = match app() {
+        Ok(app) => app.layer(BasicAuthLayer::new(&web_config)),
+        Err(error) => {
+            eprintln!("axum_service: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match serve(WebConfigListener::new(listener, &web_config), app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -193,7 +193,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
 }
 
 /// `native` alone, or `native(factor = 1.1, max_buckets = 160, min_reset = "1h", ...)`.
-fn native_options(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Native> {
+pub(crate) fn native_options(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Native> {
     let mut factor = Attr::none(cx, FACTOR);
     let mut zero_threshold = Attr::none(cx, ZERO_THRESHOLD);
     let mut max_buckets = Attr::none(cx, MAX_BUCKETS);

@@ -1,5 +1,6 @@
 //! Generates the code of each derive. The only module that calls `quote!`.
 
+use crate::attr::Native;
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
@@ -183,7 +184,6 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 /// The `NativeHistogramOptions` of a field: its `native(...)` settings, and its `buckets` as
 /// the classic buckets beside the native ones.
 fn native_options(krate: &syn::Path, field: &MetricField) -> TokenStream {
-    let options = quote!(#krate::NativeHistogramOptions);
     let classic = match &field.buckets {
         Some(buckets) => {
             let values = &buckets.values;
@@ -191,8 +191,18 @@ fn native_options(krate: &syn::Path, field: &MetricField) -> TokenStream {
         }
         None => quote!(&[]),
     };
+    native_options_with(krate, field.native.as_ref(), classic)
+}
+
+/// `NativeHistogramOptions` with the settings of `native` and `classic` buckets.
+pub(crate) fn native_options_with(
+    krate: &impl quote::ToTokens,
+    native: Option<&Native>,
+    classic: TokenStream,
+) -> TokenStream {
+    let options = quote!(#krate::NativeHistogramOptions);
     let mut settings = Vec::new();
-    if let Some(native) = &field.native {
+    if let Some(native) = native {
         let duration = |nanos: u64| quote!(::core::time::Duration::from_nanos(#nanos));
         if let Some(factor) = native.factor {
             settings.push(quote!(factor: #factor,));

@@ -274,6 +274,9 @@ pub use promexport_macros::LabelValue;
 /// - `record = [calls, duration, concurrency]`: which metrics (default all; without `duration`
 ///   the clock is not read);
 /// - `buckets = [...]`: of the duration histogram (default: the autometrics buckets);
+/// - `native` or `native(factor = 1.1, max_buckets = 160, min_reset = "1h", ...)`: the duration
+///   histogram is a [`NativeHistogram`] (options as for `#[metric(native(...))]`), with the
+///   classic buckets beside its native ones;
 /// - `labels(team = "payments")`: constant labels on every series of the function;
 /// - `ok_if = path` or `error_if = path`: a `fn(&T) -> bool` deciding the `result` of returns
 ///   that are not a `Result` (a web handler's status code);
@@ -298,7 +301,7 @@ pub use promexport_macros::LabelValue;
 /// fn parse(input: &str) -> Result<u32, ParseIntError> {
 ///     static __PROMEXPORT_FUNCTION: Function = Function::new(FunctionOptions {
 ///         name: "parse", module: module_path!(), crate_name: env!("CARGO_PKG_NAME"),
-///         buckets: DEFAULT_DURATION_BUCKETS, objective: None, /* names, record, labels */
+///         buckets: DEFAULT_DURATION_BUCKETS, native: None, objective: None, /* names, record, labels */
 ///         location: concat!(file!(), ":", line!()),
 ///     });
 ///     inventory::submit! { FunctionRegistration(&__PROMEXPORT_FUNCTION) }

@@ -1,6 +1,7 @@
 //! The metric types a `#[derive(Metrics)]` struct is made of.
 
 mod counter;
+mod duration_histogram;
 mod exemplar;
 mod family;
 mod gauge;
@@ -12,6 +13,7 @@ mod sharded;
 mod state_set;
 
 pub use counter::Counter;
+pub(crate) use duration_histogram::DurationHistogram;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
 pub use gauge::{Gauge, InProgress};
@@ -143,12 +145,12 @@ impl Default for MetricConfig {
 
 /// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
 ///
-/// Implemented by [`Counter`], [`Gauge`], [`Histogram`] and [`StateSet`]. Every `Series` is also
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`NativeHistogram`] and [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
@@ -165,7 +167,7 @@ pub trait Series: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.

@@ -116,7 +116,7 @@ impl NativeHistogramOptions {
     };
 
     /// What is wrong with these options, if anything.
-    fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         if !(self.factor > 1.0 && self.factor.is_finite()) {
             return Some(format!(
                 "a native histogram's bucket factor must be finite and above 1, e.g. 1.1, not `{}`",
