@@ -60,16 +60,17 @@ if ((${#missing_libraries[@]})); then
     "${missing_libraries[@]}" >/dev/null
 fi
 
-# Go and client_golang's sources (no services): the reference implementation that tests build
-# Go programs against (tests/go/, GOPATH mode, offline).
-go_packages=(golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-client-model-dev golang-github-prometheus-common-dev)
-for package in "${go_packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    apt_lists
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-client-model-dev golang-github-prometheus-common-dev
-    break
-  fi
-done
+# The reference implementation the protobuf tests decode with (tests/go/decode): Go and Debian's
+# client_golang sources, built offline in GOPATH mode. Service-less, so installed with apt.
+go_packages=(golang-go golang-github-prometheus-client-golang-dev
+  golang-github-prometheus-client-model-dev golang-github-prometheus-common-dev)
+if ! command -v go >/dev/null ||
+  [ ! -d /usr/share/gocode/src/github.com/prometheus/common/expfmt ] ||
+  [ ! -d /usr/share/gocode/src/github.com/prometheus/client_golang/prometheus ]; then
+  apt_lists
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${go_packages[@]}" >/dev/null
+fi
 
 venv="$tools/venv"
 if [ ! -f "$venv/$python_client.installed" ]; then
@@ -86,5 +87,5 @@ chmod +x "$tools/bin/python3"
 "$tools/bin/promtool" --version 2>&1 | head -n 1
 "$tools/bin/prometheus-pushgateway" --version 2>&1 | head -n 1
 "$tools/bin/nginx" -v 2>&1
-"$tools/bin/python3" -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
 go version
+"$tools/bin/python3" -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'

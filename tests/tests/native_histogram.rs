@@ -15,10 +15,14 @@
 //!   widening or halving; 1.14 does not. [`a_scheduled_reset_follows_todays_client_golang`]
 //!   compares with 1.14 fed the observations after that reset.
 
-use promexport::{DEFAULT_ZERO_THRESHOLD, NativeHistogram, NativeHistogramOptions};
+use promexport::{
+    DEFAULT_ZERO_THRESHOLD, Format, Metrics, NativeHistogram, NativeHistogramOptions, Registry,
+};
+use serde_json::Value;
 use std::fmt::Write;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
@@ -510,4 +514,103 @@ fn concurrent_observations_are_exact() {
         concurrent.positive, reference.positive,
         "and they are client_golang's"
     );
+}
+
+#[derive(Metrics)]
+#[metrics(no_global)]
+struct Served {
+    /// Request latency, native beside classic buckets.
+    #[metric(unit = "seconds", buckets = [0.5, 5.0], native(factor = 1.1, max_buckets = 40))]
+    latency: NativeHistogram,
+}
+
+/// Absolute `(index, count)` pairs of decoded spans and deltas, zero counts left out.
+fn absolute_buckets(spans: &Value, deltas: &Value) -> Vec<(i32, u64)> {
+    let mut deltas = deltas.as_array().expect("deltas").iter();
+    let (mut index, mut count) = (0i64, 0i64);
+    let mut buckets = Vec::new();
+    for span in spans.as_array().expect("spans") {
+        index += span["offset"].as_i64().expect("offset");
+        for _ in 0..span["length"].as_u64().expect("length") {
+            count += deltas
+                .next()
+                .and_then(Value::as_i64)
+                .expect("a delta per bucket");
+            if count != 0 {
+                buckets.push((index as i32, count as u64));
+            }
+            index += 1;
+        }
+    }
+    buckets
+}
+
+fn float(value: &Value) -> f64 {
+    value
+        .as_str()
+        .expect("a float as a string")
+        .parse()
+        .expect("a float")
+}
+
+/// The protobuf exposition of a derived `NativeHistogram`, decoded by client_golang's `expfmt`,
+/// holds what client_golang's own native histogram holds after the same observations (with the
+/// limit halving the resolution), and the classic buckets beside.
+#[test]
+fn protobuf_serves_what_client_golang_holds() {
+    let registry = Registry::new();
+    let metrics = Arc::new(Served::new());
+    registry.register(metrics.clone()).unwrap();
+    // Above 10^-0.45, indexed alike by 1.14 down to schema -4.
+    let values = Random(50).values(800, -0.45, 3.0, 4);
+    for value in &values {
+        metrics.latency.observe(*value);
+    }
+    let families = promexport_tests::go_decode(&registry.render_bytes(Format::Protobuf));
+    let family = families
+        .iter()
+        .find(|family| family["name"] == "latency_seconds")
+        .expect("the family is served");
+    let histogram = &family["metrics"][0]["histogram"];
+    let served = Outcome {
+        schema: histogram["schema"].as_i64().expect("a schema") as i32,
+        zero_threshold: float(&histogram["zero_threshold"]).to_bits(),
+        zero_count: histogram["zero_count"].as_u64().expect("a zero count"),
+        count: histogram["count"].as_u64().expect("a count"),
+        sum: float(&histogram["sum"]).to_bits(),
+        positive: absolute_buckets(&histogram["positive_spans"], &histogram["positive_deltas"]),
+        negative: absolute_buckets(&histogram["negative_spans"], &histogram["negative_deltas"]),
+    };
+    let reference = client_golang(metrics.latency.options(), &observations(&values));
+    assert!(
+        reference.schema < 3,
+        "the limit halved the resolution: {reference:?}"
+    );
+    // The sum goes through decimal text in the decoder: compare it as a number.
+    assert_eq!(
+        f64::from_bits(served.sum),
+        f64::from_bits(reference.sum),
+        "{histogram}"
+    );
+    assert_eq!(
+        Outcome {
+            sum: reference.sum,
+            ..served
+        },
+        reference,
+        "{histogram}"
+    );
+    let classic: Vec<(f64, u64)> = histogram["buckets"]
+        .as_array()
+        .expect("classic buckets")
+        .iter()
+        .map(|bucket| {
+            (
+                float(&bucket["upper_bound"]),
+                bucket["cumulative_count"].as_u64().expect("a count"),
+            )
+        })
+        .collect();
+    let up_to = |bound: f64| values.iter().filter(|v| **v <= bound).count() as u64;
+    assert_eq!(classic, [(0.5, up_to(0.5)), (5.0, up_to(5.0))]);
 }

@@ -34,7 +34,9 @@ pub use schema::{MAX_SCHEMA, MIN_SCHEMA};
 
 use super::histogram::{bucket_index, bucket_problem, valid_bounds};
 use super::{MetricConfig, MetricKind, Series};
-use crate::encoding::{FamilyEncoder, Value};
+use crate::encoding::{
+    ClassicBucket, Created, FamilyEncoder, HistogramSample, NativeHistogramParts,
+};
 use crate::{Error, Exemplar};
 use counts::Counts;
 use exemplars::NativeExemplars;
@@ -158,9 +160,10 @@ struct Layout {
 /// A histogram with native (exponential, sparse) buckets, and classic buckets if asked for,
 /// with client_golang's semantics: see [`NativeHistogramOptions`].
 ///
-/// `observe` is lock-free and allocation-free once its bucket exists. Text and OpenMetrics
-/// serve the classic part (`_bucket`, `_sum`, `_count`); [`snapshot`](Self::snapshot) reads
-/// the native part.
+/// `observe` is lock-free and allocation-free once its bucket exists. The protobuf format
+/// ([`Format::Protobuf`](crate::Format::Protobuf), what Prometheus scrapes native histograms
+/// over) serves both parts; text and OpenMetrics serve the classic one (`_bucket`, `_sum`,
+/// `_count`). [`snapshot`](Self::snapshot) reads it all.
 ///
 /// ```
 /// use promexport::{NativeHistogram, NativeHistogramOptions};
@@ -627,31 +630,41 @@ impl Series for NativeHistogram {
     fn new(config: &MetricConfig) -> Self {
         NativeHistogram::with_valid_options(config.native)
     }
-    /// The classic part: text and OpenMetrics carry no native buckets.
+    /// Both parts: text and OpenMetrics serve the classic one, protobuf both.
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
         let snapshot = self.snapshot();
-        let mut bound_text = ryu::Buffer::new();
         let exemplars = self.classic_exemplars.get();
-        let inf = (f64::INFINITY, snapshot.count);
-        for (index, (bound, cumulative)) in snapshot.classic.iter().chain([&inf]).enumerate() {
-            let le = if bound.is_finite() {
-                bound_text.format_finite(*bound)
-            } else {
-                "+Inf"
-            };
-            let slot = exemplars.and_then(|slots| slots.get(index));
-            let exemplar = slot.map(lock);
-            let exemplar = exemplar.as_ref().and_then(|guard| guard.as_ref());
-            family.sample_with_exemplar(
-                "_bucket",
-                labels,
-                Some(("le", le)),
-                Value::U64(*cumulative),
-                exemplar,
-            );
-        }
-        family.sample("_sum", labels, None, Value::F64(snapshot.sum));
-        family.sample("_count", labels, None, Value::U64(snapshot.count));
+        // Held while the encoder writes them, not copied out.
+        let guards: Vec<_> = (0..=snapshot.classic.len())
+            .map(|index| exemplars.and_then(|slots| slots.get(index)).map(lock))
+            .collect();
+        let exemplar = |index: usize| guards.get(index)?.as_ref()?.as_ref();
+        let buckets: Vec<ClassicBucket<'_>> = snapshot
+            .classic
+            .iter()
+            .chain([&(f64::INFINITY, snapshot.count)])
+            .enumerate()
+            .map(|(index, (bound, cumulative))| ClassicBucket {
+                upper_bound: *bound,
+                cumulative_count: *cumulative,
+                exemplar: exemplar(index),
+            })
+            .collect();
+        let native_exemplars: Vec<&Exemplar> = snapshot.exemplars.iter().collect();
+        let sample = HistogramSample {
+            buckets: &buckets,
+            sum: snapshot.sum,
+            created: Some(Created::at(snapshot.created)),
+            native: Some(NativeHistogramParts {
+                schema: snapshot.schema,
+                zero_threshold: snapshot.zero_threshold,
+                zero_count: snapshot.zero_count,
+                positive: &snapshot.positive,
+                negative: &snapshot.negative,
+                exemplars: &native_exemplars,
+            }),
+        };
+        family.histogram(labels, &sample);
     }
 }
 
