@@ -1,9 +1,13 @@
 //! `#[metric(native(...))]` on `NativeHistogram` fields and families: the options reach the
-//! histogram, and text and OpenMetrics serve its classic part, which promtool and Python's
-//! parser accept.
+//! histogram, text and OpenMetrics serve its classic part, which promtool and Python's parser
+//! accept, and a real Prometheus scraping protobuf stores its native part.
 
-use promexport::{Family, Format, LabelSet, LabelValue, Metrics, NativeHistogram, Registry};
-use promexport_tests::{promtool_check_metrics, python_parse, sample_value};
+use promexport::{
+    Family, Format, LabelSet, LabelValue, Metrics, NativeHistogram, Registry, Server,
+};
+use promexport_tests::{
+    Prometheus, TempDir, http_get, promtool_check_metrics, python_parse, sample_value, wait_for,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,4 +129,80 @@ fn text_serves_the_classic_part() {
         .find(|family| family.name == "native_request_duration_seconds")
         .expect("the family parses");
     assert_eq!(family.kind, "histogram");
+}
+
+/// `text` as a URL query value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of an instant query that gives exactly one sample.
+fn only_value(prometheus: &mut Prometheus, query: &str) -> Option<f64> {
+    let answer = prometheus.api(&format!("/api/v1/query?query={}", query_value(query)))?;
+    let answer: serde_json::Value = serde_json::from_str(&answer).ok()?;
+    let [sample] = answer["data"]["result"].as_array()?.as_slice() else {
+        return None;
+    };
+    sample["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn a_real_prometheus_stores_the_native_histogram() {
+    let registry = Registry::new();
+    let metrics = Arc::new(NativeMetrics::new());
+    registry.register(metrics.clone()).unwrap();
+    for seconds in [0.05, 0.5, 5.0] {
+        metrics.request_duration.observe(seconds);
+    }
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .registry(registry)
+        .spawn()
+        .unwrap();
+    let dir = TempDir::new("prometheus-native");
+    let target = server.local_addr();
+    let mut prometheus = Prometheus::start_with_flags(
+        &dir,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: native\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+        &["--enable-feature=native-histograms"],
+    );
+    let query = |prometheus: &mut Prometheus, query: &str| only_value(prometheus, query);
+    // Prometheus keeps only the native part of a histogram that has both: a count from
+    // `histogram_count` is the native histogram.
+    let count = wait_for(
+        "Prometheus to store the native histogram",
+        Duration::from_secs(60),
+        || {
+            query(
+                &mut prometheus,
+                "histogram_count(native_request_duration_seconds)",
+            )
+        },
+    );
+    assert_eq!(count, 3.0);
+    let sum = query(
+        &mut prometheus,
+        "histogram_sum(native_request_duration_seconds)",
+    );
+    assert_eq!(sum, Some(5.55));
+    // Schema 1: 0.5 = 2^-1 ends its bucket (2^-1.5, 2^-1], where the median falls.
+    let median = query(
+        &mut prometheus,
+        "histogram_quantile(0.5, native_request_duration_seconds)",
+    )
+    .expect("a median");
+    assert!((2f64.powf(-1.5)..=0.5).contains(&median), "{median}");
+    let (status, _, text) = http_get(&server.url(), &[]);
+    assert_eq!(status, 200);
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(promtool_check_metrics(&text), "", "the same server's text");
+    server.shutdown().unwrap();
 }
