@@ -26,12 +26,15 @@ pub fn go_program(name: &str) -> PathBuf {
     if modified(&binary).is_some_and(|built| newest_source(&source) <= built) {
         return binary;
     }
-    assert!(
-        Path::new(GOPATH)
-            .join("src/github.com/prometheus/client_golang/prometheus")
-            .is_dir(),
-        "client_golang is missing from {GOPATH}: run scripts/test-deps.sh"
-    );
+    for package in ["client_golang/prometheus", "common/expfmt"] {
+        assert!(
+            Path::new(GOPATH)
+                .join("src/github.com/prometheus")
+                .join(package)
+                .is_dir(),
+            "Go package github.com/prometheus/{package} is missing from {GOPATH}: run scripts/test-deps.sh"
+        );
+    }
     std::fs::create_dir_all(out.join("bin")).expect("create target/test-tools/go/bin");
     let partial = out
         .join("bin")
