@@ -1,5 +1,7 @@
 //! `axum_service`: a small axum service whose handlers are all `#[promexport::instrument]`ed,
 //! with `http_server_*` metrics by matched route and its own `/metrics` on the same port.
+//! Request durations are native histograms beside their classic buckets: Prometheus scraping
+//! protobuf stores the native part, text and OpenMetrics carry the classic one.
 //! `--web.config.file PATH` secures every route (TLS, basic auth) with an exporter-toolkit web
 //! config file, as for the exporters.
 //!
@@ -21,7 +23,7 @@ use axum::routing::get;
 use axum::{Router, serve};
 use clap::Parser;
 use promexport::axum::{BasicAuthLayer, HttpMetricsLayer, WebConfigListener};
-use promexport::{ListenAddress, WebConfig};
+use promexport::{ListenAddress, NativeHistogramOptions, WebConfig};
 use std::process::ExitCode;
 
 promexport::build_info!("axum_service");
@@ -46,7 +48,7 @@ async fn fail() -> Result<String, AppError> {
     Err(AppError("this handler always fails\n"))
 }
 
-#[promexport::instrument]
+#[promexport::instrument(native(factor = 1.1, max_buckets = 160, min_reset = "1h"))]
 async fn item(Path(id): Path<u32>) -> Result<String, AppError> {
     match id {
         0 => Err(AppError("there is no item 0\n")),
@@ -58,13 +60,21 @@ async fn metrics(request: Request) -> impl IntoResponse {
     promexport::handle_request(promexport::registry(), &request).await
 }
 
-fn app() -> Router {
-    Router::new()
+fn app() -> Result<Router, promexport::Error> {
+    // client_golang's recommended settings: 8 buckets per doubling, at most 160 of them.
+    let durations = NativeHistogramOptions {
+        factor: 1.1,
+        max_buckets: 160,
+        min_reset: std::time::Duration::from_secs(3600),
+        ..NativeHistogramOptions::DEFAULT
+    };
+    let http_metrics = HttpMetricsLayer::new().with_native_durations(durations)?;
+    Ok(Router::<()>::new()
         .route("/hello", get(hello))
         .route("/fail", get(fail))
         .route("/items/{id}", get(item))
         .route("/metrics", get(metrics))
-        .layer(HttpMetricsLayer::new())
+        .layer(http_metrics))
 }
 
 #[derive(Parser, Debug)]
@@ -106,7 +116,10 @@ async fn main() -> ExitCode {
         };
         println!("axum_service: listening on {scheme}://{local}");
     }
-    let app = app().layer(BasicAuthLayer::new(&web_config));
+    let app = match app() {
+        Ok(app) => app.layer(BasicAuthLayer::new(&web_config)),
+        Err(error) => return exit_with(error),
+    };
     let served = serve(WebConfigListener::new(listener, &web_config), app)
         .with_graceful_shutdown(shutdown_signal());
     match served.await {

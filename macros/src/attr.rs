@@ -55,9 +55,23 @@ pub(crate) struct Field {
     pub(crate) max_series: Option<usize>,
     /// Every label combination of a closed `Family` created up front, served at zero.
     pub(crate) preinit: bool,
+    pub(crate) native: Option<Native>,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
+}
+
+/// `native` or `native(...)`: the options of a native histogram, each left out at its default.
+pub(crate) struct Native {
+    /// The `native` keyword, where a type mismatch is reported.
+    pub(crate) keyword: syn::Ident,
+    pub(crate) factor: Option<f64>,
+    pub(crate) zero_threshold: Option<f64>,
+    pub(crate) max_buckets: Option<u32>,
+    pub(crate) min_reset: Option<u64>,
+    pub(crate) max_zero_threshold: Option<f64>,
+    pub(crate) max_exemplars: Option<usize>,
+    pub(crate) exemplar_ttl: Option<u64>,
 }
 
 pub(crate) struct Buckets {
@@ -133,6 +147,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut skip = Attr::none(cx, SKIP);
     let mut max_series = Attr::none(cx, MAX_SERIES);
     let mut preinit = Attr::none(cx, PREINIT);
+    let mut native = Attr::none(cx, NATIVE);
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -155,6 +170,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             }
         } else if meta.path.is_ident(PREINIT) {
             preinit.set(&meta.path, ());
+        } else if meta.path.is_ident(NATIVE) {
+            native.set(&meta.path, native_options(cx, meta)?);
         } else if meta.path.is_ident(SKIP) {
             skip.set(&meta.path, ());
         } else {
@@ -169,9 +186,126 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         buckets: buckets.get(),
         max_series: max_series.get(),
         preinit: preinit.get().is_some(),
+        native: native.get(),
         skip: skip.get().is_some(),
         malformed,
     }
+}
+
+/// `native` alone, or `native(factor = 1.1, max_buckets = 160, min_reset = "1h", ...)`.
+pub(crate) fn native_options(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Native> {
+    let mut factor = Attr::none(cx, FACTOR);
+    let mut zero_threshold = Attr::none(cx, ZERO_THRESHOLD);
+    let mut max_buckets = Attr::none(cx, MAX_BUCKETS);
+    let mut min_reset = Attr::none(cx, MIN_RESET);
+    let mut max_zero_threshold = Attr::none(cx, MAX_ZERO_THRESHOLD);
+    let mut max_exemplars = Attr::none(cx, MAX_EXEMPLARS);
+    let mut exemplar_ttl = Attr::none(cx, EXEMPLAR_TTL);
+    if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|option| {
+            let key = &option.path;
+            if key.is_ident(FACTOR) {
+                let expr: Expr = option.value()?.parse()?;
+                match number(&expr) {
+                    Some(value) if value > 1.0 && value.is_finite() => factor.set(key, value),
+                    _ => cx.error_spanned_by(
+                        &expr,
+                        "`factor` is how much a bucket may grow, a number above 1, e.g. `factor = 1.1`",
+                    ),
+                }
+            } else if key.is_ident(ZERO_THRESHOLD) || key.is_ident(MAX_ZERO_THRESHOLD) {
+                let name = if key.is_ident(ZERO_THRESHOLD) { ZERO_THRESHOLD } else { MAX_ZERO_THRESHOLD };
+                let expr: Expr = option.value()?.parse()?;
+                match number(&expr) {
+                    Some(value) if value >= 0.0 && value.is_finite() => {
+                        if name == ZERO_THRESHOLD {
+                            zero_threshold.set(key, value);
+                        } else {
+                            max_zero_threshold.set(key, value);
+                        }
+                    }
+                    _ => cx.error_spanned_by(
+                        &expr,
+                        format!("`{name}` is a half-width around zero, a number not below 0, e.g. `{name} = 1e-9`"),
+                    ),
+                }
+            } else if key.is_ident(MAX_BUCKETS) {
+                let limit: syn::LitInt = option.value()?.parse()?;
+                match limit.base10_parse::<u32>() {
+                    Ok(value) => max_buckets.set(key, value),
+                    Err(_) => cx.error_spanned_by(
+                        &limit,
+                        "`max_buckets` is a number of buckets up to 4294967295, or 0 for no limit, e.g. `max_buckets = 160`",
+                    ),
+                }
+            } else if key.is_ident(MAX_EXEMPLARS) {
+                let limit: syn::LitInt = option.value()?.parse()?;
+                match limit.base10_parse::<usize>() {
+                    Ok(value) => max_exemplars.set(key, value),
+                    Err(_) => cx.error_spanned_by(
+                        &limit,
+                        "`max_exemplars` is a number of exemplars, 0 for none, e.g. `max_exemplars = 10`",
+                    ),
+                }
+            } else if key.is_ident(MIN_RESET) || key.is_ident(EXEMPLAR_TTL) {
+                let text: LitStr = option.value()?.parse()?;
+                match parse_duration(&text.value()) {
+                    Some(nanos) if key.is_ident(MIN_RESET) => min_reset.set(key, nanos),
+                    Some(nanos) => exemplar_ttl.set(key, nanos),
+                    None => cx.error_spanned_by(
+                        &text,
+                        "expected a duration such as \"1h\", \"90s\", \"1h30m\" or \"500ms\" (units: ms, s, m, h, d), or \"0\" for never",
+                    ),
+                }
+            } else {
+                return Err(unknown_key(&option, NATIVE, NATIVE_KEYS));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(Native {
+        keyword: meta.path.segments[0].ident.clone(),
+        factor: factor.get(),
+        zero_threshold: zero_threshold.get(),
+        max_buckets: max_buckets.get(),
+        min_reset: min_reset.get(),
+        max_zero_threshold: max_zero_threshold.get(),
+        max_exemplars: max_exemplars.get(),
+        exemplar_ttl: exemplar_ttl.get(),
+    })
+}
+
+/// Nanoseconds in `"1h30m"`, `"90s"`, `"500ms"` or `"0"`.
+fn parse_duration(text: &str) -> Option<u64> {
+    if text == "0" {
+        return Some(0);
+    }
+    let mut nanos: u64 = 0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let amount: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_length = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit: u64 = match &rest[..unit_length] {
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
+            _ => return None,
+        };
+        rest = &rest[unit_length..];
+        nanos = nanos.checked_add(amount.checked_mul(unit)?)?;
+    }
+    Some(nanos)
 }
 
 /// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.

@@ -1,5 +1,6 @@
 //! Generates the code of each derive. The only module that calls `quote!`.
 
+use crate::attr::Native;
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
@@ -67,12 +68,14 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             None => quote!(#private::None),
         };
         let preinit = field.preinit;
+        let native = native_options(krate, field);
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
                 max_series: #max_series,
                 name: #name,
                 preinit: #preinit,
+                native: #native,
             })
         }
     });
@@ -176,6 +179,60 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             #submission
         };
     }
+}
+
+/// The `NativeHistogramOptions` of a field: its `native(...)` settings, and its `buckets` as
+/// the classic buckets beside the native ones.
+fn native_options(krate: &syn::Path, field: &MetricField) -> TokenStream {
+    let classic = match &field.buckets {
+        Some(buckets) => {
+            let values = &buckets.values;
+            quote!(&[#(#values),*])
+        }
+        None => quote!(&[]),
+    };
+    native_options_with(krate, field.native.as_ref(), classic)
+}
+
+/// `NativeHistogramOptions` with the settings of `native` and `classic` buckets.
+pub(crate) fn native_options_with(
+    krate: &impl quote::ToTokens,
+    native: Option<&Native>,
+    classic: TokenStream,
+) -> TokenStream {
+    let options = quote!(#krate::NativeHistogramOptions);
+    let mut settings = Vec::new();
+    if let Some(native) = native {
+        let duration = |nanos: u64| quote!(::core::time::Duration::from_nanos(#nanos));
+        if let Some(factor) = native.factor {
+            settings.push(quote!(factor: #factor,));
+        }
+        if let Some(threshold) = native.zero_threshold {
+            settings.push(quote!(zero_threshold: #threshold,));
+        }
+        if let Some(limit) = native.max_buckets {
+            settings.push(quote!(max_buckets: #limit,));
+        }
+        if let Some(nanos) = native.min_reset {
+            let min_reset = duration(nanos);
+            settings.push(quote!(min_reset: #min_reset,));
+        }
+        if let Some(threshold) = native.max_zero_threshold {
+            settings.push(quote!(max_zero_threshold: #threshold,));
+        }
+        if let Some(limit) = native.max_exemplars {
+            settings.push(quote!(max_exemplars: #limit,));
+        }
+        if let Some(nanos) = native.exemplar_ttl {
+            let ttl = duration(nanos);
+            settings.push(quote!(exemplar_ttl: #ttl,));
+        }
+    }
+    quote!(#options {
+        #(#settings)*
+        classic_buckets: #classic,
+        ..#options::DEFAULT
+    })
 }
 
 /// Rules that depend on the metric's type, which only the compiler knows: checked in constants,
@@ -282,6 +339,16 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
         checks.push((
             type_span,
             quote!(#private::matches!(#kind, #krate::MetricKind::Histogram)),
+            message,
+        ));
+    }
+    if let Some(native) = &field.native {
+        let message = format!(
+            "`native` configures native histograms, and `{name}` is not one: make its type `NativeHistogram` (or `Family<L, NativeHistogram>`), or remove `native`"
+        );
+        checks.push((
+            native.keyword.span(),
+            quote!(<#ty as #krate::Metric>::NATIVE),
             message,
         ));
     }

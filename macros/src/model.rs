@@ -1,7 +1,7 @@
 //! Builds the validated description of each derive's input; every rule that needs only the
 //! tokens of the input is checked here, each error at the token that breaks it.
 
-use crate::attr::{self, Buckets};
+use crate::attr::{self, Buckets, Native};
 use crate::ctxt::Ctxt;
 use crate::naming::{label_name_problem, metric_name_problem, snake_case, unit_problem};
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type};
@@ -28,6 +28,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
     pub(crate) preinit: bool,
+    pub(crate) native: Option<Native>,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -186,6 +187,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             buckets: attrs.buckets,
             max_series: attrs.max_series,
             preinit: attrs.preinit,
+            native: attrs.native,
         });
     }
     MetricsStruct {

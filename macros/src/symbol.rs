@@ -16,11 +16,30 @@ pub(crate) const BUCKETS: &str = "buckets";
 pub(crate) const SKIP: &str = "skip";
 pub(crate) const MAX_SERIES: &str = "max_series";
 pub(crate) const PREINIT: &str = "preinit";
+pub(crate) const NATIVE: &str = "native";
+
+pub(crate) const FACTOR: &str = "factor";
+pub(crate) const ZERO_THRESHOLD: &str = "zero_threshold";
+pub(crate) const MAX_BUCKETS: &str = "max_buckets";
+pub(crate) const MIN_RESET: &str = "min_reset";
+pub(crate) const MAX_ZERO_THRESHOLD: &str = "max_zero_threshold";
+pub(crate) const MAX_EXEMPLARS: &str = "max_exemplars";
+pub(crate) const EXEMPLAR_TTL: &str = "exemplar_ttl";
 
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, SKIP];
+pub(crate) const FIELD_KEYS: &[&str] =
+    &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, NATIVE, SKIP];
+pub(crate) const NATIVE_KEYS: &[&str] = &[
+    FACTOR,
+    ZERO_THRESHOLD,
+    MAX_BUCKETS,
+    MIN_RESET,
+    MAX_ZERO_THRESHOLD,
+    MAX_EXEMPLARS,
+    EXEMPLAR_TTL,
+];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];

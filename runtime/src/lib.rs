@@ -131,6 +131,10 @@ pub use metrics::{
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
     MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
 };
+pub use metrics::{
+    DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA, MIN_SCHEMA, NativeHistogram, NativeHistogramOptions,
+    NativeHistogramSnapshot, NativeHistogramTimer,
+};
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
@@ -280,6 +284,9 @@ pub use promexport_macros::LabelValue;
 /// - `record = [calls, duration, concurrency]`: which metrics (default all; without `duration`
 ///   the clock is not read);
 /// - `buckets = [...]`: of the duration histogram (default: the autometrics buckets);
+/// - `native` or `native(factor = 1.1, max_buckets = 160, min_reset = "1h", ...)`: the duration
+///   histogram is a [`NativeHistogram`] (options as for `#[metric(native(...))]`), with the
+///   classic buckets beside its native ones;
 /// - `labels(team = "payments")`: constant labels on every series of the function;
 /// - `ok_if = path` or `error_if = path`: a `fn(&T) -> bool` deciding the `result` of returns
 ///   that are not a `Result` (a web handler's status code);
@@ -304,7 +311,7 @@ pub use promexport_macros::LabelValue;
 /// fn parse(input: &str) -> Result<u32, ParseIntError> {
 ///     static __PROMEXPORT_FUNCTION: Function = Function::new(FunctionOptions {
 ///         name: "parse", module: module_path!(), crate_name: env!("CARGO_PKG_NAME"),
-///         buckets: DEFAULT_DURATION_BUCKETS, objective: None, /* names, record, labels */
+///         buckets: DEFAULT_DURATION_BUCKETS, native: None, objective: None, /* names, record, labels */
 ///         location: concat!(file!(), ":", line!()),
 ///     });
 ///     inventory::submit! { FunctionRegistration(&__PROMEXPORT_FUNCTION) }

@@ -6,8 +6,10 @@
 //! same name that happens to be on the machine. A missing tool is a test failure with a message
 //! saying how to get it, never a skip.
 
+mod go;
 mod pki;
 
+pub use go::go_program;
 pub use pki::{Pki, make_pki, tls_and_basic_auth};
 
 use std::io::Write;
@@ -651,45 +653,10 @@ pub fn go_decode(exposition: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// tests/go/decode, built into target/test-tools (GOPATH mode against Debian's client_golang
-/// sources, offline, its cache inside target/).
+/// tests/go/decode (see [`go_program`]), looked up once per test process.
 fn go_decoder() -> &'static Path {
     static DECODER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DECODER.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let tools = root.join("../target/test-tools");
-        let gopath = Path::new("/usr/share/gocode");
-        assert!(
-            gopath
-                .join("src/github.com/prometheus/common/expfmt")
-                .is_dir(),
-            "client_golang's Go sources are missing under {}: run scripts/test-deps.sh",
-            gopath.display()
-        );
-        let binary = tools.join("bin/go-decode");
-        // Built per process into a name of its own, then renamed: test binaries run at once.
-        let building = tools.join(format!("go-decode.{}", std::process::id()));
-        let output = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&building)
-            .arg(".")
-            .current_dir(root.join("go/decode"))
-            .env("GO111MODULE", "off")
-            .env("GOPATH", gopath)
-            .env("GOCACHE", tools.join("go-cache"))
-            .env("GOFLAGS", "")
-            .env("GOPROXY", "off")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `go` ({e}): run scripts/test-deps.sh"));
-        assert!(
-            output.status.success(),
-            "building tests/go/decode failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::create_dir_all(tools.join("bin")).expect("create target/test-tools/bin");
-        std::fs::rename(&building, &binary).expect("move the Go decoder into place");
-        binary
-    })
+    DECODER.get_or_init(|| go_program("decode"))
 }
 
 /// A real Prometheus server on loopback with a temp storage dir, killed when dropped.

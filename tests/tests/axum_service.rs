@@ -61,6 +61,23 @@ fn handlers_and_routes_are_measured() {
         &[("route", "/items/{id}"), ("status", "200")],
     );
     assert_eq!(duration_count, Some(2.0));
+    // Native durations (the example's choice) keep their classic buckets in text.
+    let classic_bucket = sample_value(
+        &text,
+        "http_server_request_duration_seconds_bucket",
+        &[("route", "/items/{id}"), ("status", "200"), ("le", "10.0")],
+    );
+    assert_eq!(classic_bucket, Some(2.0), "{text}");
+    let item_bucket = sample_value(
+        &text,
+        "function_calls_duration_seconds_bucket",
+        &[("function", "item"), ("le", "10.0")],
+    );
+    assert_eq!(
+        item_bucket,
+        Some(3.0),
+        "`item`'s native durations keep their classic buckets too"
+    );
 
     let calls = |function: &str, result: &str| {
         let labels = [("function", function), ("result", result)];

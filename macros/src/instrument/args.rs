@@ -3,7 +3,7 @@
 use crate::attr;
 use crate::ctxt::Ctxt;
 use crate::naming;
-use crate::symbol::{BUCKETS, CRATE, NAME};
+use crate::symbol::{BUCKETS, CRATE, NAME, NATIVE};
 use syn::meta::ParseNestedMeta;
 use syn::{ExprArray, LitStr, Path};
 
@@ -15,7 +15,7 @@ const OK_IF: &str = "ok_if";
 const ERROR_IF: &str = "error_if";
 const OBJECTIVE: &str = "objective";
 const ACCEPTED: &[&str] = &[
-    FUNCTION, NAME, PREFIX, RECORD, BUCKETS, LABELS, OK_IF, ERROR_IF, OBJECTIVE, CRATE,
+    FUNCTION, NAME, PREFIX, RECORD, BUCKETS, NATIVE, LABELS, OK_IF, ERROR_IF, OBJECTIVE, CRATE,
 ];
 const RECORDABLE: &[&str] = &["calls", "duration", "concurrency"];
 /// Labels every series already has.
@@ -52,6 +52,8 @@ pub(crate) struct Args {
     /// The names in `labels`, to refuse one given twice.
     label_names: Vec<String>,
     pub(crate) buckets: Option<Vec<f64>>,
+    /// `native` or `native(...)`: a native duration histogram.
+    pub(crate) native: Option<attr::Native>,
     /// `ok_if = path` (`true`) or `error_if = path` (`false`): `path(&value) -> bool`.
     pub(crate) classify: Option<(Path, bool)>,
     /// `objective = PATH` to a `const Objective`.
@@ -171,6 +173,13 @@ fn parse_key(args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
         let buckets = buckets(&array)?;
         if args.buckets.replace(buckets).is_some() {
             return Err(duplicate(meta, BUCKETS));
+        }
+    } else if path.is_ident(NATIVE) {
+        let cx = Ctxt::new();
+        let native = attr::native_options(&cx, meta);
+        cx.check()?;
+        if args.native.replace(native?).is_some() {
+            return Err(duplicate(meta, NATIVE));
         }
     } else if path.is_ident(OK_IF) || path.is_ident(ERROR_IF) {
         let predicate: Path = meta.value()?.parse()?;

@@ -120,6 +120,13 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
         Some(values) => quote!(&[#(#values),*]),
         None => quote!(#private::DEFAULT_DURATION_BUCKETS),
     };
+    let native = match &args.native {
+        Some(native) => {
+            let options = crate::expand::native_options_with(&krate, Some(native), buckets.clone());
+            quote!(#private::Some(#options))
+        }
+        None => quote!(#private::None),
+    };
     let (outer_attrs, inner_attrs): (Vec<_>, Vec<_>) = attrs
         .into_iter()
         .partition(|attr| matches!(attr.style, AttrStyle::Outer));
@@ -258,6 +265,7 @@ pub(super) fn function(args: &Args, function: ItemFn, label: Option<String>) -> 
                 module: #private::module_path!(),
                 crate_name: #private::env!("CARGO_PKG_NAME"),
                 buckets: #buckets,
+                native: #native,
                 metrics: #metric_names,
                 record: #private::Record { calls: #calls, duration: #duration, concurrency: #concurrency },
                 const_labels: #const_labels,

@@ -30,11 +30,17 @@ mod web_config;
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub use web_config::{BasicAuth, BasicAuthLayer, WebConfigListener, WebConfigStream};
 
-use crate::{Counter, Family, Histogram, LabelSet, LabelValue, Metrics};
+use crate::encoding::FamilyEncoder;
+use crate::metrics::DurationHistogram;
+use crate::{
+    Counter, DEFAULT_BUCKETS, Error, Family, LabelSet, LabelValue, MetricConfig, MetricKind,
+    Metrics, NativeHistogramOptions, Series,
+};
 use axum::extract::MatchedPath;
 use hyper::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 // The clock of instrumented functions: a pair of reads costs a third of `std::time::Instant`'s.
 use quanta::Instant;
@@ -98,7 +104,28 @@ struct HttpServerMetrics {
     requests: Family<HttpLabels, Counter>,
     /// Time to answer HTTP requests, by method, matched route and status.
     #[metric(name = "http_server_request_duration", unit = "seconds")]
-    duration: Family<HttpLabels, Histogram>,
+    duration: Family<HttpLabels, HttpDuration>,
+}
+
+/// The native options of request durations, once a layer was built with them
+/// ([`HttpMetricsLayer::with_native_durations`]).
+static NATIVE_DURATIONS: OnceLock<NativeHistogramOptions> = OnceLock::new();
+
+/// A request duration series: classic, or native if [`NATIVE_DURATIONS`] was set when it was
+/// created.
+struct HttpDuration(DurationHistogram);
+
+impl Series for HttpDuration {
+    const KIND: MetricKind = MetricKind::Histogram;
+    fn new(config: &MetricConfig) -> Self {
+        HttpDuration(match NATIVE_DURATIONS.get() {
+            Some(options) => DurationHistogram::native(*options),
+            None => DurationHistogram::classic(config.buckets),
+        })
+    }
+    fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
+        self.0.encode(family, labels);
+    }
 }
 
 /// A tower [`Layer`](tower_layer::Layer) recording `http_server_*` metrics of the requests it
@@ -112,6 +139,46 @@ impl HttpMetricsLayer {
     /// A layer recording into the process-wide registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records request durations as [`NativeHistogram`](crate::NativeHistogram)s with
+    /// `options`, beside classic buckets: `options.classic_buckets`, or Prometheus' defaults if
+    /// empty. Process-wide, as the families are: call it before the first request (series
+    /// created earlier stay classic), and give every layer the same options.
+    ///
+    /// ```
+    /// use promexport::NativeHistogramOptions;
+    /// use promexport::axum::HttpMetricsLayer;
+    ///
+    /// let layer = HttpMetricsLayer::new().with_native_durations(NativeHistogramOptions::DEFAULT)?;
+    /// let other = NativeHistogramOptions { factor: 2.0, ..NativeHistogramOptions::DEFAULT };
+    /// assert!(HttpMetricsLayer::new().with_native_durations(other).is_err());
+    /// # Ok::<(), promexport::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the options are not valid (see
+    /// [`NativeHistogram::new`](crate::NativeHistogram::new)), or differ from those of a layer
+    /// built before.
+    pub fn with_native_durations(self, options: NativeHistogramOptions) -> Result<Self, Error> {
+        let options = NativeHistogramOptions {
+            classic_buckets: if options.classic_buckets.is_empty() {
+                DEFAULT_BUCKETS
+            } else {
+                options.classic_buckets
+            },
+            ..options
+        };
+        if let Some(problem) = options.problem() {
+            return Err(Error::Config(problem));
+        }
+        if *NATIVE_DURATIONS.get_or_init(|| options) != options {
+            return Err(Error::Config(
+                "request durations are already native histograms with other options: give every `HttpMetricsLayer` the same".to_owned(),
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -193,6 +260,7 @@ where
         metrics
             .duration
             .get(&labels)
+            .0
             .observe(this.start.elapsed().as_secs_f64());
         Poll::Ready(output)
     }

@@ -1,5 +1,5 @@
 use crate::labels::LabelSetEncoder;
-use crate::metrics::{Counter, Gauge, Histogram};
+use crate::metrics::{Counter, DurationHistogram, Gauge, NativeHistogramOptions};
 use std::ptr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -60,6 +60,9 @@ pub struct FunctionOptions {
     pub crate_name: &'static str,
     /// Upper bounds of the duration histogram.
     pub buckets: &'static [f64],
+    /// `native(...)`: the duration histogram is a native one, with `buckets` as its classic
+    /// buckets.
+    pub native: Option<NativeHistogramOptions>,
     /// Families recorded into.
     pub metrics: MetricNames,
     /// Which of them.
@@ -98,7 +101,7 @@ pub(crate) struct CallSeries {
     pub(crate) duration_labels: Box<str>,
     /// By [`Outcome`](super::Outcome) order: ok, error, cancelled.
     pub(crate) calls: [Counter; 3],
-    pub(crate) duration: Histogram,
+    pub(crate) duration: DurationHistogram,
     pub(crate) concurrent: Gauge,
 }
 
@@ -151,7 +154,10 @@ impl Function {
             duration_labels: with(objective.and_then(|o| o.duration_labels())),
             labels,
             calls: Default::default(),
-            duration: Histogram::with_valid_buckets(self.options.buckets),
+            duration: match self.options.native {
+                Some(native) => DurationHistogram::native(native),
+                None => DurationHistogram::classic(self.options.buckets),
+            },
             concurrent: Gauge::default(),
         }));
         loop {
@@ -265,6 +271,7 @@ mod tests {
             module: "tests",
             crate_name: "promexport",
             buckets: DEFAULT_DURATION_BUCKETS,
+            native: None,
             metrics: MetricNames::AUTOMETRICS,
             record: Record {
                 calls: true,

@@ -33,6 +33,14 @@ impl Exemplar {
     /// An exemplar of `value` observed now. Label names must be valid (`[a-zA-Z_][a-zA-Z0-9_]*`),
     /// and names and values together hold at most 128 characters, as OpenMetrics requires.
     pub fn new(labels: &[(&str, &str)], value: f64) -> Result<Self, Error> {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        Exemplar::at(labels, value, timestamp)
+    }
+
+    /// An exemplar of `value` observed at `timestamp` (seconds since the Unix epoch).
+    pub(crate) fn at(labels: &[(&str, &str)], value: f64, timestamp: f64) -> Result<Self, Error> {
         let mut characters = 0;
         let mut text = String::new();
         for (name, label_value) in labels {
@@ -55,9 +63,6 @@ impl Exemplar {
                 "exemplar labels hold {characters} characters; OpenMetrics allows {MAX_EXEMPLAR_LABEL_CHARS}"
             )));
         }
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |since| since.as_secs_f64());
         Ok(Exemplar {
             labels: text.into_boxed_str(),
             value,

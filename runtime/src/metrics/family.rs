@@ -356,6 +356,7 @@ impl<L: LabelSet, M: Series> std::fmt::Debug for Family<L, M> {
 
 impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     const KIND: MetricKind = M::KIND;
+    const NATIVE: bool = M::NATIVE;
     const LABEL_NAMES: &'static [&'static str] = L::NAMES;
     const CLOSED_LABEL_SETS: Option<usize> = L::CARDINALITY;
     fn new(config: &MetricConfig) -> Self {

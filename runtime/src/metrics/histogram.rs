@@ -152,7 +152,7 @@ impl Histogram {
 }
 
 /// How many bounds at the start of `upper_bounds` are finite and strictly increasing.
-fn valid_bounds(upper_bounds: &[f64]) -> usize {
+pub(super) fn valid_bounds(upper_bounds: &[f64]) -> usize {
     let mut previous = f64::NEG_INFINITY;
     upper_bounds
         .iter()
@@ -165,7 +165,7 @@ fn valid_bounds(upper_bounds: &[f64]) -> usize {
 }
 
 /// What is wrong with bucket bounds, if anything.
-fn bucket_problem(upper_bounds: &[f64]) -> Option<String> {
+pub(super) fn bucket_problem(upper_bounds: &[f64]) -> Option<String> {
     if upper_bounds.is_empty() {
         return Some(
             "histogram buckets need at least one upper bound, e.g. `&[0.1, 0.5, 1.0]`".to_owned(),
@@ -189,7 +189,7 @@ fn bucket_problem(upper_bounds: &[f64]) -> Option<String> {
 /// comparisons as a binary search does, and typical observations stop early. Binary search
 /// above 32 bounds (client_golang makes the same switch at 35).
 #[inline(always)]
-fn bucket_index(upper_bounds: &[f64], value: f64) -> usize {
+pub(super) fn bucket_index(upper_bounds: &[f64], value: f64) -> usize {
     if upper_bounds.len() <= 32 {
         upper_bounds
             .iter()

@@ -1,21 +1,28 @@
 //! The metric types a `#[derive(Metrics)]` struct is made of.
 
 mod counter;
+mod duration_histogram;
 mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
 mod info;
+mod native_histogram;
 mod number;
 mod sharded;
 mod state_set;
 
 pub use counter::Counter;
+pub(crate) use duration_histogram::DurationHistogram;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
 pub use gauge::{Gauge, InProgress};
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
+pub use native_histogram::{
+    DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA, MIN_SCHEMA, NativeHistogram, NativeHistogramOptions,
+    NativeHistogramSnapshot, NativeHistogramTimer,
+};
 pub use number::{CounterValue, GaugeValue};
 pub use sharded::ShardedCounter;
 pub use state_set::StateSet;
@@ -99,6 +106,9 @@ pub struct MetricConfig {
     /// Whether a [`Family`] over a closed label set creates (and serves at zero) every label
     /// combination up front (`#[metric(preinit)]`), rather than each when first touched.
     pub preinit: bool,
+    /// How a [`NativeHistogram`] chooses its buckets (`#[metric(native(...))]`, with
+    /// `buckets = [...]` as its classic buckets); other metric types ignore it.
+    pub native: NativeHistogramOptions,
 }
 
 impl MetricConfig {
@@ -108,6 +118,7 @@ impl MetricConfig {
         max_series: None,
         name: "",
         preinit: false,
+        native: NativeHistogramOptions::DEFAULT,
     };
 }
 
@@ -134,16 +145,18 @@ impl Default for MetricConfig {
 
 /// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
 ///
-/// Implemented by [`Counter`], [`Gauge`], [`Histogram`] and [`StateSet`]. Every `Series` is also
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`NativeHistogram`] and [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
     const KIND: MetricKind;
+    /// Whether it has native histogram buckets (`#[metric(native(...))]` needs them).
+    const NATIVE: bool = false;
     /// Creates the series at zero.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of this series; `labels` is its pre-escaped label list.
@@ -154,7 +167,7 @@ pub trait Series: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
@@ -164,6 +177,8 @@ pub trait Metric: Send + Sync + 'static {
     /// The number of label sets when all are known in advance (a [`Family`] over a closed label
     /// set), `None` otherwise: what `#[metric(preinit)]` creates, checked at compile time.
     const CLOSED_LABEL_SETS: Option<usize> = None;
+    /// Whether its series are [`NativeHistogram`]s (`#[metric(native(...))]` needs them).
+    const NATIVE: bool = false;
     /// Creates the metric with no observations.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of the family (its header is already written).
@@ -172,6 +187,7 @@ pub trait Metric: Send + Sync + 'static {
 
 impl<S: Series> Metric for S {
     const KIND: MetricKind = S::KIND;
+    const NATIVE: bool = S::NATIVE;
     const LABEL_NAMES: &'static [&'static str] = &[];
     fn new(config: &MetricConfig) -> Self {
         Series::new(config)

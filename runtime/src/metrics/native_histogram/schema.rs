@@ -1,0 +1,153 @@
+//! Which native bucket a value falls in, computed as client_golang does (`histogramCounts.observe`,
+//! `pickSchema` and `getLe` in prometheus/histogram.go), so both put every value, powers of two,
+//! subnormals and infinities included, in the same bucket.
+
+use super::bounds::BOUNDS;
+
+/// The finest resolution: buckets grow by `2^(2^-8)`, about 0.27 %.
+pub const MAX_SCHEMA: i32 = 8;
+/// The coarsest resolution: buckets grow by `2^16`.
+pub const MIN_SCHEMA: i32 = -4;
+
+/// The largest schema `n` in `-4..=8` whose bucket factor `2^(2^-n)` is not above `factor`
+/// (`factor` above 1, as the caller checks).
+pub(crate) fn schema_for_factor(factor: f64) -> i32 {
+    let floor = factor.log2().log2().floor();
+    if floor <= -8.0 {
+        MAX_SCHEMA
+    } else if floor >= 4.0 {
+        MIN_SCHEMA
+    } else {
+        -(floor as i32)
+    }
+}
+
+/// `value` as `fraction * 2^exponent` with `fraction` in `[0.5, 1)`: Go's `math.Frexp` (zero,
+/// infinities and NaN come back unchanged with exponent 0; subnormals are normalised first).
+pub(crate) fn frexp(value: f64) -> (f64, i32) {
+    if value == 0.0 || !value.is_finite() {
+        return (value, 0);
+    }
+    let (value, mut exponent) = if value.abs() < f64::MIN_POSITIVE {
+        (value * (1u64 << 52) as f64, -52)
+    } else {
+        (value, 0)
+    };
+    let bits = value.to_bits();
+    exponent += ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let fraction = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (fraction, exponent)
+}
+
+/// The index of the bucket `(base^(i-1), base^i]` that holds `|value|` at `schema`, with
+/// `±Inf` one above the bucket of `f64::MAX`. `value` is not NaN.
+#[inline]
+pub(crate) fn bucket_key(value: f64, schema: i32) -> i32 {
+    let infinite = value.is_infinite();
+    let magnitude = if infinite { f64::MAX } else { value.abs() };
+    let (fraction, exponent) = frexp(magnitude);
+    let key = if schema > 0 {
+        let bounds = BOUNDS[schema as usize];
+        bounds.partition_point(|bound| *bound < fraction) as i32
+            + (exponent - 1) * bounds.len() as i32
+    } else {
+        let key = if fraction == 0.5 {
+            exponent - 1
+        } else {
+            exponent
+        };
+        let offset = (1 << -schema) - 1;
+        (key + offset) >> -schema
+    };
+    key + i32::from(infinite)
+}
+
+/// The upper bound of bucket `key` at `schema`: the zero threshold that takes that bucket into
+/// the zero bucket (Go's `getLe`, with its special case: the bucket of `f64::MAX` ends at
+/// `f64::MAX`, not at the `+Inf` its formula gives).
+pub(crate) fn upper_bound(key: i32, schema: i32) -> f64 {
+    if schema < 0 {
+        let exponent = key << -schema;
+        if exponent == 1024 {
+            return f64::MAX;
+        }
+        return ldexp(1.0, exponent);
+    }
+    let bounds = BOUNDS[schema as usize];
+    let fraction = bounds[(key & ((1 << schema) - 1)) as usize];
+    let exponent = (key >> schema) + 1;
+    if fraction == 0.5 && exponent == 1025 {
+        return f64::MAX;
+    }
+    ldexp(fraction, exponent)
+}
+
+/// `fraction * 2^exponent`, exact where the result is representable (powers of two are exact
+/// factors, applied in steps so that neither overflows early nor underflows twice).
+fn ldexp(fraction: f64, exponent: i32) -> f64 {
+    let mut result = fraction;
+    let mut remaining = exponent;
+    while remaining > 1000 {
+        result *= 2f64.powi(1000);
+        remaining -= 1000;
+    }
+    while remaining < -1000 {
+        result *= 2f64.powi(-1000);
+        remaining += 1000;
+    }
+    result * 2f64.powi(remaining)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_the_largest_whose_factor_fits() {
+        assert_eq!(schema_for_factor(1.1), 3, "2^(1/8) = 1.09");
+        assert_eq!(schema_for_factor(2.0), 0);
+        assert_eq!(schema_for_factor(1.0001), MAX_SCHEMA);
+        assert_eq!(schema_for_factor(1e300), MIN_SCHEMA);
+        assert_eq!(schema_for_factor(4.0), -1);
+        assert_eq!(schema_for_factor(2f64.sqrt()), 1);
+    }
+
+    #[test]
+    fn frexp_matches_go() {
+        assert_eq!(frexp(1.0), (0.5, 1));
+        assert_eq!(frexp(0.75), (0.75, 0));
+        assert_eq!(frexp(-8.0), (-0.5, 4));
+        assert_eq!(
+            frexp(f64::MAX),
+            (f64::from_bits(0x3fef_ffff_ffff_ffff), 1024)
+        );
+        assert_eq!(frexp(5e-324), (0.5, -1073));
+        assert_eq!(frexp(f64::MIN_POSITIVE), (0.5, -1021));
+        assert_eq!(frexp(0.0), (0.0, 0));
+    }
+
+    #[test]
+    fn powers_of_two_are_upper_bounds() {
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            for exponent in [-1074, -1022, -128, -1, 0, 1, 10, 1023] {
+                let value = ldexp(1.0, exponent);
+                let key = bucket_key(value, schema);
+                assert!(value <= upper_bound(key, schema), "{value} at {schema}");
+                // Below 2^-1073 the lower bound rounds to the smallest subnormal itself.
+                if exponent > -1074 {
+                    assert!(value > upper_bound(key - 1, schema), "{value} at {schema}");
+                }
+            }
+            assert_eq!(
+                bucket_key(f64::INFINITY, schema),
+                bucket_key(f64::MAX, schema) + 1
+            );
+            assert_eq!(upper_bound(bucket_key(f64::MAX, schema), schema), f64::MAX);
+        }
+        assert_eq!(bucket_key(1.0, 0), 0);
+        assert_eq!(bucket_key(2.0, 0), 1);
+        assert_eq!(bucket_key(2.5, 0), 2);
+        assert_eq!(bucket_key(1.0, 3), 0);
+        assert_eq!(bucket_key(-1.0, 3), 0);
+    }
+}

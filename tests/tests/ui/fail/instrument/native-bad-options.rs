@@ -1,0 +1,6 @@
+#[promexport::instrument(native(factor = 0.5, min_reset = "soon"))]
+fn handler() {}
+
+fn main() {
+    handler();
+}
