@@ -19,6 +19,8 @@ declare -A package_files=(
   [prometheus]="usr/bin/prometheus usr/bin/promtool"
   [prometheus-pushgateway]="usr/bin/prometheus-pushgateway"
   [nginx]="usr/sbin/nginx"
+  # The remote write tests' second receiver (single-node VictoriaMetrics 1.79).
+  [victoria-metrics]="usr/bin/victoria-metrics"
 )
 # Libraries nginx links against; service-less, so installed with apt when absent.
 libraries=(libc6 libcrypt1 libpcre2-8-0 libssl3 zlib1g)
@@ -75,4 +77,5 @@ chmod +x "$tools/bin/python3"
 "$tools/bin/promtool" --version 2>&1 | head -n 1
 "$tools/bin/prometheus-pushgateway" --version 2>&1 | head -n 1
 "$tools/bin/nginx" -v 2>&1
+"$tools/bin/victoria-metrics" --version 2>&1 | head -n 1
 "$tools/bin/python3" -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'

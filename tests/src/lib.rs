@@ -7,6 +7,7 @@
 //! saying how to get it, never a skip.
 
 mod pki;
+pub mod remote_write;
 
 pub use pki::{Pki, make_pki, tls_and_basic_auth};
 
