@@ -588,3 +588,37 @@ fn wrong_settings_are_refused_at_start() {
             .contains("tokio runtime")
     );
 }
+
+#[test]
+fn the_agent_example_sends_the_demo_applications_metrics() {
+    let receiver = FakeReceiver::start();
+    let dir = promexport_tests::TempDir::new("remote-write-agent");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_remote_write_agent"));
+    command.args([
+        "--remote-write.url",
+        &receiver.url(),
+        "--interval",
+        "0.2",
+        "--external-label",
+        "instance=edge-1",
+    ]);
+    let agent = promexport_tests::Process::start(command, dir.path().join("agent.log"));
+    let up = wait_for("app_up 1 from the agent", GENEROUS, || {
+        accepted(&receiver.received())
+            .into_iter()
+            .find_map(|request| {
+                let up = request
+                    .timeseries
+                    .iter()
+                    .find(|s| s.label("__name__") == Some("app_up"))?;
+                (up.samples[0].value == 1.0).then(|| up.clone())
+            })
+    });
+    assert_eq!(up.label("instance"), Some("edge-1"), "{}", agent.log());
+    let requests = accepted(&receiver.received());
+    let health = requests.iter().flat_map(|r| &r.timeseries).find(|s| {
+        s.label("__name__") == Some("app_health") && s.label("app_health") == Some("healthy")
+    });
+    assert!(health.is_some(), "{}", agent.log());
+    assert!(requests.iter().any(|r| value_of(r, "app_uptime").is_some()));
+}
