@@ -388,13 +388,13 @@ impl Registry {
     }
 
     /// Appends the exposition of every family to `out`.
-    pub fn encode(&self, format: Format, out: &mut String) {
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         self.encode_selected(format, out, &[]);
     }
 
     /// Appends the exposition of the families named in `selected` (family or sample names, as
     /// `name[]` query parameters give them), or of all of them when it is empty.
-    pub fn encode_selected(&self, format: Format, out: &mut String, selected: &[String]) {
+    pub fn encode_selected(&self, format: Format, out: &mut Vec<u8>, selected: &[String]) {
         let start = out.len();
         out.reserve(self.inner.last_size.load(Ordering::Relaxed));
         let mut encoder = Encoder::selecting(out, format, selected);
@@ -417,8 +417,20 @@ impl Registry {
     }
 
     /// The exposition of every family, as a string.
+    ///
+    /// For the text formats; [`Format::Protobuf`] is binary, and comes out here with its
+    /// invalid UTF-8 replaced: use [`render_bytes`](Self::render_bytes) or
+    /// [`encode`](Self::encode).
     pub fn render(&self, format: Format) -> String {
-        let mut out = String::new();
+        match String::from_utf8(self.render_bytes(format)) {
+            Ok(text) => text,
+            Err(binary) => String::from_utf8_lossy(binary.as_bytes()).into_owned(),
+        }
+    }
+
+    /// The exposition of every family, in any format.
+    pub fn render_bytes(&self, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
         self.encode(format, &mut out);
         out
     }

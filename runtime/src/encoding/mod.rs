@@ -1,20 +1,29 @@
 //! Exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0 text.
 //!
-//! Derived metrics are encoded straight from their live handles into one reused `String`: no
+//! Derived metrics are encoded straight from their live handles into one reused `Vec<u8>`: no
 //! intermediate `MetricFamily` values are built. Label sets are escaped once, when a series is
-//! created, and copied verbatim at every scrape.
+//! created, and copied verbatim at every scrape. Metric types write their series through the
+//! typed methods of [`FamilyEncoder`] (one per metric shape), which each format turns into its
+//! own lines or messages.
 
+mod created;
+mod family;
 #[cfg(feature = "prometheus-interop")]
 mod foreign;
 pub(crate) mod text;
 
+pub use created::Created;
+pub use family::{
+    ClassicBucket, ClassicBuckets, FamilyEncoder, HistogramSample, Labels, NativeHistogramParts,
+    Quantile, SummarySample,
+};
 #[cfg(feature = "prometheus-interop")]
 pub(crate) use foreign::{describe_foreign, encode_foreign};
 pub use text::LabelValueEncoder;
-pub(crate) use text::{escape_label_value_into, write_f64};
+pub(crate) use text::escape_label_value_into;
 
 use crate::metrics::{Descriptor, MetricKind};
-use text::{write_help, write_value};
+use text::{TextFamily, TextSink, write_help};
 
 /// The exposition format of a scrape response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,31 +117,46 @@ pub enum Value {
 }
 
 /// Writes an exposition: the families of every collector, then `# EOF` for OpenMetrics.
+///
+/// The output is bytes: the text formats are UTF-8, protobuf is binary.
 #[derive(Debug)]
 pub struct Encoder<'a> {
-    out: &'a mut String,
+    out: &'a mut Vec<u8>,
     format: Format,
     /// Family names to keep (`name[]` of a scrape); empty keeps all.
     selected: &'a [String],
     /// Where families that are not selected are written, and discarded.
-    discarded: String,
+    discarded: Vec<u8>,
+    /// OpenMetrics `_created` lines.
+    created_lines: bool,
 }
 
 impl<'a> Encoder<'a> {
     /// An encoder appending to `out`.
-    pub fn new(out: &'a mut String, format: Format) -> Self {
+    pub fn new(out: &'a mut Vec<u8>, format: Format) -> Self {
         Self::selecting(out, format, &[])
     }
 
     /// An encoder that keeps only the families named in `selected` (by family name or by any of
     /// their sample names, as `name[]` query parameters give them); all of them when empty.
-    pub fn selecting(out: &'a mut String, format: Format, selected: &'a [String]) -> Self {
+    pub fn selecting(out: &'a mut Vec<u8>, format: Format, selected: &'a [String]) -> Self {
         Encoder {
             out,
             format,
             selected,
-            discarded: String::new(),
+            discarded: Vec::new(),
+            created_lines: false,
         }
+    }
+
+    /// Whether OpenMetrics carries the `_created` line of counters, histograms and summaries
+    /// (default `false`, as client_golang: Prometheus stores those lines as series of their own
+    /// unless started with `--enable-feature=created-timestamp-zero-ingestion`). Protobuf always
+    /// carries created timestamps; text 0.0.4 never does.
+    #[must_use]
+    pub fn open_metrics_created(mut self, on: bool) -> Self {
+        self.created_lines = on;
+        self
     }
 
     fn is_selected(&self, name: &str, kind: MetricKind) -> bool {
@@ -187,132 +211,50 @@ impl<'a> Encoder<'a> {
             Format::Text => {
                 header_line(out, "# HELP ", name, header_suffix);
                 write_help(out, help, format);
-                out.push('\n');
+                out.push(b'\n');
                 header_line(out, "# TYPE ", name, header_suffix);
-                out.push_str(type_name);
-                out.push('\n');
+                out.push_text(type_name);
+                out.push(b'\n');
             }
             Format::OpenMetrics => {
                 header_line(out, "# TYPE ", name, "");
-                out.push_str(type_name);
-                out.push('\n');
+                out.push_text(type_name);
+                out.push(b'\n');
                 if let Some(unit) = unit {
                     header_line(out, "# UNIT ", name, "");
-                    out.push_str(unit);
-                    out.push('\n');
+                    out.push_text(unit);
+                    out.push(b'\n');
                 }
                 header_line(out, "# HELP ", name, "");
                 write_help(out, help, format);
-                out.push('\n');
+                out.push(b'\n');
             }
         }
         FamilyEncoder {
             out,
-            format,
-            name,
-            const_labels,
+            text: TextFamily {
+                format,
+                name,
+                const_labels,
+                created_lines: self.created_lines,
+            },
+            kind,
         }
     }
 
     /// Writes the end of the exposition (`# EOF` in OpenMetrics, nothing in text 0.0.4).
     pub fn finish(self) {
         if self.format == Format::OpenMetrics {
-            self.out.push_str("# EOF\n");
+            self.out.push_text("# EOF\n");
         }
     }
 }
 
-fn header_line(out: &mut String, keyword: &str, name: &str, suffix: &str) {
-    out.push_str(keyword);
-    out.push_str(name);
-    out.push_str(suffix);
-    out.push(' ');
-}
-
-/// Writes the samples of one metric family.
-#[derive(Debug)]
-pub struct FamilyEncoder<'a> {
-    out: &'a mut String,
-    format: Format,
-    name: &'a str,
-    const_labels: &'a str,
-}
-
-impl FamilyEncoder<'_> {
-    /// The family's name (without `_total` or `_info`).
-    pub fn name(&self) -> &str {
-        self.name
-    }
-
-    /// The format being written.
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    /// Writes one sample: `<name><suffix>{<const labels>,<labels>,<extra>} <value>`.
-    ///
-    /// `labels` is a pre-escaped `name="value",...` list (or empty); `extra` is one more label
-    /// whose value is escaped here (the `le` of a bucket, the state of a state set).
-    pub fn sample(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: Option<(&str, &str)>,
-        value: Value,
-    ) {
-        self.sample_with_exemplar(suffix, labels, extra, value, None);
-    }
-
-    /// Writes one sample as [`sample`](Self::sample) does, followed in OpenMetrics by
-    /// ` # {<exemplar labels>} <value> <timestamp>` (text 0.0.4 has no exemplars: left out).
-    pub fn sample_with_exemplar(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: Option<(&str, &str)>,
-        value: Value,
-        exemplar: Option<&crate::Exemplar>,
-    ) {
-        let out = &mut *self.out;
-        out.push_str(self.name);
-        out.push_str(suffix);
-        let mut parts = [self.const_labels, labels]
-            .into_iter()
-            .filter(|s| !s.is_empty());
-        let first = parts.next();
-        if first.is_some() || extra.is_some() {
-            out.push('{');
-            let mut comma = false;
-            for part in first.into_iter().chain(parts) {
-                if comma {
-                    out.push(',');
-                }
-                out.push_str(part);
-                comma = true;
-            }
-            if let Some((name, value)) = extra {
-                if comma {
-                    out.push(',');
-                }
-                out.push_str(name);
-                out.push_str("=\"");
-                escape_label_value_into(out, value);
-                out.push('"');
-            }
-            out.push('}');
-        }
-        out.push(' ');
-        write_value(out, value);
-        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
-            out.push_str(" # {");
-            out.push_str(exemplar.labels());
-            out.push_str("} ");
-            write_value(out, Value::F64(exemplar.value()));
-            out.push(' ');
-            write_f64(out, exemplar.timestamp());
-        }
-        out.push('\n');
-    }
+fn header_line(out: &mut Vec<u8>, keyword: &str, name: &str, suffix: &str) {
+    out.push_text(keyword);
+    out.push_text(name);
+    out.push_text(suffix);
+    out.push(b' ');
 }
 
 #[cfg(test)]
