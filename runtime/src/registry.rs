@@ -416,6 +416,26 @@ impl Registry {
             .store(out.len() - start, Ordering::Relaxed);
     }
 
+    /// Hands every series of every family to `sink` (remote write), through the same typed
+    /// family API an exposition is written with.
+    #[cfg(feature = "remote-write")]
+    pub(crate) fn encode_to_sink(&self, sink: &mut dyn crate::encoding::series_sink::SeriesSink) {
+        let mut headers = Vec::new();
+        let mut encoder = Encoder::to_sink(&mut headers, sink);
+        let collectors = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .collectors
+            .clone();
+        for collector in &collectors {
+            collector.encode(&mut encoder);
+        }
+        #[cfg(feature = "prometheus-interop")]
+        encode_foreign(&mut encoder, &self.inner.foreign.gather());
+    }
+
     /// The exposition of every family, as a string.
     ///
     /// For the text formats; [`Format::Protobuf`] is binary, and comes out here with its

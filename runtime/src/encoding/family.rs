@@ -2,6 +2,8 @@
 //! shape, so that every format sees a series whole (a histogram's buckets in one call, the
 //! labels as a list it can split into pairs).
 
+#[cfg(feature = "remote-write")]
+use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
 use super::{Created, Format, Value};
 use crate::Exemplar;
@@ -216,6 +218,9 @@ pub struct FamilyEncoder<'a> {
     pub(super) out: &'a mut Vec<u8>,
     pub(super) text: TextFamily<'a>,
     pub(super) kind: MetricKind,
+    /// Where the series go instead of `out`, for [`Encoder::to_sink`](super::Encoder::to_sink).
+    #[cfg(feature = "remote-write")]
+    pub(super) sink: Option<&'a mut dyn SeriesSink>,
 }
 
 impl FamilyEncoder<'_> {
@@ -243,6 +248,11 @@ impl FamilyEncoder<'_> {
         created: Option<Created>,
         exemplar: Option<&Exemplar>,
     ) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "_total", labels.into(), None, value);
+            return;
+        }
         let labels = labels.into();
         self.text
             .line(self.out, "_total", labels, None, value, exemplar);
@@ -251,18 +261,40 @@ impl FamilyEncoder<'_> {
 
     /// A gauge series.
     pub fn gauge<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            return;
+        }
         self.text
             .line(self.out, "", labels.into(), None, value, None);
     }
 
     /// A series of unknown type (untyped).
     pub fn unknown<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            return;
+        }
         self.text
             .line(self.out, "", labels.into(), None, value, None);
     }
 
     /// An info series: `<name>_info{labels} 1`.
     pub fn info<'l>(&mut self, labels: impl Into<Labels<'l>>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(
+                sink,
+                &self.text,
+                "_info",
+                labels.into(),
+                None,
+                Value::U64(1),
+            );
+            return;
+        }
         let labels = labels.into();
         self.text
             .line(self.out, "_info", labels, None, Value::U64(1), None);
@@ -271,6 +303,13 @@ impl FamilyEncoder<'_> {
     /// One state of a state set: `<name>{labels,<name>="<state>"}`, 1 when `active`. `state`
     /// is raw (escaped here).
     pub fn state<'l>(&mut self, labels: impl Into<Labels<'l>>, state: &str, active: bool) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            let extra = Some((self.text.name, state));
+            let value = Value::U64(u64::from(active));
+            series_sink::sample(sink, &self.text, "", labels.into(), extra, value);
+            return;
+        }
         let value = Value::U64(u64::from(active));
         let extra = Some((self.text.name, state));
         self.text
@@ -280,12 +319,22 @@ impl FamilyEncoder<'_> {
     /// A histogram series: its classic buckets, `_sum`, `_count` and (when asked for)
     /// `_created` in the text formats; the native part too in protobuf.
     pub fn histogram<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &HistogramSample<'_>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::histogram(sink, &self.text, labels.into(), sample);
+            return;
+        }
         self.text.histogram(self.out, labels.into(), sample);
     }
 
     /// A summary series: one sample per quantile, `_sum`, `_count` and (when asked for)
     /// `_created`.
     pub fn summary<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &SummarySample<'_>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::summary(sink, &self.text, labels.into(), sample);
+            return;
+        }
         self.text.summary(self.out, labels.into(), sample);
     }
 }

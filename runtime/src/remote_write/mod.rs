@@ -46,7 +46,7 @@ mod wire;
 pub use encode::Protocol;
 pub use endpoint::Endpoint;
 
-use crate::{Error, Format, Registry};
+use crate::{Error, Registry};
 use delivery::Delivery;
 use queue::Batch;
 use series::Collection;
@@ -204,15 +204,15 @@ impl Shared {
 
     /// Collects the registry and queues it for every endpoint.
     async fn collect_once(&self) {
-        let exposition = crate::collect::own_collections(async {
-            self.registry.collect(None).await;
-            self.registry.render(Format::OpenMetrics)
-        })
-        .await;
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as i64);
-        let collection = Collection::from_open_metrics(&exposition, now_ms, &self.external_labels);
+        // Each collector serves what this collection waited for, as for a scrape.
+        let collection = crate::collect::own_collections(async {
+            self.registry.collect(None).await;
+            Collection::of_registry(&self.registry, now_ms, &self.external_labels)
+        })
+        .await;
         for delivery in &self.deliveries {
             let endpoint = &delivery.endpoint;
             for series in collection.series.chunks(endpoint.max_series_per_request) {

@@ -2,7 +2,7 @@
 //! (`prometheus_remote_storage_*`, labelled `remote_name` and `url`), so that their dashboards
 //! and alerts apply.
 
-use crate::encoding::{Encoder, Value};
+use crate::encoding::{Encoder, Labels, Value};
 use crate::labels::LabelSetEncoder;
 use crate::metrics::{Counter, Gauge, Histogram, MetricKind, Series};
 use crate::registry::{Collect, FamilyDescription};
@@ -188,11 +188,11 @@ impl Collect for WriterStats {
                     3 => {
                         for reason in DropReason::ALL {
                             let count = stats.dropped_count(reason);
-                            family.sample(
-                                "_total",
-                                labels,
-                                Some(("reason", reason.label())),
+                            family.counter(
+                                Labels::from(labels).with("reason", reason.label()),
                                 Value::U64(count),
+                                None,
+                                None,
                             );
                         }
                     }
