@@ -37,6 +37,8 @@ struct Tls {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
+    /// Read by remote write only (`Retry-After`).
+    #[cfg_attr(not(feature = "remote-write"), allow(dead_code))]
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }

@@ -622,3 +622,61 @@ fn the_agent_example_sends_the_demo_applications_metrics() {
     assert!(health.is_some(), "{}", agent.log());
     assert!(requests.iter().any(|r| value_of(r, "app_uptime").is_some()));
 }
+
+#[test]
+fn a_native_histogram_is_sent_as_one_in_1_0_and_2_0_beside_its_classic_series() {
+    use promexport_tests::remote_write::{NATIVE_POSITIVE, NativeHistogram, NativeLatency};
+    let check = |histogram: &NativeHistogram| {
+        assert_eq!((histogram.count_int, histogram.sum), (3, 1.8005));
+        assert_eq!((histogram.schema, histogram.zero_threshold), (0, 0.001));
+        assert_eq!(histogram.zero_count_int, 1);
+        // Indexes -1 and 1: one span over -1..=1, the empty bucket 0 filled in.
+        assert_eq!(histogram.positive_spans.len(), 1);
+        let span = &histogram.positive_spans[0];
+        assert_eq!((span.offset, span.length), (NATIVE_POSITIVE[0].0, 3));
+        assert_eq!(histogram.positive_deltas, [1, -1, 1]);
+        assert!(histogram.negative_spans.is_empty() && histogram.negative_deltas.is_empty());
+        assert!(histogram.timestamp > 1_600_000_000_000);
+    };
+    for protocol in [Protocol::V1, Protocol::V2] {
+        let receiver = FakeReceiver::start();
+        let registry = Registry::new();
+        registry.register(NativeLatency).unwrap();
+        let runtime = runtime();
+        let _entered = runtime.enter();
+        let writer = start(&registry, fast_retries(&receiver.url()).protocol(protocol));
+        let received = receiver.wait_for_accepted(1, GENEROUS);
+        runtime.block_on(writer.shutdown(GENEROUS)).unwrap();
+        let body = &received[0].body;
+        match protocol {
+            Protocol::V1 => {
+                let request = WriteRequest::decode_body(body);
+                let native = request
+                    .timeseries
+                    .iter()
+                    .find(|s| s.label("__name__") == Some("latency_seconds"))
+                    .expect("the native series");
+                assert!(native.samples.is_empty());
+                check(&native.histograms[0]);
+                let count = value_of(&request, "latency_seconds_count");
+                assert_eq!(count, Some(3.0), "the classic series too");
+            }
+            _ => {
+                let request = RequestV2::decode_body(body);
+                let native = request
+                    .timeseries
+                    .iter()
+                    .find(|s| !s.histograms.is_empty())
+                    .expect("the native series");
+                let name = native.labels_refs.chunks(2).find_map(|pair| {
+                    (request.symbols[pair[0] as usize] == "__name__")
+                        .then(|| request.symbols[pair[1] as usize].as_str())
+                });
+                assert_eq!(name, Some("latency_seconds"));
+                assert!(native.samples.is_empty());
+                assert_eq!(native.metadata.as_ref().map(|m| m.r#type), Some(3));
+                check(&native.histograms[0]);
+            }
+        }
+    }
+}

@@ -182,3 +182,63 @@ fn victoria_metrics_reads_back_what_was_written() {
         "edge-vm",
     );
 }
+
+#[test]
+fn prometheus_reads_back_a_native_histogram() {
+    use promexport_tests::remote_write::NativeLatency;
+    let dir = TempDir::new("remote-write-native");
+    let mut prometheus = Prometheus::start_with_flags(
+        &dir,
+        "global:\n  scrape_interval: 1m\n",
+        &[
+            "--web.enable-remote-write-receiver",
+            "--enable-feature=native-histograms",
+        ],
+    );
+    wait_for("Prometheus to be ready", Duration::from_secs(60), || {
+        prometheus.api("/-/ready")
+    });
+    let registry = Registry::new();
+    registry.register(NativeLatency).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("http://{}/api/v1/write", prometheus.listen);
+    runtime.block_on(async {
+        let writer = RemoteWriter::new()
+            .registry(&registry)
+            .interval(Duration::from_secs(3600))
+            .external_label("instance", "edge-native")
+            .endpoint(Endpoint::new(&url).unwrap())
+            .start()
+            .unwrap();
+        writer.shutdown(Duration::from_secs(60)).await.unwrap();
+    });
+    let selector = "latency_seconds{instance=\"edge-native\"}";
+    for (promql, value) in [
+        (format!("histogram_count({selector})"), "3"),
+        (format!("histogram_sum({selector})"), "1.8005"),
+        // Two of the three observations at or below 0.5 s: the zero bucket and (0.25, 0.5].
+        (
+            format!("histogram_fraction(0, 0.5, {selector})"),
+            "0.6666666666666666",
+        ),
+        // The classic series beside it.
+        (
+            "latency_seconds_count{instance=\"edge-native\"}".to_owned(),
+            "3",
+        ),
+    ] {
+        let path = format!("/api/v1/query?query={}", encode(&promql));
+        wait_for(
+            &format!("Prometheus to answer {promql} = {value}"),
+            Duration::from_secs(60),
+            || {
+                let answer = prometheus.api(&path)?;
+                (only_value(&answer).as_deref() == Some(value)).then_some(())
+            },
+        );
+    }
+}
