@@ -20,6 +20,8 @@ pub(crate) struct Target {
     pub(crate) host: String,
     /// The URL's path and query, `""` when it has none.
     pub(crate) path: String,
+    /// What the server is, in errors (`pushgateway`).
+    peer: &'static str,
     /// `https://`: the name the certificate must carry, and the CAs it is checked against (set
     /// by `set_ca_certificate`; an `https://` target without them refuses to send).
     #[cfg(feature = "web-config")]
@@ -54,9 +56,9 @@ pub(crate) enum Failure {
 
 impl Target {
     /// The target of `url` (`http://host[:port][/path]`, or `https://` with `web-config`);
-    /// `what` names it in errors (`pushgateway URL`).
-    pub(crate) fn parse(url: &str, what: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::Config(format!("{what} {url:?}: {why}"));
+    /// `peer` names the server in errors (`pushgateway`).
+    pub(crate) fn parse(url: &str, peer: &'static str) -> Result<Self, Error> {
+        let invalid = |why: &str| Error::Config(format!("{peer} URL {url:?}: {why}"));
         let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
             (Some(rest), _) => (rest, false),
             (None, Some(rest)) if cfg!(feature = "web-config") => (rest, true),
@@ -89,6 +91,7 @@ impl Target {
             address,
             host: host.to_owned(),
             path,
+            peer,
             #[cfg(feature = "web-config")]
             tls: https.then(|| Tls {
                 server_name: server_name(host).to_owned(),
@@ -136,9 +139,14 @@ impl Target {
             let stream = tokio::net::TcpStream::connect(&self.address).await?;
             #[cfg(feature = "web-config")]
             if let Some(tls) = &self.tls {
-                return exchange(connect_tls(tls, stream).await?, request).await;
+                return exchange(
+                    connect_tls(tls, stream, self.peer).await?,
+                    request,
+                    self.peer,
+                )
+                .await;
             }
-            exchange(stream, request).await
+            exchange(stream, request, self.peer).await
         };
         match tokio::time::timeout(timeout, exchange).await {
             Err(_) => Err(Failure::Timeout),
@@ -155,7 +163,7 @@ pub(crate) fn basic_authorization(user: &str, password: &str) -> String {
 }
 
 /// Sends `request` over `io` and reads the answer (at most `MAX_RESPONSE_BYTES` of it).
-async fn exchange<I>(io: I, request: Request<Full<Bytes>>) -> std::io::Result<Answer>
+async fn exchange<I>(io: I, request: Request<Full<Bytes>>, peer: &str) -> std::io::Result<Answer>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -172,7 +180,7 @@ where
     let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
         .collect()
         .await
-        .map_err(|e| std::io::Error::other(format!("reading the answer: {e}")))?;
+        .map_err(|e| std::io::Error::other(format!("reading the {peer}'s answer: {e}")))?;
     Ok(Answer {
         status: parts.status,
         headers: parts.headers,
@@ -184,9 +192,12 @@ where
 async fn connect_tls(
     tls: &Tls,
     stream: tokio::net::TcpStream,
+    peer: &str,
 ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     let config = tls.config.clone().ok_or_else(|| {
-        std::io::Error::other("https:// needs the CA of the server's certificate: `ca_certificate`")
+        std::io::Error::other(format!(
+            "https:// needs the CA of the {peer}'s certificate: `ca_certificate`"
+        ))
     })?;
     let server_name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
         .map_err(|e| std::io::Error::other(format!("TLS name {:?}: {e}", tls.server_name)))?;
@@ -215,32 +226,32 @@ mod tests {
 
     #[test]
     fn urls_name_address_host_and_path() {
-        let target = Target::parse("http://gw:9091/base/", "test URL").unwrap();
+        let target = Target::parse("http://gw:9091/base/", "test").unwrap();
         assert_eq!(
             (&*target.address, &*target.host, &*target.path),
             ("gw:9091", "gw:9091", "/base/")
         );
-        let target = Target::parse("http://vm?extra_label=a", "test URL").unwrap();
+        let target = Target::parse("http://vm?extra_label=a", "test").unwrap();
         assert_eq!(
             (&*target.address, &*target.path),
             ("vm:80", "/?extra_label=a")
         );
-        assert!(Target::parse("ftp://gw", "test URL").is_err());
-        assert!(Target::parse("http://", "test URL").is_err());
-        assert!(Target::parse("http:///path", "test URL").is_err());
+        assert!(Target::parse("ftp://gw", "test").is_err());
+        assert!(Target::parse("http://", "test").is_err());
+        assert!(Target::parse("http:///path", "test").is_err());
     }
 
     #[cfg(feature = "web-config")]
     #[test]
     fn https_urls_name_their_host() {
-        let target = Target::parse("https://gw.example", "test URL").unwrap();
+        let target = Target::parse("https://gw.example", "test").unwrap();
         assert_eq!(target.address, "gw.example:443");
         assert_eq!(server_name("gw.example:9091"), "gw.example");
         assert_eq!(server_name("gw.example"), "gw.example");
         assert_eq!(server_name("[::1]:9091"), "::1");
         assert_eq!(server_name("[::1]"), "::1");
         assert!(target.clone().set_ca_certificate("not a pem").is_err());
-        let mut plain = Target::parse("http://gw", "test URL").unwrap();
+        let mut plain = Target::parse("http://gw", "test").unwrap();
         assert!(
             plain.set_ca_certificate("").is_err(),
             "a CA is for https:// only"

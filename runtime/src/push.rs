@@ -69,7 +69,7 @@ impl Pusher {
                 "a push needs a job name; it is empty".to_owned(),
             ));
         }
-        let mut target = Target::parse(url, "pushgateway URL")?;
+        let mut target = Target::parse(url, "pushgateway")?;
         let base = target.path.trim_end_matches('/');
         target.path = format!("{base}/metrics");
         let mut pusher = Pusher {

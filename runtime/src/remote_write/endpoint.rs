@@ -47,7 +47,7 @@ impl Endpoint {
     /// The receiver at `url`: `http://host:port/path`, or `https://` (feature `web-config`,
     /// with [`ca_certificate`](Self::ca_certificate)).
     pub fn new(url: &str) -> Result<Self, Error> {
-        let target = Target::parse(url, "remote write URL")?;
+        let target = Target::parse(url, "remote write receiver")?;
         let problem = HeaderValue::from_str(&target.host)
             .is_err()
             .then(|| format!("remote write URL {url:?}: the host is not a valid Host header"));
