@@ -56,6 +56,55 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The body of one remote write request with every series of `registry` at `timestamp_ms`
+/// (and `external_labels`), snappy-compressed, as a [`RemoteWriter`] sends it: for a transport
+/// of your own (a serverless function's last act, a message queue). Scrape-time
+/// [`Collector`](crate::Collector)s are not run: call [`Registry::collect`] first for them.
+///
+/// ```
+/// use promexport::remote_write::{Protocol, encode_request};
+/// use promexport::{Counter, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "fn", no_global)]
+/// struct Invocation {
+///     /// Records processed.
+///     records: Counter,
+/// }
+///
+/// let registry = Registry::new();
+/// let metrics = std::sync::Arc::new(Invocation::new());
+/// registry.register(metrics.clone())?;
+/// metrics.records.inc_by(3);
+/// let body = encode_request(&registry, Protocol::V1, 1_700_000_000_000, &[("instance", "fn-1")])?;
+/// assert!(!body.is_empty());
+/// # Ok::<(), promexport::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Config`] when an external label name is not a label name.
+pub fn encode_request(
+    registry: &Registry,
+    protocol: Protocol,
+    timestamp_ms: i64,
+    external_labels: &[(&str, &str)],
+) -> Result<Vec<u8>, Error> {
+    let mut labels = Vec::with_capacity(external_labels.len());
+    for (name, value) in external_labels {
+        if let Some(problem) = crate::naming::label_name_problem(name) {
+            return Err(Error::Config(format!("external label: {problem}")));
+        }
+        labels.push(((*name).to_owned(), (*value).to_owned()));
+    }
+    let collection = Collection::of_registry(registry, timestamp_ms, &labels);
+    Ok(encode::compress(&encode::encode(
+        protocol,
+        &collection,
+        &collection.series,
+    )))
+}
+
 /// Sends a registry to remote write endpoints every interval; [`start`](Self::start) it.
 #[derive(Debug, Clone)]
 pub struct RemoteWriter {
