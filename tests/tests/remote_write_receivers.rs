@@ -242,3 +242,95 @@ fn prometheus_reads_back_a_native_histogram() {
         );
     }
 }
+
+/// A receiver behind its own web config file (TLS and basic auth), as a hosted store is.
+#[test]
+fn prometheus_behind_tls_and_basic_auth_takes_writes_with_the_ca_and_credentials() {
+    use promexport_tests::{basic_auth, https_get, make_pki, tls_and_basic_auth};
+    let dir = TempDir::new("remote-write-tls");
+    let pki = make_pki(dir.path());
+    let config = dir.path().join("web.yml");
+    std::fs::write(&config, tls_and_basic_auth()).unwrap();
+    let mut prometheus = Prometheus::start_with_flags(
+        &dir,
+        "global:\n  scrape_interval: 1m\n",
+        &[
+            "--web.enable-remote-write-receiver",
+            &format!("--web.config.file={}", config.display()),
+        ],
+    );
+    let port = prometheus.listen.rsplit_once(':').unwrap().1.to_owned();
+    let authorization = basic_auth("prometheus", "s3cret");
+    let get = |path: &str| {
+        let url = format!("https://localhost:{port}{path}");
+        let answer = https_get(&url, &pki.ca, None, &[("Authorization", &authorization)]);
+        answer
+            .ok()
+            .filter(|(status, _, _)| *status == 200)
+            .map(|(_, _, body)| String::from_utf8_lossy(&body).into_owned())
+    };
+    wait_for(
+        "Prometheus to be ready over TLS",
+        Duration::from_secs(60),
+        || {
+            assert!(prometheus.api("/-/ready").is_none(), "answers plain HTTP");
+            get("/-/ready")
+        },
+    );
+    let url = format!("https://localhost:{port}/api/v1/write");
+    let registry = Registry::new();
+    let metrics = Arc::new(EdgeMetrics::new());
+    registry.register(metrics.clone()).unwrap();
+    metrics.frames.inc_by(9);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let endpoint = Endpoint::new(&url)
+            .unwrap()
+            .name("tls")
+            .ca_certificate(&pki.ca)
+            .unwrap();
+        // Without credentials: 401, refused for good and counted, not retried.
+        let writer = RemoteWriter::new()
+            .registry(&registry)
+            .interval(Duration::from_secs(3600))
+            .external_label("instance", "edge-tls")
+            .endpoint(endpoint.clone())
+            .start()
+            .unwrap();
+        writer.shutdown(Duration::from_secs(60)).await.unwrap();
+        let text = registry.render(promexport::Format::Text);
+        let failed = promexport_tests::sample_value(
+            &text,
+            "prometheus_remote_storage_samples_failed_total",
+            &[("remote_name", "tls")],
+        );
+        assert!(failed.is_some_and(|failed| failed > 0.0), "{text}");
+        // With them, in a registry of its own (the first writer's metrics stay registered).
+        let second = Registry::new();
+        second.register(metrics.clone()).unwrap();
+        let writer = RemoteWriter::new()
+            .registry(&second)
+            .interval(Duration::from_secs(3600))
+            .external_label("instance", "edge-tls")
+            .endpoint(endpoint.basic_auth("prometheus", "s3cret"))
+            .start()
+            .unwrap();
+        writer.shutdown(Duration::from_secs(60)).await.unwrap();
+    });
+    let path = format!(
+        "/api/v1/query?query={}",
+        encode("edge_frames_total{instance=\"edge-tls\"}")
+    );
+    wait_for(
+        "edge_frames_total over TLS",
+        Duration::from_secs(60),
+        || {
+            let answer = get(&path)?;
+            (only_value(&answer).as_deref() == Some("9")).then_some(())
+        },
+    );
+}
