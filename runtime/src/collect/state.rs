@@ -637,6 +637,7 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
             let labels = Labels::NONE.with("reason", failure.reason());
             family.counter(labels, value, None, None);
         }
+        drop(family);
         self.last_success
             .encode(&mut own.last_success.start(encoder), "");
         if let Some(abandoned) = &own.abandoned {

@@ -46,4 +46,13 @@ impl Created {
     pub fn as_secs_f64(self) -> f64 {
         self.nanos as f64 / 1e9
     }
+
+    /// Whole seconds and the nanoseconds past them, as `google.protobuf.Timestamp` holds it.
+    pub(crate) fn seconds_and_nanos(self) -> (i64, i32) {
+        // Both fit: u64 nanoseconds are under 2^35 seconds, and the rest under 10^9.
+        (
+            (self.nanos / 1_000_000_000) as i64,
+            (self.nanos % 1_000_000_000) as i32,
+        )
+    }
 }

@@ -2,6 +2,7 @@
 //! shape, so that every format sees a series whole (a histogram's buckets in one call, the
 //! labels as a list it can split into pairs).
 
+use super::protobuf::{self, ProtoSeries};
 #[cfg(feature = "remote-write")]
 use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
@@ -85,7 +86,8 @@ pub struct ClassicBucket<'a> {
 /// Buckets come in increasing bound order with cumulative counts and end with the `+Inf`
 /// bucket, whose count is the histogram's count. When the last one is not `+Inf` (a foreign
 /// histogram) the encoder adds it with the last count; a histogram without classic buckets (a
-/// native-only one) gives just the `+Inf` bucket. A slice of [`ClassicBucket`]s is one.
+/// native-only one) gives just the `+Inf` bucket. Arrays, `Vec`s and slice references of
+/// [`ClassicBucket`]s are such buckets.
 ///
 /// ```
 /// use promexport::{ClassicBucket, ClassicBuckets};
@@ -107,6 +109,19 @@ impl ClassicBuckets for [ClassicBucket<'_>] {
         for bucket in self {
             visit(*bucket);
         }
+    }
+}
+
+/// `buckets: &slice` where `slice: &[ClassicBucket]` (a reference, so that it is `Sized`).
+impl ClassicBuckets for &[ClassicBucket<'_>] {
+    fn for_each_bucket(&self, visit: &mut dyn FnMut(ClassicBucket<'_>)) {
+        (**self).for_each_bucket(visit);
+    }
+}
+
+impl ClassicBuckets for Vec<ClassicBucket<'_>> {
+    fn for_each_bucket(&self, visit: &mut dyn FnMut(ClassicBucket<'_>)) {
+        self[..].for_each_bucket(visit);
     }
 }
 
@@ -221,6 +236,18 @@ pub struct FamilyEncoder<'a> {
     /// Where the series go instead of `out`, for [`Encoder::to_sink`](super::Encoder::to_sink).
     #[cfg(feature = "remote-write")]
     pub(super) sink: Option<&'a mut dyn SeriesSink>,
+    /// Protobuf: where the family's message starts, and how many series it holds so far.
+    pub(super) message_start: usize,
+    pub(super) series: usize,
+}
+
+impl Drop for FamilyEncoder<'_> {
+    /// Ends the family's message in protobuf (its length comes first).
+    fn drop(&mut self) {
+        if self.text.format == Format::Protobuf {
+            protobuf::end_family(self.out, self.message_start, self.series);
+        }
+    }
 }
 
 impl FamilyEncoder<'_> {
@@ -239,8 +266,22 @@ impl FamilyEncoder<'_> {
         self.kind
     }
 
-    /// A counter series: `<name>_total`, its exemplar (OpenMetrics only) and, when the encoder
-    /// is asked to, its `_created` time.
+    /// The protobuf writer of one more series, or `None` in the text formats.
+    fn proto<'l>(&mut self, labels: Labels<'l>) -> Option<ProtoSeries<'l>>
+    where
+        Self: 'l,
+    {
+        (self.text.format == Format::Protobuf).then(|| {
+            self.series += 1;
+            ProtoSeries {
+                const_labels: self.text.const_labels,
+                labels,
+            }
+        })
+    }
+
+    /// A counter series: `<name>_total`, its exemplar (OpenMetrics and protobuf) and its
+    /// created time (protobuf; OpenMetrics `_created` when the encoder is asked to).
     pub fn counter<'l>(
         &mut self,
         labels: impl Into<Labels<'l>>,
@@ -254,6 +295,10 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
+        if let Some(series) = self.proto(labels) {
+            series.counter(self.out, value, created, exemplar);
+            return;
+        }
         self.text
             .line(self.out, "_total", labels, None, value, exemplar);
         self.text.created(self.out, labels, created);
@@ -266,8 +311,11 @@ impl FamilyEncoder<'_> {
             series_sink::sample(sink, &self.text, "", labels.into(), None, value);
             return;
         }
-        self.text
-            .line(self.out, "", labels.into(), None, value, None);
+        let labels = labels.into();
+        match self.proto(labels) {
+            Some(series) => series.gauge(self.out, value, None, false),
+            None => self.text.line(self.out, "", labels, None, value, None),
+        }
     }
 
     /// A series of unknown type (untyped).
@@ -277,11 +325,14 @@ impl FamilyEncoder<'_> {
             series_sink::sample(sink, &self.text, "", labels.into(), None, value);
             return;
         }
-        self.text
-            .line(self.out, "", labels.into(), None, value, None);
+        let labels = labels.into();
+        match self.proto(labels) {
+            Some(series) => series.gauge(self.out, value, None, true),
+            None => self.text.line(self.out, "", labels, None, value, None),
+        }
     }
 
-    /// An info series: `<name>_info{labels} 1`.
+    /// An info series: `<name>_info{labels} 1` (a gauge in protobuf, as client_golang has it).
     pub fn info<'l>(&mut self, labels: impl Into<Labels<'l>>) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
@@ -296,12 +347,15 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
-        self.text
-            .line(self.out, "_info", labels, None, Value::U64(1), None);
+        let one = Value::U64(1);
+        match self.proto(labels) {
+            Some(series) => series.gauge(self.out, one, None, false),
+            None => self.text.line(self.out, "_info", labels, None, one, None),
+        }
     }
 
-    /// One state of a state set: `<name>{labels,<name>="<state>"}`, 1 when `active`. `state`
-    /// is raw (escaped here).
+    /// One state of a state set: `<name>{labels,<name>="<state>"}`, 1 when `active` (a gauge in
+    /// protobuf). `state` is raw (escaped here).
     pub fn state<'l>(&mut self, labels: impl Into<Labels<'l>>, state: &str, active: bool) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
@@ -310,31 +364,45 @@ impl FamilyEncoder<'_> {
             series_sink::sample(sink, &self.text, "", labels.into(), extra, value);
             return;
         }
+        let labels = labels.into();
         let value = Value::U64(u64::from(active));
         let extra = Some((self.text.name, state));
-        self.text
-            .line(self.out, "", labels.into(), extra, value, None);
+        match self.proto(labels) {
+            Some(series) => series.gauge(self.out, value, extra, false),
+            None => self.text.line(self.out, "", labels, extra, value, None),
+        }
     }
 
     /// A histogram series: its classic buckets, `_sum`, `_count` and (when asked for)
-    /// `_created` in the text formats; the native part too in protobuf.
+    /// `_created` in the text formats; in protobuf one `Histogram` with its created timestamp
+    /// and native part.
     pub fn histogram<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &HistogramSample<'_>) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
             series_sink::histogram(sink, &self.text, labels.into(), sample);
             return;
         }
-        self.text.histogram(self.out, labels.into(), sample);
+        let labels = labels.into();
+        match self.proto(labels) {
+            Some(series) => series.histogram(self.out, sample),
+            None => self.text.histogram(self.out, labels, sample),
+        }
     }
 
     /// A summary series: one sample per quantile, `_sum`, `_count` and (when asked for)
-    /// `_created`.
+    /// `_created`; in protobuf one `Summary` with its created timestamp.
+    ///
+    /// The hook for summary types: read the quantiles into a reused buffer and pass them.
     pub fn summary<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &SummarySample<'_>) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
             series_sink::summary(sink, &self.text, labels.into(), sample);
             return;
         }
-        self.text.summary(self.out, labels.into(), sample);
+        let labels = labels.into();
+        match self.proto(labels) {
+            Some(series) => series.summary(self.out, sample),
+            None => self.text.summary(self.out, labels, sample),
+        }
     }
 }

@@ -10,6 +10,7 @@ mod created;
 mod family;
 #[cfg(feature = "prometheus-interop")]
 mod foreign;
+mod protobuf;
 #[cfg(feature = "remote-write")]
 pub(crate) mod series_sink;
 pub(crate) mod text;
@@ -34,6 +35,11 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`).
     OpenMetrics,
+    /// The protobuf exposition: length-delimited `io.prometheus.client.MetricFamily` messages
+    /// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+    /// encoding=delimited`), what Prometheus scrapes native histograms and created timestamps
+    /// over.
+    Protobuf,
 }
 
 impl Format {
@@ -42,15 +48,20 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 
     /// Picks the format Prometheus asks for in its `Accept` header.
     ///
-    /// OpenMetrics (version 1.0.x, 0.0.1 or unversioned) is chosen only when the client lists
-    /// `application/openmetrics-text` with a higher (or equal, earlier) quality than `text/plain`,
-    /// and not with `q=0`; anything else gets text 0.0.4, which every client understands. Media
-    /// types and parameter names are case-insensitive (`Q=0.5`).
+    /// The listed format of the highest quality wins (of equal ones, the first): OpenMetrics
+    /// (version 1.0.x, 0.0.1 or unversioned) for `application/openmetrics-text`, protobuf for
+    /// `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`,
+    /// text for `text/plain` and `*/*`; one with `q=0` never. Without any of them the answer is
+    /// text 0.0.4, which every client understands. Media types and parameter names are
+    /// case-insensitive (`Q=0.5`); other parameters (`escaping=allow-utf-8`) are ignored.
     ///
     /// ```
     /// use promexport::Format;
@@ -58,6 +69,9 @@ impl Format {
     ///                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     /// assert_eq!(Format::from_accept(prometheus), Format::OpenMetrics);
     /// assert_eq!(Format::from_accept("text/plain"), Format::Text);
+    /// let native_histograms = "application/vnd.google.protobuf;proto=io.prometheus.client.\
+    ///                          MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5";
+    /// assert_eq!(Format::from_accept(native_histograms), Format::Protobuf);
     /// assert_eq!(Format::from_accept(""), Format::Text);
     /// ```
     pub fn from_accept(accept: &str) -> Format {
@@ -75,12 +89,16 @@ impl Format {
             let media = params.next().unwrap_or_default().to_ascii_lowercase();
             let mut quality = 1.0_f32;
             let mut version = None;
+            let mut proto = None;
+            let mut encoding = None;
             for param in params {
                 if let Some((key, value)) = param.split_once('=') {
                     let value = value.trim().trim_matches('"');
                     match key.trim().to_ascii_lowercase().as_str() {
                         "q" => quality = value.parse().unwrap_or(0.0),
                         "version" => version = Some(value),
+                        "proto" => proto = Some(value),
+                        "encoding" => encoding = Some(value),
                         _ => {}
                     }
                 }
@@ -94,6 +112,12 @@ impl Format {
                 }
                 ("application/openmetrics-text", Some("0.0.1")) => {
                     (Format::OpenMetrics, OPEN_METRICS_0_0_1)
+                }
+                ("application/vnd.google.protobuf", _)
+                    if proto == Some("io.prometheus.client.MetricFamily")
+                        && encoding == Some("delimited") =>
+                {
+                    (Format::Protobuf, Format::Protobuf.content_type())
                 }
                 ("text/plain" | "*/*", _) => (Format::Text, Format::Text.content_type()),
                 _ => continue,
@@ -218,13 +242,14 @@ impl<'a> Encoder<'a> {
             self.discarded.clear();
             &mut self.discarded
         };
+        let message_start = out.len();
         let (type_name, header_suffix) = match (format, kind) {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),
             (Format::Text, MetricKind::StateSet) => ("gauge", ""),
             (Format::Text, MetricKind::Unknown) => ("untyped", ""),
             (Format::Text, kind) => (kind.as_str(), ""),
-            (Format::OpenMetrics, kind) => (kind.as_str(), ""),
+            (Format::OpenMetrics | Format::Protobuf, kind) => (kind.as_str(), ""),
         };
         match format {
             Format::Text => {
@@ -248,6 +273,9 @@ impl<'a> Encoder<'a> {
                 write_help(out, help, format);
                 out.push(b'\n');
             }
+            Format::Protobuf => {
+                protobuf::begin_family(out, name, help, kind);
+            }
         }
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
@@ -267,6 +295,8 @@ impl<'a> Encoder<'a> {
                 created_lines: self.created_lines,
             },
             kind,
+            message_start,
+            series: 0,
         }
     }
 
@@ -308,6 +338,62 @@ mod tests {
         );
         assert_eq!(
             Format::from_accept("application/openmetrics-text;version=2.0.0"),
+            Format::Text
+        );
+    }
+
+    const PROTOBUF: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+
+    #[test]
+    fn protobuf_is_chosen_as_prometheus_asks_for_it() {
+        let prometheus_2_42 = format!(
+            "{PROTOBUF},application/openmetrics-text;version=1.0.0;q=0.8,\
+             application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        );
+        let prometheus_3_14 = format!(
+            "{PROTOBUF};q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+             application/openmetrics-text;version=0.0.1;q=0.4,\
+             text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+        );
+        // 3.0 to 3.3 append the escaping scheme to every entry.
+        let prometheus_3_0 = format!(
+            "{PROTOBUF};escaping=allow-utf-8;q=0.5,\
+             application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+             application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.3,\
+             text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1"
+        );
+        for accept in [&prometheus_2_42, &prometheus_3_14, &prometheus_3_0] {
+            assert_eq!(
+                Format::negotiate(accept),
+                (Format::Protobuf, Format::Protobuf.content_type()),
+                "{accept}"
+            );
+        }
+        // Without native histograms, Prometheus 3.0 leaves protobuf out.
+        let text_only = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+                         application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.4,\
+                         text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.1";
+        assert_eq!(Format::from_accept(text_only), Format::OpenMetrics);
+        let escaped_text = "text/plain;version=0.0.4;escaping=underscores;q=0.9,*/*;q=0.1";
+        assert_eq!(Format::from_accept(escaped_text), Format::Text);
+    }
+
+    #[test]
+    fn protobuf_needs_the_delimited_metric_family_encoding() {
+        for other in [
+            "application/vnd.google.protobuf",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text",
+            "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+        ] {
+            assert_eq!(Format::from_accept(other), Format::Text, "{other}");
+        }
+        let case_and_quotes = "Application/Vnd.Google.Protobuf; Proto=\"io.prometheus.client.MetricFamily\"; Encoding=delimited";
+        assert_eq!(Format::from_accept(case_and_quotes), Format::Protobuf);
+        let lower = format!("{PROTOBUF};q=0.4,application/openmetrics-text;q=0.5");
+        assert_eq!(Format::from_accept(&lower), Format::OpenMetrics);
+        assert_eq!(
+            Format::from_accept(&format!("{PROTOBUF};q=0")),
             Format::Text
         );
     }

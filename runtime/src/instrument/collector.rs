@@ -184,10 +184,12 @@ impl Collect for FunctionsCollector {
                     family.counter(labels, Value::U64(calls.get()), Some(calls.created()), None);
                 }
             }
+            drop(family);
             let mut family = encoder.family(&duration, "");
             for series in series_of(|f| f.options.record.duration) {
                 series.duration.encode(&mut family, &series.duration_labels);
             }
+            drop(family);
             let mut family = encoder.family(&concurrent, "");
             for series in series_of(|f| f.options.record.concurrency) {
                 series.concurrent.encode(&mut family, &series.labels);

@@ -261,6 +261,7 @@ mod tests {
             let mut jobs = encoder.family_parts(counter, "Jobs.", None, MetricKind::Counter, "");
             let own = LabelList::from(r#"kind="a\"b\\c\nd",zone="x""#);
             jobs.counter(own, Value::U64(3), None, None);
+            drop(jobs);
             let mut latency = encoder.family_parts(
                 "latency_seconds",
                 "Latency.",
@@ -297,8 +298,10 @@ mod tests {
                     native: Some(native),
                 },
             );
+            drop(latency);
             let mut build = encoder.family_parts("build", "Build.", None, MetricKind::Info, "");
             build.info(r#"version="1.0""#);
+            drop(build);
             let mut phase = encoder.family_parts("phase", "Phase.", None, MetricKind::StateSet, "");
             phase.state(LabelList::NONE, "busy", true);
         }
