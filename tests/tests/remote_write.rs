@@ -680,3 +680,59 @@ fn a_native_histogram_is_sent_as_one_in_1_0_and_2_0_beside_its_classic_series() 
         }
     }
 }
+
+#[test]
+fn each_endpoint_has_its_own_queue_so_one_down_does_not_hold_back_the_other() {
+    let up = FakeReceiver::start();
+    let (registry, metrics) = job_registry();
+    metrics.done.inc_by(11);
+    let runtime = runtime();
+    let _entered = runtime.enter();
+    let nowhere = format!("http://127.0.0.1:{}/api/v1/write", free_port());
+    let writer = RemoteWriter::new()
+        .registry(&registry)
+        .interval(HOUR)
+        .endpoint(fast_retries(&up.url()).name("up"))
+        .endpoint(fast_retries(&nowhere).name("down"))
+        .start()
+        .unwrap();
+    let received = up.wait_for_accepted(1, GENEROUS);
+    assert_eq!(
+        value_of(&accepted(&received)[0], "job_done_total"),
+        Some(11.0)
+    );
+    let text = registry.render(Format::Text);
+    let sent = |name: &str| {
+        sample_value(
+            &text,
+            "prometheus_remote_storage_samples_total",
+            &[("remote_name", name)],
+        )
+    };
+    assert!(sent("up").is_some_and(|n| n > 0.0), "{text}");
+    assert_eq!(sent("down"), Some(0.0));
+    let _ = runtime.block_on(writer.shutdown(Duration::from_millis(200)));
+}
+
+#[test]
+fn a_batch_older_than_its_maximum_age_is_dropped_and_counted() {
+    let (registry, _metrics) = job_registry();
+    let runtime = runtime();
+    let _entered = runtime.enter();
+    let nowhere = format!("http://127.0.0.1:{}/api/v1/write", free_port());
+    let endpoint = fast_retries(&nowhere).max_batch_age(Duration::from_millis(300));
+    let writer = start(&registry, endpoint);
+    wait_for("the batch to grow too old", GENEROUS, || {
+        let dropped = stat(
+            &registry,
+            "prometheus_remote_storage_samples_dropped_total",
+            &[("reason", "too_old")],
+        );
+        (dropped > 0.0 && writer.pending_samples() == 0).then_some(())
+    });
+    assert_eq!(
+        stat(&registry, "prometheus_remote_storage_samples_total", &[]),
+        0.0
+    );
+    drop(writer);
+}
