@@ -32,6 +32,7 @@ declare -A root_files=(
   [prometheus-pushgateway]="usr/bin/prometheus-pushgateway"
   [nginx]="usr/sbin/nginx"
   [redis]="usr/bin/redis-server usr/bin/redis-cli"
+  # The remote write tests' second receiver (single-node VictoriaMetrics 1.79).
   [victoria-metrics]="usr/bin/victoria-metrics"
 )
 # Libraries nginx links against; service-less, so installed with apt when absent.

@@ -37,7 +37,7 @@ fn demo_status(elapsed: Duration) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Health, Status};
+    use crate::status::{Health, Status};
 
     #[test]
     fn demo_status_is_valid_and_flips_health() {

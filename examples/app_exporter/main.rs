@@ -29,12 +29,14 @@
 //! `process_*`, `tokio_*` and `app_exporter_build_info`.
 
 use clap::{Parser, ValueEnum};
-use promexport::{Collector, Gauge, LabelValue, Metrics, StateSet};
-use serde::Deserialize;
+use promexport::Collector;
 use std::process::ExitCode;
 use std::time::Duration;
 
 mod demo_app;
+mod status;
+
+use status::{POLL_TIMEOUT, poller};
 
 promexport::build_info!("app_exporter");
 
@@ -107,7 +109,8 @@ async fn main() -> ExitCode {
             Err(error) => return fail(format!("starting the demo application: {error}")),
         },
     };
-    let collector = Collector::blocking("app", poller(app_url)).timeout(POLL_TIMEOUT * 2);
+    let collector =
+        Collector::blocking("app", poller("app_exporter", app_url)).timeout(POLL_TIMEOUT * 2);
     let collector = match flags.mode {
         Mode::Interval => collector.interval(flags.interval),
         Mode::Scrape => collector,
@@ -125,69 +128,6 @@ async fn main() -> ExitCode {
 fn fail(message: String) -> ExitCode {
     eprintln!("app_exporter: {message}");
     ExitCode::FAILURE
-}
-
-/// Health the application reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Health {
-    Healthy,
-    Unhealthy,
-}
-
-/// The fields of the application's status that are served.
-#[derive(Debug, Deserialize)]
-struct Status {
-    requests_current: i64,
-    requests_pending: i64,
-    uptime_seconds: f64,
-    health: Health,
-}
-
-#[derive(Metrics)]
-#[metrics(prefix = "app", no_global)]
-struct AppMetrics {
-    /// Current requests
-    requests_current: Gauge,
-    /// Pending requests
-    requests_pending: Gauge,
-    /// Uptime
-    // No `unit = "seconds"`: the seed's dashboards query `app_uptime`.
-    uptime: Gauge<f64>,
-    /// Health
-    health: StateSet<Health>,
-}
-
-impl From<Status> for AppMetrics {
-    fn from(status: Status) -> Self {
-        let metrics = AppMetrics::new();
-        metrics.requests_current.set(status.requests_current);
-        metrics.requests_pending.set(status.requests_pending);
-        metrics.uptime.set(status.uptime_seconds);
-        metrics.health.set(status.health);
-        metrics
-    }
-}
-
-/// Time allowed for one poll (connect, request and response).
-const POLL_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// One poll of `url` per call: the application's metrics, or why there are none.
-fn poller(url: String) -> impl Fn() -> Result<AppMetrics, String> + Send + Sync + 'static {
-    let config = ureq::Agent::config_builder().timeout_global(Some(POLL_TIMEOUT));
-    let agent: ureq::Agent = config.build().into();
-    move || {
-        let status = agent
-            .get(&url)
-            .call()
-            .and_then(|mut answer| answer.body_mut().read_json::<Status>());
-        let status = status.map_err(|error| format!("polling {url}: {error}"));
-        if let Err(message) = &status {
-            // Every failure, not only the changes promexport reports: the seed logs each poll.
-            eprintln!("app_exporter: {message}");
-        }
-        status.map(AppMetrics::from)
-    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
@@ -233,25 +173,6 @@ mod tests {
             "--demo-port=99999",
         ] {
             assert!(Flags::try_parse_from(["x", bad]).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn reads_the_status_and_ignores_other_fields() {
-        let text = r#"{"requests_current": 4, "requests_pending": 0, "uptime_seconds": 104.9,
-                       "health": "unhealthy", "build": {"tags": ["a", "\uD83D\uDE00"]}, "x": null}"#;
-        let status: Status = serde_json::from_str(text).unwrap();
-        assert_eq!(
-            (status.requests_current, status.health),
-            (4, Health::Unhealthy)
-        );
-        for bad in [
-            &text.replace("4,", "4.5,"),
-            &text.replace("\"unhealthy\"", "2"),
-            "{}",
-            "<html>",
-        ] {
-            assert!(serde_json::from_str::<Status>(bad).is_err(), "{bad}");
         }
     }
 }

@@ -48,6 +48,8 @@ pub enum Error {
         /// What went wrong, with the start of the Pushgateway's answer if it gave one.
         message: String,
     },
+    /// A remote writer could not send everything it had queued before its shutdown deadline.
+    RemoteWrite(String),
     /// A setting given at run time is out of range or needs what is missing (a collector's
     /// timeout or interval, a tokio runtime).
     Config(String),
@@ -89,6 +91,7 @@ impl fmt::Display for Error {
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
             Error::Exemplar(problem) => write!(f, "exemplar: {problem}"),
             Error::Push { message, .. } => write!(f, "push: {message}"),
+            Error::RemoteWrite(problem) => write!(f, "remote write: {problem}"),
             Error::Config(problem) => f.write_str(problem),
         }
     }
@@ -106,6 +109,7 @@ impl std::error::Error for Error {
             | Error::WebConfig(_)
             | Error::Exemplar(_)
             | Error::Push { .. }
+            | Error::RemoteWrite(_)
             | Error::Config(_) => None,
         }
     }

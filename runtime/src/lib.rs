@@ -44,6 +44,7 @@
 //! | `tokio` | no | `tokio_*` metrics of the runtime the server runs on |
 //! | `axum` | no | [`axum::HttpMetricsLayer`]: `http_server_*` metrics by matched route |
 //! | `push` | no | [`push::Pusher`]: push to a Pushgateway (batch jobs) |
+//! | `remote-write` | no | [`remote_write::RemoteWriter`]: send the registry to Prometheus, VictoriaMetrics, Mimir or Thanos by remote write 1.0 or 2.0 |
 //! | `web-config` | no | [`WebConfig`]: TLS and basic auth from an exporter-toolkit web config file, for [`Server`] and (with `axum`) axum services |
 //! | `exporter` | no | [`exporter::Exporter`]: an exporter binary with Go's standard flags, switchable collectors and the `/probe` pattern |
 //! | `prometheus-interop` | no | [`Registry::register_prometheus`]: serve collectors of the `prometheus` crate next to promexport's families |
@@ -68,6 +69,14 @@
     doc = "[`exporter::Exporter`]: crate::exporter::Exporter"
 )]
 #![cfg_attr(not(feature = "exporter"), doc = "[`exporter::Exporter`]: #features")]
+#![cfg_attr(
+    feature = "remote-write",
+    doc = "[`remote_write::RemoteWriter`]: crate::remote_write::RemoteWriter"
+)]
+#![cfg_attr(
+    not(feature = "remote-write"),
+    doc = "[`remote_write::RemoteWriter`]: #features"
+)]
 #![cfg_attr(feature = "web-config", doc = "[`WebConfig`]: crate::WebConfig")]
 #![cfg_attr(not(feature = "web-config"), doc = "[`WebConfig`]: #features")]
 #![cfg_attr(
@@ -85,7 +94,12 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
-#[cfg(any(test, feature = "push", feature = "web-config"))]
+#[cfg(any(
+    test,
+    feature = "push",
+    feature = "remote-write",
+    feature = "web-config"
+))]
 mod base64;
 mod collector;
 mod encoding;
@@ -93,6 +107,8 @@ mod error;
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
+#[cfg(any(feature = "push", feature = "remote-write"))]
+mod http_client;
 // Not public API: the parsers of untrusted input, for the fuzz targets in `fuzz/`.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -106,6 +122,9 @@ mod naming;
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub mod push;
 mod registry;
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+pub mod remote_write;
 #[cfg(feature = "serve")]
 mod serve;
 

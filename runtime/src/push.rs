@@ -23,18 +23,15 @@
 //! # }
 //! ```
 
+use crate::http_client::{Failure, Target, basic_authorization};
 use crate::{Error, Format, Registry};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use std::time::Duration;
 
 /// How long a push may take, connection included, unless [`Pusher::timeout`] says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The most of the Pushgateway's answer read (it is only quoted in errors).
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// Pushes a registry's metrics to a Pushgateway under a job and grouping labels.
 ///
@@ -53,83 +50,33 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 )]
 #[cfg_attr(not(feature = "web-config"), doc = "[`ca_certificate`]: #")]
 pub struct Pusher {
-    /// `host:port` to connect to.
-    address: String,
-    /// `Host` header.
-    host: String,
-    /// `/metrics/job/<job>/<label>/<value>...`, encoded.
-    path: String,
+    /// Where to connect; its path is `<base>/metrics/job/<job>/<label>/<value>...`, encoded.
+    target: Target,
     /// `Authorization` header.
     authorization: Option<String>,
     /// How long a push may take.
     timeout: Duration,
     /// The first problem of the grouping, reported by every push.
     problem: Option<String>,
-    /// `https://`: the name the certificate must carry, and the CAs it is checked against (set
-    /// by `ca_certificate`; an `https://` pusher without them refuses to push).
-    #[cfg(feature = "web-config")]
-    tls: Option<Tls>,
-}
-
-#[cfg(feature = "web-config")]
-#[derive(Debug, Clone)]
-struct Tls {
-    server_name: String,
-    config: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Pusher {
     /// A pusher to the Pushgateway at `url` for `job`: `http://host:port`, or `https://host:port`
     /// (feature `web-config`, with `ca_certificate`).
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::Config(format!("pushgateway URL {url:?}: {why}"));
         if job.is_empty() {
             return Err(Error::Config(
                 "a push needs a job name; it is empty".to_owned(),
             ));
         }
-        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
-            (Some(rest), _) => (rest, false),
-            (None, Some(rest)) if cfg!(feature = "web-config") => (rest, true),
-            (None, Some(_)) => return Err(invalid("https:// needs the `web-config` feature")),
-            (None, None) => return Err(invalid("expected http:// or https://")),
-        };
-        let (host, base) = rest
-            .split_once('/')
-            .map_or((rest, ""), |(host, path)| (host, path));
-        if host.is_empty() {
-            return Err(invalid("no host"));
-        }
-        let address = if host
-            .rsplit_once(':')
-            .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
-        {
-            host.to_owned()
-        } else if https {
-            format!("{host}:443")
-        } else {
-            format!("{host}:80")
-        };
-        #[cfg(feature = "web-config")]
-        let tls = https.then(|| Tls {
-            server_name: server_name(host).to_owned(),
-            config: None,
-        });
-        let base = base.trim_end_matches('/');
-        let prefix = if base.is_empty() {
-            String::new()
-        } else {
-            format!("/{base}")
-        };
+        let mut target = Target::parse(url, "pushgateway")?;
+        let base = target.path.trim_end_matches('/');
+        target.path = format!("{base}/metrics");
         let mut pusher = Pusher {
-            address,
-            host: host.to_owned(),
-            path: format!("{prefix}/metrics"),
+            target,
             authorization: None,
             timeout: DEFAULT_TIMEOUT,
             problem: None,
-            #[cfg(feature = "web-config")]
-            tls,
         };
         pusher.append("job", job);
         Ok(pusher)
@@ -166,9 +113,7 @@ impl Pusher {
     /// `basic_auth_users` in its web config file requires. Use it with `https://`: over plain
     /// HTTP the password travels in clear.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
-        let credentials = format!("{user}:{password}");
-        let encoded = crate::base64::encode(credentials.as_bytes(), crate::base64::STANDARD);
-        self.authorization = Some(format!("Basic {encoded}"));
+        self.authorization = Some(basic_authorization(user, password));
         self
     }
 
@@ -176,40 +121,17 @@ impl Pusher {
     #[cfg(feature = "web-config")]
     #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn ca_certificate(mut self, pem: &str) -> Result<Self, Error> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-        let invalid = Error::Config;
-        let Some(tls) = &mut self.tls else {
-            return Err(invalid("a CA certificate is for https:// URLs".to_owned()));
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            let certificate = certificate.map_err(|e| invalid(format!("CA certificate: {e}")))?;
-            roots
-                .add(certificate)
-                .map_err(|e| invalid(format!("CA certificate: {e}")))?;
-        }
-        if roots.is_empty() {
-            return Err(invalid("no certificate in the CA PEM".to_owned()));
-        }
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| invalid(format!("TLS: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        tls.config = Some(std::sync::Arc::new(config));
+        self.target.set_ca_certificate(pem)?;
         Ok(self)
     }
 
     fn append(&mut self, label: &str, value: &str) {
+        let path = &mut self.target.path;
         // Values with `/` (or empty ones) go base64url-encoded, as the Pushgateway specifies.
         if value.is_empty() || value.contains('/') {
-            self.path
-                .push_str(&format!("/{label}@base64/{}", base64url(value.as_bytes())));
+            path.push_str(&format!("/{label}@base64/{}", base64url(value.as_bytes())));
         } else {
-            self.path
-                .push_str(&format!("/{label}/{}", percent_encode(value)));
+            path.push_str(&format!("/{label}/{}", percent_encode(value)));
         }
     }
 
@@ -235,8 +157,8 @@ impl Pusher {
         let body = registry.map(|r| r.render(Format::Text)).unwrap_or_default();
         let mut request = Request::builder()
             .method(method)
-            .uri(&self.path)
-            .header(hyper::header::HOST, &self.host)
+            .uri(&self.target.path)
+            .header(hyper::header::HOST, &self.target.host)
             .header(hyper::header::CONTENT_TYPE, Format::Text.content_type());
         if let Some(authorization) = &self.authorization {
             request = request.header(hyper::header::AUTHORIZATION, authorization);
@@ -244,93 +166,35 @@ impl Pusher {
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Error::Config(format!("pushgateway request: {e}")))?;
-        let exchange = async {
-            let stream = tokio::net::TcpStream::connect(&self.address).await?;
-            #[cfg(feature = "web-config")]
-            if let Some(tls) = &self.tls {
-                return exchange(connect_tls(tls, stream).await?, request).await;
-            }
-            exchange(stream, request).await
-        };
+        let address = &self.target.address;
         let failed = |message: String| Error::Push {
             status: None,
             message,
         };
-        let (status, body) = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| {
-                failed(format!(
-                    "pushgateway {} did not answer within {:?}",
-                    self.address, self.timeout
-                ))
-            })?
-            .map_err(|e| failed(format!("pushgateway {}: {e}", self.address)))?;
+        let answer =
+            self.target
+                .send(request, self.timeout)
+                .await
+                .map_err(|failure| match failure {
+                    Failure::Timeout => failed(format!(
+                        "pushgateway {address} did not answer within {:?}",
+                        self.timeout
+                    )),
+                    Failure::Transport(e) => failed(format!("pushgateway {address}: {e}")),
+                })?;
+        let status = answer.status;
         if status.is_success() || status == StatusCode::ACCEPTED {
             Ok(())
         } else {
             Err(Error::Push {
                 status: Some(status.as_u16()),
                 message: format!(
-                    "pushgateway {} answered {status}: {}",
-                    self.address,
-                    String::from_utf8_lossy(&body).trim()
+                    "pushgateway {address} answered {status}: {}",
+                    String::from_utf8_lossy(&answer.body).trim()
                 ),
             })
         }
     }
-}
-
-/// Sends `request` over `io` and reads the answer (at most `MAX_RESPONSE_BYTES` of it).
-async fn exchange<I>(io: I, request: Request<Full<Bytes>>) -> std::io::Result<(StatusCode, Bytes)>
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(std::io::Error::other)?;
-    // Ends by itself once `sender` is dropped (after the answer, or when the push gives up).
-    tokio::spawn(connection);
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(std::io::Error::other)?;
-    let status = response.status();
-    let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| std::io::Error::other(format!("reading the pushgateway's answer: {e}")))?;
-    Ok((status, body.to_bytes()))
-}
-
-#[cfg(feature = "web-config")]
-async fn connect_tls(
-    tls: &Tls,
-    stream: tokio::net::TcpStream,
-) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
-    let config = tls.config.clone().ok_or_else(|| {
-        std::io::Error::other(
-            "https:// needs the CA of the pushgateway's certificate: `ca_certificate`",
-        )
-    })?;
-    let server_name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
-        .map_err(|e| std::io::Error::other(format!("TLS name {:?}: {e}", tls.server_name)))?;
-    tokio_rustls::TlsConnector::from(config)
-        .connect(server_name, stream)
-        .await
-}
-
-/// The host of `host:port` without its port, nor the brackets of an IPv6 address.
-#[cfg(feature = "web-config")]
-fn server_name(host: &str) -> &str {
-    let name = match host.rsplit_once(':') {
-        Some((name, port))
-            if port.parse::<u16>().is_ok() && (!name.contains(':') || name.ends_with(']')) =>
-        {
-            name
-        }
-        _ => host,
-    };
-    name.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Base64 with the URL-safe alphabet and padding, as the Pushgateway decodes it (`=` for empty).
@@ -366,8 +230,13 @@ mod tests {
         let pusher = Pusher::new("http://gw:9091", "my job")
             .unwrap()
             .grouping("path", "/a/b");
-        assert_eq!(pusher.path, "/metrics/job/my%20job/path@base64/L2EvYg==");
-        assert_eq!(pusher.address, "gw:9091");
+        assert_eq!(
+            pusher.target.path,
+            "/metrics/job/my%20job/path@base64/L2EvYg=="
+        );
+        assert_eq!(pusher.target.address, "gw:9091");
+        let based = Pusher::new("http://gw:9091/base/", "j").unwrap();
+        assert_eq!(based.target.path, "/base/metrics/job/j");
         assert!(Pusher::new("ftp://gw", "j").is_err());
         assert!(Pusher::new("http://", "j").is_err());
     }
@@ -392,13 +261,9 @@ mod tests {
 
     #[cfg(feature = "web-config")]
     #[test]
-    fn https_urls_name_their_host() {
+    fn a_ca_is_for_https_pushgateways() {
         let pusher = Pusher::new("https://gw.example", "j").unwrap();
-        assert_eq!(pusher.address, "gw.example:443");
-        assert_eq!(server_name("gw.example:9091"), "gw.example");
-        assert_eq!(server_name("gw.example"), "gw.example");
-        assert_eq!(server_name("[::1]:9091"), "::1");
-        assert_eq!(server_name("[::1]"), "::1");
+        assert_eq!(pusher.target.address, "gw.example:443");
         assert!(pusher.clone().ca_certificate("not a pem").is_err());
         let plain = Pusher::new("http://gw", "j").unwrap();
         assert!(

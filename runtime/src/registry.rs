@@ -446,7 +446,7 @@ impl Registry {
 
     /// Encodes every family onto an encoder another registry's encoding began: the exporter
     /// toolkit serves this registry inside each scrape's own.
-    #[cfg(feature = "exporter")]
+    #[cfg(any(feature = "exporter", feature = "remote-write"))]
     pub(crate) fn encode_onto(&self, encoder: &mut Encoder<'_>) {
         let collectors = self
             .inner
@@ -460,6 +460,14 @@ impl Registry {
         }
         #[cfg(feature = "prometheus-interop")]
         encode_foreign(encoder, &self.inner.foreign.gather());
+    }
+
+    /// Hands every series of every family to `sink` (remote write), through the same typed
+    /// family API an exposition is written with.
+    #[cfg(feature = "remote-write")]
+    pub(crate) fn encode_to_sink(&self, sink: &mut dyn crate::encoding::series_sink::SeriesSink) {
+        let mut headers = Vec::new();
+        self.encode_onto(&mut Encoder::to_sink(&mut headers, sink));
     }
 
     /// The exposition of every family, as a string.

@@ -8,6 +8,7 @@
 
 mod go;
 mod pki;
+pub mod remote_write;
 
 pub use go::go_program;
 pub use pki::{Pki, make_pki, tls_and_basic_auth};

@@ -3,6 +3,8 @@
 //! labels as a list it can split into pairs).
 
 use super::protobuf::{self, ProtoSeries};
+#[cfg(feature = "remote-write")]
+use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
 use super::{Created, Format, Value};
 use crate::Exemplar;
@@ -234,6 +236,9 @@ pub struct FamilyEncoder<'a> {
     pub(super) out: &'a mut Vec<u8>,
     pub(super) text: TextFamily<'a>,
     pub(super) kind: MetricKind,
+    /// Where the series go instead of `out`, for [`Encoder::to_sink`](super::Encoder::to_sink).
+    #[cfg(feature = "remote-write")]
+    pub(super) sink: Option<&'a mut dyn SeriesSink>,
     /// Protobuf: where the family's message starts, and how many series it holds so far.
     pub(super) message_start: usize,
     pub(super) series: usize,
@@ -287,6 +292,11 @@ impl FamilyEncoder<'_> {
         created: Option<Created>,
         exemplar: Option<&Exemplar>,
     ) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "_total", labels.into(), None, value);
+            return;
+        }
         let labels = labels.into();
         if let Some(series) = self.proto(labels) {
             series.counter(self.out, value, created, exemplar);
@@ -299,6 +309,11 @@ impl FamilyEncoder<'_> {
 
     /// A gauge series.
     pub fn gauge<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            return;
+        }
         let labels = labels.into();
         match self.proto(labels) {
             Some(series) => series.gauge(self.out, value, None, false),
@@ -308,6 +323,11 @@ impl FamilyEncoder<'_> {
 
     /// A series of unknown type (untyped).
     pub fn unknown<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            return;
+        }
         let labels = labels.into();
         match self.proto(labels) {
             Some(series) => series.gauge(self.out, value, None, true),
@@ -317,6 +337,18 @@ impl FamilyEncoder<'_> {
 
     /// An info series: `<name>_info{labels} 1` (a gauge in protobuf, as client_golang has it).
     pub fn info<'l>(&mut self, labels: impl Into<Labels<'l>>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::sample(
+                sink,
+                &self.text,
+                "_info",
+                labels.into(),
+                None,
+                Value::U64(1),
+            );
+            return;
+        }
         let labels = labels.into();
         let one = Value::U64(1);
         match self.proto(labels) {
@@ -328,6 +360,13 @@ impl FamilyEncoder<'_> {
     /// One state of a state set: `<name>{labels,<name>="<state>"}`, 1 when `active` (a gauge in
     /// protobuf). `state` is raw (escaped here).
     pub fn state<'l>(&mut self, labels: impl Into<Labels<'l>>, state: &str, active: bool) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            let extra = Some((self.text.name, state));
+            let value = Value::U64(u64::from(active));
+            series_sink::sample(sink, &self.text, "", labels.into(), extra, value);
+            return;
+        }
         let labels = labels.into();
         let value = Value::U64(u64::from(active));
         let extra = Some((self.text.name, state));
@@ -344,6 +383,11 @@ impl FamilyEncoder<'_> {
     /// `_created` in the text formats; in protobuf one `Histogram` with its created timestamp
     /// and native part.
     pub fn histogram<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &HistogramSample<'_>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::histogram(sink, &self.text, labels.into(), sample);
+            return;
+        }
         let labels = labels.into();
         match self.proto(labels) {
             Some(series) => series.histogram(self.out, sample),
@@ -356,6 +400,11 @@ impl FamilyEncoder<'_> {
     ///
     /// The hook for summary types: read the quantiles into a reused buffer and pass them.
     pub fn summary<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &SummarySample<'_>) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::summary(sink, &self.text, labels.into(), sample);
+            return;
+        }
         let labels = labels.into();
         match self.proto(labels) {
             Some(series) => series.summary(self.out, sample),

@@ -11,6 +11,8 @@ mod family;
 #[cfg(feature = "prometheus-interop")]
 mod foreign;
 mod protobuf;
+#[cfg(feature = "remote-write")]
+pub(crate) mod series_sink;
 pub(crate) mod text;
 
 pub use created::Created;
@@ -153,6 +155,9 @@ pub struct Encoder<'a> {
     discarded: Vec<u8>,
     /// OpenMetrics `_created` lines.
     created_lines: bool,
+    /// Where the series go instead of an exposition (remote write).
+    #[cfg(feature = "remote-write")]
+    sink: Option<&'a mut dyn series_sink::SeriesSink>,
 }
 
 impl<'a> Encoder<'a> {
@@ -170,7 +175,21 @@ impl<'a> Encoder<'a> {
             selected,
             discarded: Vec::new(),
             created_lines: false,
+            #[cfg(feature = "remote-write")]
+            sink: None,
         }
+    }
+
+    /// An encoder that hands every series to `sink` rather than writing an exposition
+    /// (`scratch` gets the headers, and is of no use).
+    #[cfg(feature = "remote-write")]
+    pub(crate) fn to_sink(
+        scratch: &'a mut Vec<u8>,
+        sink: &'a mut dyn series_sink::SeriesSink,
+    ) -> Self {
+        let mut encoder = Self::new(scratch, Format::OpenMetrics);
+        encoder.sink = Some(sink);
+        encoder
     }
 
     /// Whether OpenMetrics carries the `_created` line of counters, histograms and summaries
@@ -258,8 +277,17 @@ impl<'a> Encoder<'a> {
                 protobuf::begin_family(out, name, help, kind);
             }
         }
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink.family(name, help, unit, kind);
+        }
         FamilyEncoder {
             out,
+            #[cfg(feature = "remote-write")]
+            sink: match &mut self.sink {
+                Some(sink) => Some(&mut **sink),
+                None => None,
+            },
             text: TextFamily {
                 format,
                 name,

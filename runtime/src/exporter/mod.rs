@@ -660,7 +660,12 @@ impl<C: Send + Sync + 'static> Scraping<C> {
             exposition
         })
         .await;
-        exposition_response(exposition, content_type, gzip, request.method() == Method::HEAD)
+        exposition_response(
+            exposition,
+            content_type,
+            gzip,
+            request.method() == Method::HEAD,
+        )
     }
 }
 

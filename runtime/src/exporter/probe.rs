@@ -300,7 +300,12 @@ where
         let gzip = crate::serve::handler::accepts_gzip(&header_text(header::ACCEPT_ENCODING));
         let mut exposition = Vec::new();
         registry.encode(format, &mut exposition);
-        exposition_response(exposition, content_type, gzip, request.method() == Method::HEAD)
+        exposition_response(
+            exposition,
+            content_type,
+            gzip,
+            request.method() == Method::HEAD,
+        )
     }
 }
 

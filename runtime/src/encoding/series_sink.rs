@@ -1,0 +1,127 @@
+//! A backend of the typed family API that is not an exposition: every series handed, whole, to
+//! a [`SeriesSink`] (remote write builds its requests from them). The text of the labels stays
+//! as the families keep it, pre-escaped; the sink reads it back.
+
+use super::Value;
+use super::family::{HistogramSample, Labels, NativeHistogramParts, SummarySample};
+use super::text::{TextFamily, write_f64};
+use crate::metrics::MetricKind;
+
+/// Where the series of an [`Encoder::to_sink`](super::Encoder::to_sink) go.
+pub(crate) trait SeriesSink: std::fmt::Debug {
+    /// A new family starts: the series that follow are its own.
+    fn family(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricKind);
+    /// One float sample named `<name><suffix>`, labelled by pre-escaped `lists` and raw
+    /// `extras`.
+    fn sample(&mut self, name: SampleName<'_>, labels: SeriesLabels<'_>, value: f64);
+    /// A native histogram named `<name>` (no suffix).
+    fn native_histogram(
+        &mut self,
+        name: &str,
+        labels: SeriesLabels<'_>,
+        count: u64,
+        sum: f64,
+        parts: &NativeHistogramParts<'_>,
+    );
+}
+
+/// `<family name><suffix>`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SampleName<'a> {
+    pub(crate) family: &'a str,
+    pub(crate) suffix: &'a str,
+}
+
+/// The labels of a series: the family's const labels and the series' own (both pre-escaped
+/// `name="value",...` lists), and up to two more whose values are raw.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesLabels<'a> {
+    pub(crate) escaped: [&'a str; 2],
+    pub(crate) raw: [Option<(&'a str, &'a str)>; 2],
+}
+
+fn labels<'a>(
+    family: &TextFamily<'a>,
+    labels: Labels<'a>,
+    extra: Option<(&'a str, &'a str)>,
+) -> SeriesLabels<'a> {
+    SeriesLabels {
+        escaped: [family.const_labels, labels.escaped_list()],
+        raw: [labels.extra(), extra],
+    }
+}
+
+fn float(value: Value) -> f64 {
+    match value {
+        Value::U64(v) => v as f64,
+        Value::I64(v) => v as f64,
+        Value::F64(v) => v,
+    }
+}
+
+pub(super) fn sample(
+    sink: &mut dyn SeriesSink,
+    family: &TextFamily<'_>,
+    suffix: &str,
+    own: Labels<'_>,
+    extra: Option<(&str, &str)>,
+    value: Value,
+) {
+    let name = SampleName {
+        family: family.name,
+        suffix,
+    };
+    sink.sample(name, labels(family, own, extra), float(value));
+}
+
+pub(super) fn histogram(
+    sink: &mut dyn SeriesSink,
+    family: &TextFamily<'_>,
+    own: Labels<'_>,
+    histogram: &HistogramSample<'_>,
+) {
+    let mut count = 0;
+    let mut le = String::new();
+    let mut saw_infinity = false;
+    histogram.buckets.for_each_bucket(&mut |bucket| {
+        le.clear();
+        write_f64(&mut le, bucket.upper_bound);
+        saw_infinity |= bucket.upper_bound == f64::INFINITY;
+        count = bucket.cumulative_count;
+        let value = Value::U64(bucket.cumulative_count);
+        sample(sink, family, "_bucket", own, Some(("le", &le)), value);
+    });
+    if !saw_infinity {
+        sample(
+            sink,
+            family,
+            "_bucket",
+            own,
+            Some(("le", "+Inf")),
+            Value::U64(count),
+        );
+    }
+    sample(sink, family, "_sum", own, None, Value::F64(histogram.sum));
+    sample(sink, family, "_count", own, None, Value::U64(count));
+    if let Some(native) = &histogram.native {
+        let labels = labels(family, own, None);
+        sink.native_histogram(family.name, labels, count, histogram.sum, native);
+    }
+}
+
+pub(super) fn summary(
+    sink: &mut dyn SeriesSink,
+    family: &TextFamily<'_>,
+    own: Labels<'_>,
+    summary: &SummarySample<'_>,
+) {
+    let mut quantile = String::new();
+    for point in summary.quantiles {
+        quantile.clear();
+        write_f64(&mut quantile, point.quantile);
+        let extra = Some(("quantile", quantile.as_str()));
+        sample(sink, family, "", own, extra, Value::F64(point.value));
+    }
+    sample(sink, family, "_sum", own, None, Value::F64(summary.sum));
+    sample(sink, family, "_count", own, None, Value::U64(summary.count));
+}
