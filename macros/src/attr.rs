@@ -2,6 +2,7 @@
 //! the tokens each came from so later errors can point at them.
 
 use crate::ctxt::Ctxt;
+use crate::summary::{self, SummarySettings};
 use crate::symbol::*;
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Expr, ExprArray, Lit, LitStr, Path, UnOp};
@@ -55,6 +56,7 @@ pub(crate) struct Field {
     pub(crate) max_series: Option<usize>,
     /// Every label combination of a closed `Family` created up front, served at zero.
     pub(crate) preinit: bool,
+    pub(crate) summary: SummarySettings,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -133,6 +135,11 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut skip = Attr::none(cx, SKIP);
     let mut max_series = Attr::none(cx, MAX_SERIES);
     let mut preinit = Attr::none(cx, PREINIT);
+    let mut quantiles = Attr::none(cx, QUANTILES);
+    let mut max_age = Attr::none(cx, MAX_AGE);
+    let mut age_buckets = Attr::none(cx, AGE_BUCKETS);
+    let mut buf_cap = Attr::none(cx, BUF_CAP);
+    let mut summary_span = None;
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -157,6 +164,20 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             preinit.set(&meta.path, ());
         } else if meta.path.is_ident(SKIP) {
             skip.set(&meta.path, ());
+        } else if [QUANTILES, MAX_AGE, AGE_BUCKETS, BUF_CAP]
+            .iter()
+            .any(|key| meta.path.is_ident(key))
+        {
+            summary_span.get_or_insert_with(|| syn::spanned::Spanned::span(&meta.path));
+            if meta.path.is_ident(QUANTILES) {
+                quantiles.set(&meta.path, summary::objectives(cx, meta)?);
+            } else if meta.path.is_ident(MAX_AGE) {
+                max_age.set(&meta.path, summary::max_age(cx, meta)?);
+            } else if meta.path.is_ident(AGE_BUCKETS) {
+                age_buckets.set(&meta.path, summary::positive(cx, meta, AGE_BUCKETS, 5)?);
+            } else {
+                buf_cap.set(&meta.path, summary::positive(cx, meta, BUF_CAP, 500)?);
+            }
         } else {
             return Err(unknown_key(meta, METRIC, FIELD_KEYS));
         }
@@ -169,6 +190,13 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         buckets: buckets.get(),
         max_series: max_series.get(),
         preinit: preinit.get().is_some(),
+        summary: SummarySettings {
+            span: summary_span,
+            objectives: quantiles.get(),
+            max_age: max_age.get(),
+            age_buckets: age_buckets.get(),
+            buf_cap: buf_cap.get(),
+        },
         skip: skip.get().is_some(),
         malformed,
     }
@@ -210,7 +238,7 @@ pub(crate) fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
     values
 }
 
-fn number(expr: &Expr) -> Option<f64> {
+pub(crate) fn number(expr: &Expr) -> Option<f64> {
     match expr {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Float(f) => f.base10_parse().ok(),

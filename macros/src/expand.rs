@@ -3,6 +3,7 @@
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
+use crate::summary::SummarySettings;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
@@ -67,12 +68,15 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             None => quote!(#private::None),
         };
         let preinit = field.preinit;
+        let summary = summary_options(krate, &field.summary);
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
                 max_series: #max_series,
                 name: #name,
                 preinit: #preinit,
+                summary: #summary,
+                ..#krate::MetricConfig::DEFAULT
             })
         }
     });
@@ -285,6 +289,16 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             message,
         ));
     }
+    if let Some(span) = field.summary.span {
+        let message = format!(
+            "`quantiles`, `max_age`, `age_buckets` and `buf_cap` only apply to summaries, and `{name}` is not one; remove them or make it a `Summary`"
+        );
+        checks.push((
+            span,
+            quote!(#private::matches!(#kind, #krate::MetricKind::Summary)),
+            message,
+        ));
+    }
     if field.preinit {
         let message = format!(
             "`preinit` creates every label combination up front, so it needs a `Family` whose labels are all closed (enums, `bool`), and `{name}` is not one; remove `preinit`"
@@ -312,6 +326,28 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             }
         })
         .collect()
+}
+
+/// The `SummaryOptions` of a field: its own settings over the defaults.
+fn summary_options(krate: &syn::Path, settings: &SummarySettings) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let mut fields = Vec::new();
+    if let Some(objectives) = &settings.objectives {
+        let pairs = objectives
+            .iter()
+            .map(|(quantile, error)| quote!((#quantile, #error)));
+        fields.push(quote!(objectives: &[#(#pairs),*]));
+    }
+    if let Some((seconds, nanos)) = settings.max_age {
+        fields.push(quote!(max_age: #private::Duration::new(#seconds, #nanos)));
+    }
+    if let Some(age_buckets) = settings.age_buckets {
+        fields.push(quote!(age_buckets: #age_buckets));
+    }
+    if let Some(buf_cap) = settings.buf_cap {
+        fields.push(quote!(buf_cap: #buf_cap));
+    }
+    quote!(#krate::SummaryOptions { #(#fields,)* ..#krate::SummaryOptions::DEFAULT })
 }
 
 pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {

@@ -4,6 +4,7 @@
 use crate::attr::{self, Buckets};
 use crate::ctxt::Ctxt;
 use crate::naming::{label_name_problem, metric_name_problem, snake_case, unit_problem};
+use crate::summary::SummarySettings;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type};
 
 pub(crate) struct MetricsStruct<'a> {
@@ -28,6 +29,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
     pub(crate) preinit: bool,
+    pub(crate) summary: SummarySettings,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -186,6 +188,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             buckets: attrs.buckets,
             max_series: attrs.max_series,
             preinit: attrs.preinit,
+            summary: attrs.summary,
         });
     }
     MetricsStruct {

@@ -16,11 +16,27 @@ pub(crate) const BUCKETS: &str = "buckets";
 pub(crate) const SKIP: &str = "skip";
 pub(crate) const MAX_SERIES: &str = "max_series";
 pub(crate) const PREINIT: &str = "preinit";
+pub(crate) const QUANTILES: &str = "quantiles";
+pub(crate) const MAX_AGE: &str = "max_age";
+pub(crate) const AGE_BUCKETS: &str = "age_buckets";
+pub(crate) const BUF_CAP: &str = "buf_cap";
 
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, SKIP];
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    NAME,
+    HELP,
+    UNIT,
+    BUCKETS,
+    MAX_SERIES,
+    PREINIT,
+    QUANTILES,
+    MAX_AGE,
+    AGE_BUCKETS,
+    BUF_CAP,
+    SKIP,
+];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];

@@ -121,6 +121,7 @@ pub use metrics::{
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
     MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
 };
+pub use metrics::{DEFAULT_AGE_BUCKETS, DEFAULT_BUF_CAP, DEFAULT_MAX_AGE, Summary, SummaryOptions};
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "web-config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
@@ -350,6 +351,7 @@ pub mod __private {
     pub use core::convert::From;
     pub use core::iter::Iterator;
     pub use core::option::Option::{self, None, Some};
+    pub use core::time::Duration;
     pub use core::{
         assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
     };

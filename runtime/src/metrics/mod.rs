@@ -9,6 +9,7 @@ mod info;
 mod number;
 mod sharded;
 mod state_set;
+mod summary;
 
 pub use counter::Counter;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
@@ -19,6 +20,7 @@ pub use info::Info;
 pub use number::{CounterValue, GaugeValue};
 pub use sharded::ShardedCounter;
 pub use state_set::StateSet;
+pub use summary::{DEFAULT_AGE_BUCKETS, DEFAULT_BUF_CAP, DEFAULT_MAX_AGE, Summary, SummaryOptions};
 
 use crate::encoding::FamilyEncoder;
 
@@ -35,7 +37,8 @@ pub enum MetricKind {
     Info,
     /// One sample per state of an enum, the current one at 1.
     StateSet,
-    /// Precomputed quantiles (only from foreign `prometheus` collectors).
+    /// Quantiles over a sliding window, with `_sum` and `_count` samples ([`Summary`], and
+    /// foreign `prometheus` collectors' summaries).
     Summary,
     /// A metric of unknown type (only from foreign `prometheus` collectors).
     Unknown,
@@ -99,6 +102,9 @@ pub struct MetricConfig {
     /// Whether a [`Family`] over a closed label set creates (and serves at zero) every label
     /// combination up front (`#[metric(preinit)]`), rather than each when first touched.
     pub preinit: bool,
+    /// Objectives and window of a [`Summary`] (`#[metric(quantiles(0.5 = 0.05), max_age =
+    /// "10m", age_buckets = 5)]`); invalid objectives are left out.
+    pub summary: SummaryOptions<'static>,
 }
 
 impl MetricConfig {
@@ -108,6 +114,7 @@ impl MetricConfig {
         max_series: None,
         name: "",
         preinit: false,
+        summary: SummaryOptions::DEFAULT,
     };
 }
 
@@ -134,12 +141,12 @@ impl Default for MetricConfig {
 
 /// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
 ///
-/// Implemented by [`Counter`], [`Gauge`], [`Histogram`] and [`StateSet`]. Every `Series` is also
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`Summary`] and [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
@@ -154,7 +161,7 @@ pub trait Series: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
