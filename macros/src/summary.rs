@@ -27,10 +27,23 @@ struct Objective {
 
 impl Parse for Objective {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let quantile = input.parse()?;
+        let quantile = operand(input)?;
         input.parse::<Token![=]>()?;
-        let error = input.parse()?;
+        let error = operand(input)?;
         Ok(Objective { quantile, error })
+    }
+}
+
+/// A number literal, negated or not; any other token is kept for an error at its span (an
+/// `Expr` would swallow `quantile = error` as an assignment).
+fn operand(input: ParseStream) -> syn::Result<Expr> {
+    if input.peek(Token![-]) {
+        Ok(Expr::Unary(input.parse()?))
+    } else if input.peek(syn::Lit) {
+        Ok(Expr::Lit(input.parse()?))
+    } else {
+        let token: proc_macro2::TokenTree = input.parse()?;
+        Ok(Expr::Verbatim(token.into()))
     }
 }
 

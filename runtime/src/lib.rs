@@ -116,6 +116,7 @@ pub use encoding::{Encoder, FamilyEncoder, Format, LabelValueEncoder, Value};
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
+pub use metrics::{Buckets, GaugeHistogram, exponential_buckets, linear_buckets, valid_buckets};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Exemplar, Family, Gauge, GaugeValue,
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,

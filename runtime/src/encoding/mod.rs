@@ -163,7 +163,7 @@ impl<'a> Encoder<'a> {
     pub(crate) fn family_parts<'e>(
         &'e mut self,
         name: &'e str,
-        help: &str,
+        help: &'e str,
         unit: Option<&str>,
         kind: MetricKind,
         const_labels: &'e str,
@@ -179,6 +179,8 @@ impl<'a> Encoder<'a> {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),
             (Format::Text, MetricKind::StateSet) => ("gauge", ""),
+            // As prometheus_client (Python) serves it: `_gcount` and `_gsum` follow as gauges.
+            (Format::Text, MetricKind::GaugeHistogram) => ("histogram", ""),
             (Format::Text, MetricKind::Unknown) => ("untyped", ""),
             (Format::Text, kind) => (kind.as_str(), ""),
             (Format::OpenMetrics, kind) => (kind.as_str(), ""),
@@ -210,6 +212,7 @@ impl<'a> Encoder<'a> {
             out,
             format,
             name,
+            help,
             const_labels,
         }
     }
@@ -235,10 +238,21 @@ pub struct FamilyEncoder<'a> {
     out: &'a mut String,
     format: Format,
     name: &'a str,
+    help: &'a str,
     const_labels: &'a str,
 }
 
 impl FamilyEncoder<'_> {
+    /// Writes the text 0.0.4 header of a gauge family named `<name><suffix>`, with the
+    /// family's HELP: what follows a gauge histogram's buckets.
+    pub(crate) fn gauge_header(&mut self, suffix: &str) {
+        header_line(self.out, "# HELP ", self.name, suffix);
+        write_help(self.out, self.help, self.format);
+        self.out.push('\n');
+        header_line(self.out, "# TYPE ", self.name, suffix);
+        self.out.push_str("gauge\n");
+    }
+
     /// The family's name (without `_total` or `_info`).
     pub fn name(&self) -> &str {
         self.name

@@ -1,9 +1,11 @@
 //! The metric types a `#[derive(Metrics)]` struct is made of.
 
+mod buckets;
 mod counter;
 mod exemplar;
 mod family;
 mod gauge;
+mod gauge_histogram;
 mod histogram;
 mod info;
 mod number;
@@ -11,10 +13,12 @@ mod sharded;
 mod state_set;
 mod summary;
 
+pub use buckets::{Buckets, exponential_buckets, linear_buckets, valid_buckets};
 pub use counter::Counter;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
 pub use gauge::{Gauge, InProgress};
+pub use gauge_histogram::GaugeHistogram;
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
 pub use number::{CounterValue, GaugeValue};
@@ -33,6 +37,9 @@ pub enum MetricKind {
     Gauge,
     /// Observations counted in buckets, with `_bucket`, `_sum` and `_count` samples.
     Histogram,
+    /// The current distribution of a gauge in buckets, with `_bucket`, `_gcount` and `_gsum`
+    /// samples ([`GaugeHistogram`]; text 0.0.4 serves it as a histogram and two gauges).
+    GaugeHistogram,
     /// Labels describing the target, one sample at 1 named `<name>_info`.
     Info,
     /// One sample per state of an enum, the current one at 1.
@@ -51,6 +58,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::GaugeHistogram => "gaugehistogram",
             MetricKind::Info => "info",
             MetricKind::StateSet => "stateset",
             MetricKind::Summary => "summary",
@@ -63,6 +71,7 @@ impl MetricKind {
         match self {
             MetricKind::Counter => &["_total", "_created"],
             MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            MetricKind::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
             MetricKind::Summary => &["_sum", "_count", "_created"],
             MetricKind::Info => &["_info"],
             MetricKind::Gauge | MetricKind::StateSet | MetricKind::Unknown => &[""],
@@ -155,6 +164,29 @@ pub trait Series: Send + Sync + 'static {
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of this series; `labels` is its pre-escaped label list.
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str);
+    /// Suffixes of samples that text 0.0.4 serves as gauge families of their own, after the
+    /// samples of every series (a [`GaugeHistogram`]'s `_gcount` and `_gsum`).
+    const TRAILING_GAUGES: &'static [&'static str] = &[];
+    /// Writes the sample of this series for one of [`TRAILING_GAUGES`](Self::TRAILING_GAUGES)
+    /// (text 0.0.4 only).
+    fn encode_trailing(&self, family: &mut FamilyEncoder<'_>, labels: &str, suffix: &str) {
+        let _ = (family, labels, suffix);
+    }
+}
+
+/// Writes the trailing gauge families of `S` (text 0.0.4): a header each, then the sample of
+/// every series from `each_series`.
+pub(crate) fn encode_trailing_gauges<S: Series>(
+    family: &mut FamilyEncoder<'_>,
+    mut each_series: impl FnMut(&mut dyn FnMut(&S, &str)),
+) {
+    if family.format() != crate::Format::Text {
+        return;
+    }
+    for suffix in S::TRAILING_GAUGES {
+        family.gauge_header(suffix);
+        each_series(&mut |series, labels| series.encode_trailing(family, labels, suffix));
+    }
 }
 
 /// A field of a `#[derive(Metrics)]` struct: one metric family.
@@ -185,5 +217,6 @@ impl<S: Series> Metric for S {
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
         Series::encode(self, family, "");
+        encode_trailing_gauges::<S>(family, |write| write(self, ""));
     }
 }
