@@ -64,6 +64,9 @@ pub(crate) struct Field {
 
 pub(crate) struct Buckets {
     pub(crate) values: Vec<f64>,
+    /// `buckets = LATENCY` or `buckets = exponential_buckets::<8>(0.001, 2.0)`: a constant
+    /// expression, checked by a constant assertion instead of here.
+    pub(crate) constant: Option<Expr>,
 }
 
 fn unknown_key(meta: &ParseNestedMeta, attribute: &str, accepted: &[&str]) -> syn::Error {
@@ -148,9 +151,18 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         } else if meta.path.is_ident(UNIT) {
             unit.set(&meta.path, meta.value()?.parse::<LitStr>()?);
         } else if meta.path.is_ident(BUCKETS) {
-            let tokens: ExprArray = meta.value()?.parse()?;
-            let values = bucket_values(cx, &tokens);
-            buckets.set(&meta.path, Buckets { values });
+            let value: Expr = meta.value()?.parse()?;
+            let parsed = match value {
+                Expr::Array(array) => Buckets {
+                    values: bucket_values(cx, &array),
+                    constant: None,
+                },
+                constant => Buckets {
+                    values: Vec::new(),
+                    constant: Some(constant),
+                },
+            };
+            buckets.set(&meta.path, parsed);
         } else if meta.path.is_ident(MAX_SERIES) {
             let limit: syn::LitInt = meta.value()?.parse()?;
             match limit.base10_parse::<usize>() {

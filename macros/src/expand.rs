@@ -1,5 +1,6 @@
 //! Generates the code of each derive. The only module that calls `quote!`.
 
+use crate::attr::Buckets;
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
@@ -56,6 +57,13 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
     let constructors = fields.iter().map(|field| {
         let (field_ident, ty) = (field.ident, field.ty);
         let buckets = match &field.buckets {
+            Some(Buckets {
+                constant: Some(constant),
+                ..
+            }) => quote!({
+                const __BUCKETS: &[f64] = &#constant;
+                __BUCKETS
+            }),
             Some(buckets) => {
                 let values = &buckets.values;
                 quote!(&[#(#values),*])
@@ -219,8 +227,10 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
     checks.push((
         type_span,
         quote!(
-            !(#private::matches!(#kind, #krate::MetricKind::Histogram)
-                && #private::contains(#labels, "le"))
+            !(#private::matches!(
+                #kind,
+                #krate::MetricKind::Histogram | #krate::MetricKind::GaugeHistogram
+            ) && #private::contains(#labels, "le"))
         ),
         le_message,
     ));
@@ -279,13 +289,27 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             message,
         ));
     }
+    if let Some(Buckets {
+        constant: Some(constant),
+        ..
+    }) = &field.buckets
+    {
+        checks.push((
+            constant.span(),
+            quote!(#krate::valid_buckets(&#constant)),
+            "bucket bounds must be at least one, finite and strictly increasing; `exponential_buckets` and `linear_buckets` give such bounds".to_owned(),
+        ));
+    }
     if field.buckets.is_some() {
         let message = format!(
             "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"
         );
         checks.push((
             type_span,
-            quote!(#private::matches!(#kind, #krate::MetricKind::Histogram)),
+            quote!(#private::matches!(
+                #kind,
+                #krate::MetricKind::Histogram | #krate::MetricKind::GaugeHistogram
+            )),
             message,
         ));
     }
