@@ -150,12 +150,13 @@ impl Default for MetricConfig {
 
 /// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
 ///
-/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`Summary`] and [`StateSet`]. Every `Series` is also
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`Summary`], [`GaugeHistogram`] and
+/// [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary`, `GaugeHistogram` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
@@ -193,7 +194,7 @@ pub(crate) fn encode_trailing_gauges<S: Series>(
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `Summary`, `GaugeHistogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
