@@ -60,6 +60,18 @@ if ((${#missing_libraries[@]})); then
     "${missing_libraries[@]}" >/dev/null
 fi
 
+# The reference implementation the protobuf tests decode with (tests/go/decode): Go and Debian's
+# client_golang sources, built offline in GOPATH mode. Service-less, so installed with apt.
+go_packages=(golang-go golang-github-prometheus-client-golang-dev
+  golang-github-prometheus-client-model-dev golang-github-prometheus-common-dev)
+if ! command -v go >/dev/null ||
+  [ ! -d /usr/share/gocode/src/github.com/prometheus/common/expfmt ] ||
+  [ ! -d /usr/share/gocode/src/github.com/prometheus/client_golang/prometheus ]; then
+  apt_lists
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${go_packages[@]}" >/dev/null
+fi
+
 venv="$tools/venv"
 if [ ! -f "$venv/$python_client.installed" ]; then
   rm -rf "$venv"
@@ -75,4 +87,5 @@ chmod +x "$tools/bin/python3"
 "$tools/bin/promtool" --version 2>&1 | head -n 1
 "$tools/bin/prometheus-pushgateway" --version 2>&1 | head -n 1
 "$tools/bin/nginx" -v 2>&1
+go version
 "$tools/bin/python3" -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'

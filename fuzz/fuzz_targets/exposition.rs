@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use promexport::{Encoder, Exemplar, Format, LabelSet, MetricKind, Value, encode_label_set};
+use promexport::{
+    Encoder, Exemplar, Format, LabelSet, Labels, MetricKind, Value, encode_label_set,
+};
 use promexport_fuzz::exposition::{Syntax, parse};
 use promexport_fuzz::split_input;
 
@@ -28,18 +30,18 @@ fuzz_target!(|data: &[u8]| {
         (Format::Text, Syntax::Text),
         (Format::OpenMetrics, Syntax::OpenMetrics),
     ] {
-        let mut out = String::new();
-        let mut encoder = Encoder::new(&mut out, format);
+        let mut bytes = Vec::new();
+        let mut encoder = Encoder::new(&mut bytes, format);
         let mut family =
             promexport::__fuzz::family(&mut encoder, "fuzz_requests", &help, MetricKind::Counter);
-        family.sample_with_exemplar(
-            "_total",
-            &label_text,
-            Some(("reason", &reason)),
-            Value::F64(value),
-            exemplar.as_ref(),
-        );
+        let series = Labels::from(label_text.as_str()).with("reason", &reason);
+        family.counter(series, Value::F64(value), None, exemplar.as_ref());
+        drop(family);
         encoder.finish();
+        let out = match String::from_utf8(bytes) {
+            Ok(out) => out,
+            Err(e) => panic!("{format:?} is not UTF-8: {e}"),
+        };
         let exposition = match parse(&out, syntax) {
             Ok(exposition) => exposition,
             Err(e) => panic!("{format:?} does not parse: {e}\n{out}"),

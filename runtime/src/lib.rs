@@ -112,7 +112,10 @@ pub use collector::ProcessCollector;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
-pub use encoding::{Encoder, FamilyEncoder, Format, LabelValueEncoder, Value};
+pub use encoding::{
+    ClassicBucket, ClassicBuckets, Created, Encoder, FamilyEncoder, Format, HistogramSample,
+    LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample, Value,
+};
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};

@@ -8,7 +8,7 @@ use crate::encoding::{Encoder, Format};
 use crate::metrics::{Descriptor, MetricKind};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// Something that writes metric families into a scrape.
@@ -245,6 +245,8 @@ struct Inner {
     foreign: prometheus::Registry,
     /// Size of the last exposition, to allocate the next one once.
     last_size: AtomicUsize,
+    /// OpenMetrics `_created` lines ([`Registry::set_open_metrics_created`]).
+    open_metrics_created: AtomicBool,
 }
 
 #[derive(Default)]
@@ -387,17 +389,43 @@ impl Registry {
         families.collect()
     }
 
+    /// Whether OpenMetrics expositions of this registry (on every server, handler and push)
+    /// carry the `_created` line of counters, histograms and summaries; off by default (see
+    /// [`Encoder::open_metrics_created`]). Protobuf always carries created timestamps, text
+    /// 0.0.4 never.
+    ///
+    /// ```
+    /// use promexport::{Format, Metrics, Registry};
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     runs: promexport::Counter,
+    /// }
+    /// let registry = Registry::new();
+    /// registry.register(std::sync::Arc::new(Jobs::new()))?;
+    /// assert!(!registry.render(Format::OpenMetrics).contains("runs_created"));
+    /// registry.set_open_metrics_created(true);
+    /// assert!(registry.render(Format::OpenMetrics).contains("\nruns_created "));
+    /// assert!(!registry.render(Format::Text).contains("_created"));
+    /// # Ok::<(), promexport::Error>(())
+    /// ```
+    pub fn set_open_metrics_created(&self, on: bool) {
+        self.inner.open_metrics_created.store(on, Ordering::Relaxed);
+    }
+
     /// Appends the exposition of every family to `out`.
-    pub fn encode(&self, format: Format, out: &mut String) {
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         self.encode_selected(format, out, &[]);
     }
 
     /// Appends the exposition of the families named in `selected` (family or sample names, as
     /// `name[]` query parameters give them), or of all of them when it is empty.
-    pub fn encode_selected(&self, format: Format, out: &mut String, selected: &[String]) {
+    pub fn encode_selected(&self, format: Format, out: &mut Vec<u8>, selected: &[String]) {
         let start = out.len();
         out.reserve(self.inner.last_size.load(Ordering::Relaxed));
-        let mut encoder = Encoder::selecting(out, format, selected);
+        let created_lines = self.inner.open_metrics_created.load(Ordering::Relaxed);
+        let mut encoder =
+            Encoder::selecting(out, format, selected).open_metrics_created(created_lines);
         let collectors = self
             .inner
             .state
@@ -417,8 +445,20 @@ impl Registry {
     }
 
     /// The exposition of every family, as a string.
+    ///
+    /// For the text formats; [`Format::Protobuf`] is binary, and comes out here with its
+    /// invalid UTF-8 replaced: use [`render_bytes`](Self::render_bytes) or
+    /// [`encode`](Self::encode).
     pub fn render(&self, format: Format) -> String {
-        let mut out = String::new();
+        match String::from_utf8(self.render_bytes(format)) {
+            Ok(text) => text,
+            Err(binary) => String::from_utf8_lossy(binary.as_bytes()).into_owned(),
+        }
+    }
+
+    /// The exposition of every family, in any format.
+    pub fn render_bytes(&self, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
         self.encode(format, &mut out);
         out
     }

@@ -592,6 +592,86 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     out
 }
 
+/// Decodes a delimited protobuf exposition with client_golang's `expfmt` (the reference
+/// decoder: tests/go/decode, built once per test process) and returns its families as JSON, one
+/// value per family, as tests/go/decode/main.go describes them: `name`, `help`, `type`,
+/// `metrics` (each with `labels` as `[name, value]` pairs and one of `counter`, `gauge`,
+/// `untyped`, `summary`, `histogram`), and `unknown`, the fields the decoder did not know.
+/// Floats are strings (`"NaN"`, `"+Inf"`, `"0.25"`).
+///
+/// # Panics
+/// When Go or client_golang's sources are missing (run scripts/test-deps.sh), or when `expfmt`
+/// rejects the exposition.
+pub fn go_decode(exposition: &[u8]) -> Vec<serde_json::Value> {
+    let mut child = Command::new(go_decoder())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Go decoder");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = exposition.to_vec();
+    // Written from a thread: the decoder's output could fill its pipe before it reads all input.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("wait for the Go decoder");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("write to the Go decoder");
+    assert!(
+        output.status.success(),
+        "expfmt rejected the protobuf exposition: {}\n({} bytes: {:02x?})",
+        String::from_utf8_lossy(&output.stderr),
+        exposition.len(),
+        &exposition[..exposition.len().min(512)]
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("the decoder prints JSON lines"))
+        .collect()
+}
+
+/// tests/go/decode, built into target/test-tools (GOPATH mode against Debian's client_golang
+/// sources, offline, its cache inside target/).
+fn go_decoder() -> &'static Path {
+    static DECODER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DECODER.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tools = root.join("../target/test-tools");
+        let gopath = Path::new("/usr/share/gocode");
+        assert!(
+            gopath
+                .join("src/github.com/prometheus/common/expfmt")
+                .is_dir(),
+            "client_golang's Go sources are missing under {}: run scripts/test-deps.sh",
+            gopath.display()
+        );
+        let binary = tools.join("bin/go-decode");
+        // Built per process into a name of its own, then renamed: test binaries run at once.
+        let building = tools.join(format!("go-decode.{}", std::process::id()));
+        let output = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&building)
+            .arg(".")
+            .current_dir(root.join("go/decode"))
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath)
+            .env("GOCACHE", tools.join("go-cache"))
+            .env("GOFLAGS", "")
+            .env("GOPROXY", "off")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `go` ({e}): run scripts/test-deps.sh"));
+        assert!(
+            output.status.success(),
+            "building tests/go/decode failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::create_dir_all(tools.join("bin")).expect("create target/test-tools/bin");
+        std::fs::rename(&building, &binary).expect("move the Go decoder into place");
+        binary
+    })
+}
+
 /// A real Prometheus server on loopback with a temp storage dir, killed when dropped.
 pub struct Prometheus {
     process: Process,

@@ -53,9 +53,7 @@ fn serve_axum(
 
 /// The value of `name` (a sample without labels) in `registry`.
 fn value(registry: &Registry, name: &str) -> Option<f64> {
-    let mut text = String::new();
-    registry.encode(Format::Text, &mut text);
-    sample_value(&text, name, &[])
+    sample_value(&registry.render(Format::Text), name, &[])
 }
 
 /// Sends `GET /hello` on `stream` and reads the answer, leaving the connection open.

@@ -36,7 +36,7 @@ impl Collect for Helped {
     fn encode(&self, encoder: &mut Encoder<'_>) {
         encoder
             .family(&self.descriptor, "")
-            .sample("", "", None, Value::I64(1));
+            .gauge("", Value::I64(1));
     }
 }
 

@@ -126,14 +126,13 @@ fn promtool_and_prometheus_client_read_both_formats() {
         );
         assert_eq!(value(&families, "jobs_waiting_seconds_gcount", &mail), 2.0);
         assert_eq!(value(&families, "jobs_waiting_seconds_gsum", &mail), 30.5);
-        match format {
-            Format::OpenMetrics => assert_eq!(kind("jobs_waiting_seconds"), "gaugehistogram"),
+        if format == Format::OpenMetrics {
+            assert_eq!(kind("jobs_waiting_seconds"), "gaugehistogram");
+        } else {
             // As prometheus_client writes it: a histogram of the buckets and two gauges.
-            Format::Text => {
-                assert_eq!(kind("jobs_waiting_seconds"), "histogram");
-                assert_eq!(kind("jobs_waiting_seconds_gcount"), "gauge");
-                assert_eq!(kind("jobs_waiting_seconds_gsum"), "gauge");
-            }
+            assert_eq!(kind("jobs_waiting_seconds"), "histogram");
+            assert_eq!(kind("jobs_waiting_seconds_gcount"), "gauge");
+            assert_eq!(kind("jobs_waiting_seconds_gsum"), "gauge");
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::blocking::{BlockingThreads, Thread};
 use super::report::{self, Health, StderrReport};
 use super::{BoxError, Collector, Failure, Work, scrape};
-use crate::encoding::{Encoder, FamilyEncoder, Value};
+use crate::encoding::{Encoder, FamilyEncoder, Labels, Value};
 use crate::metrics::{Counter, Gauge, MetricKind, Series};
 use crate::registry::{Collect, FamilyDescription};
 use std::borrow::Cow;
@@ -629,13 +629,15 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
         let metrics = scrape::recorded::<M>(self.id).unwrap_or_else(|| self.served());
         let own = &self.own;
         let up = Value::I64(i64::from(metrics.is_some()));
-        own.up.start(encoder).sample("", "", None, up);
+        own.up.start(encoder).gauge("", up);
         self.duration.encode(&mut own.duration.start(encoder), "");
         let mut family = own.errors.start(encoder);
         for failure in Failure::ALL {
             let value = Value::U64(self.errors[failure as usize].get());
-            family.sample("_total", "", Some(("reason", failure.reason())), value);
+            let labels = Labels::NONE.with("reason", failure.reason());
+            family.counter(labels, value, None, None);
         }
+        drop(family);
         self.last_success
             .encode(&mut own.last_success.start(encoder), "");
         if let Some(abandoned) = &own.abandoned {

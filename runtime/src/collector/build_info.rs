@@ -1,5 +1,5 @@
 use super::DefaultCollector;
-use crate::encoding::{Encoder, Value};
+use crate::encoding::Encoder;
 use crate::labels::LabelSetEncoder;
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};
@@ -80,7 +80,7 @@ impl Collect for BuildInfo {
         if DefaultCollector::BuildInfo.is_enabled() {
             encoder
                 .family_parts(&self.name, &self.help, None, MetricKind::Info, "")
-                .sample("_info", &self.labels, None, Value::U64(1));
+                .info(&*self.labels);
         }
     }
 }

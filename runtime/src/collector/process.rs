@@ -241,12 +241,12 @@ fn open_fds() -> Option<i64> {
 
 fn write(encoder: &mut Encoder<'_>, desc: &Descriptor, value: Option<Value>) {
     if let Some(value) = value {
-        let suffix = if desc.kind == MetricKind::Counter {
-            "_total"
+        let mut family = encoder.family(desc, "");
+        if desc.kind == MetricKind::Counter {
+            family.counter("", value, None, None);
         } else {
-            ""
-        };
-        encoder.family(desc, "").sample(suffix, "", None, value);
+            family.gauge("", value);
+        }
     }
 }
 

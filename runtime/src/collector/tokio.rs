@@ -57,9 +57,7 @@ impl Collect for TokioCollector {
             (&ALIVE_TASKS, metrics.num_alive_tasks()),
             (&GLOBAL_QUEUE, metrics.global_queue_depth()),
         ] {
-            encoder
-                .family(desc, "")
-                .sample("", "", None, Value::U64(value as u64));
+            encoder.family(desc, "").gauge("", Value::U64(value as u64));
         }
     }
 }

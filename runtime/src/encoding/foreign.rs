@@ -1,7 +1,10 @@
 //! Re-encodes families gathered from `prometheus` crate collectors (interop only: derived metrics
 //! never take this path).
 
-use super::{Encoder, Value, escape_label_value_into};
+use super::{
+    ClassicBucket, ClassicBuckets, Encoder, HistogramSample, Quantile, SummarySample, Value,
+    escape_label_value_into,
+};
 use crate::FamilyDescription;
 use crate::metrics::MetricKind;
 use prometheus::core::Collector;
@@ -47,80 +50,81 @@ pub(crate) fn describe_foreign(collector: &dyn Collector) -> Vec<FamilyDescripti
 }
 
 pub(crate) fn encode_foreign(encoder: &mut Encoder<'_>, families: &[MetricFamily]) {
+    let mut labels = String::new();
+    let mut quantiles = Vec::new();
     for family in families {
         let (base, kind) = served_as(family.name(), family.get_field_type());
-        let mut samples = encoder.family_parts(base, family.help(), None, kind, "");
-        let mut labels = String::new();
+        let mut series = encoder.family_parts(base, family.help(), None, kind, "");
         for metric in family.get_metric() {
             labels.clear();
             encode_labels(&mut labels, metric);
+            let labels = labels.as_str();
             match family.get_field_type() {
                 MetricType::COUNTER if kind == MetricKind::Counter => {
-                    samples.sample(
-                        "_total",
-                        &labels,
-                        None,
-                        Value::F64(metric.get_counter().get_value()),
-                    );
+                    let value = Value::F64(metric.get_counter().get_value());
+                    series.counter(labels, value, None, None);
                 }
                 MetricType::COUNTER => {
-                    samples.sample(
-                        "",
-                        &labels,
-                        None,
-                        Value::F64(metric.get_counter().get_value()),
-                    );
+                    series.unknown(labels, Value::F64(metric.get_counter().get_value()));
                 }
                 MetricType::GAUGE => {
-                    samples.sample(
-                        "",
-                        &labels,
-                        None,
-                        Value::F64(metric.get_gauge().get_value()),
-                    );
+                    series.gauge(labels, Value::F64(metric.get_gauge().get_value()));
                 }
                 MetricType::UNTYPED => {
                     // The plain model has no other accessor for untyped values.
                     #[allow(deprecated)]
                     let value = metric.get_untyped().get_value();
-                    samples.sample("", &labels, None, Value::F64(value));
+                    series.unknown(labels, Value::F64(value));
                 }
                 MetricType::HISTOGRAM => {
                     let histogram = metric.get_histogram();
-                    let mut bound = String::new();
-                    let mut saw_infinity = false;
-                    for bucket in histogram.get_bucket() {
-                        bound.clear();
-                        super::write_f64(&mut bound, bucket.upper_bound());
-                        saw_infinity |= bucket.upper_bound() == f64::INFINITY;
-                        let count = Value::U64(bucket.cumulative_count());
-                        samples.sample("_bucket", &labels, Some(("le", &bound)), count);
-                    }
-                    let count = Value::U64(histogram.get_sample_count());
-                    if !saw_infinity {
-                        samples.sample("_bucket", &labels, Some(("le", "+Inf")), count);
-                    }
-                    samples.sample(
-                        "_sum",
-                        &labels,
-                        None,
-                        Value::F64(histogram.get_sample_sum()),
-                    );
-                    samples.sample("_count", &labels, None, count);
+                    let sample = HistogramSample {
+                        buckets: &ForeignBuckets(histogram),
+                        sum: histogram.get_sample_sum(),
+                        created: None,
+                        native: None,
+                    };
+                    series.histogram(labels, &sample);
                 }
                 MetricType::SUMMARY => {
                     let summary = metric.get_summary();
-                    let mut quantile = String::new();
-                    for q in summary.get_quantile() {
-                        quantile.clear();
-                        super::write_f64(&mut quantile, q.quantile());
-                        let value = Value::F64(q.value());
-                        samples.sample("", &labels, Some(("quantile", &quantile)), value);
-                    }
-                    samples.sample("_sum", &labels, None, Value::F64(summary.sample_sum()));
-                    samples.sample("_count", &labels, None, Value::U64(summary.sample_count()));
+                    quantiles.clear();
+                    quantiles.extend(summary.get_quantile().iter().map(|q| Quantile {
+                        quantile: q.quantile(),
+                        value: q.value(),
+                    }));
+                    let sample = SummarySample {
+                        quantiles: &quantiles,
+                        count: summary.sample_count(),
+                        sum: summary.sample_sum(),
+                        created: None,
+                    };
+                    series.summary(labels, &sample);
                 }
             }
+        }
+    }
+}
+
+/// The buckets of a gathered histogram; the encoder adds `+Inf` (the sample count) when the
+/// histogram does not list it.
+struct ForeignBuckets<'a>(&'a prometheus::proto::Histogram);
+
+impl ClassicBuckets for ForeignBuckets<'_> {
+    fn for_each_bucket(&self, visit: &mut dyn FnMut(ClassicBucket<'_>)) {
+        for bucket in self.0.get_bucket() {
+            visit(ClassicBucket {
+                upper_bound: bucket.upper_bound(),
+                cumulative_count: bucket.cumulative_count(),
+                exemplar: None,
+            });
+        }
+        if self.0.get_bucket().last().map(|b| b.upper_bound()) != Some(f64::INFINITY) {
+            visit(ClassicBucket {
+                upper_bound: f64::INFINITY,
+                cumulative_count: self.0.get_sample_count(),
+                exemplar: None,
+            });
         }
     }
 }

@@ -1,20 +1,30 @@
 //! Exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0 text.
 //!
-//! Derived metrics are encoded straight from their live handles into one reused `String`: no
+//! Derived metrics are encoded straight from their live handles into one reused `Vec<u8>`: no
 //! intermediate `MetricFamily` values are built. Label sets are escaped once, when a series is
-//! created, and copied verbatim at every scrape.
+//! created, and copied verbatim at every scrape. Metric types write their series through the
+//! typed methods of [`FamilyEncoder`] (one per metric shape), which each format turns into its
+//! own lines or messages.
 
+mod created;
+mod family;
 #[cfg(feature = "prometheus-interop")]
 mod foreign;
+mod protobuf;
 pub(crate) mod text;
 
+pub use created::Created;
+pub use family::{
+    ClassicBucket, ClassicBuckets, FamilyEncoder, HistogramSample, Labels, NativeHistogramParts,
+    Quantile, SummarySample,
+};
 #[cfg(feature = "prometheus-interop")]
 pub(crate) use foreign::{describe_foreign, encode_foreign};
 pub use text::LabelValueEncoder;
-pub(crate) use text::{escape_label_value_into, write_f64};
+pub(crate) use text::escape_label_value_into;
 
 use crate::metrics::{Descriptor, MetricKind};
-use text::{write_help, write_value};
+use text::{TextFamily, TextSink, write_help};
 
 /// The exposition format of a scrape response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,6 +33,11 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`).
     OpenMetrics,
+    /// The protobuf exposition: length-delimited `io.prometheus.client.MetricFamily` messages
+    /// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+    /// encoding=delimited`), what Prometheus scrapes native histograms and created timestamps
+    /// over.
+    Protobuf,
 }
 
 impl Format {
@@ -31,15 +46,20 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 
     /// Picks the format Prometheus asks for in its `Accept` header.
     ///
-    /// OpenMetrics (version 1.0.x, 0.0.1 or unversioned) is chosen only when the client lists
-    /// `application/openmetrics-text` with a higher (or equal, earlier) quality than `text/plain`,
-    /// and not with `q=0`; anything else gets text 0.0.4, which every client understands. Media
-    /// types and parameter names are case-insensitive (`Q=0.5`).
+    /// The listed format of the highest quality wins (of equal ones, the first): OpenMetrics
+    /// (version 1.0.x, 0.0.1 or unversioned) for `application/openmetrics-text`, protobuf for
+    /// `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`,
+    /// text for `text/plain` and `*/*`; one with `q=0` never. Without any of them the answer is
+    /// text 0.0.4, which every client understands. Media types and parameter names are
+    /// case-insensitive (`Q=0.5`); other parameters (`escaping=allow-utf-8`) are ignored.
     ///
     /// ```
     /// use promexport::Format;
@@ -47,6 +67,9 @@ impl Format {
     ///                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     /// assert_eq!(Format::from_accept(prometheus), Format::OpenMetrics);
     /// assert_eq!(Format::from_accept("text/plain"), Format::Text);
+    /// let native_histograms = "application/vnd.google.protobuf;proto=io.prometheus.client.\
+    ///                          MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5";
+    /// assert_eq!(Format::from_accept(native_histograms), Format::Protobuf);
     /// assert_eq!(Format::from_accept(""), Format::Text);
     /// ```
     pub fn from_accept(accept: &str) -> Format {
@@ -64,12 +87,16 @@ impl Format {
             let media = params.next().unwrap_or_default().to_ascii_lowercase();
             let mut quality = 1.0_f32;
             let mut version = None;
+            let mut proto = None;
+            let mut encoding = None;
             for param in params {
                 if let Some((key, value)) = param.split_once('=') {
                     let value = value.trim().trim_matches('"');
                     match key.trim().to_ascii_lowercase().as_str() {
                         "q" => quality = value.parse().unwrap_or(0.0),
                         "version" => version = Some(value),
+                        "proto" => proto = Some(value),
+                        "encoding" => encoding = Some(value),
                         _ => {}
                     }
                 }
@@ -83,6 +110,12 @@ impl Format {
                 }
                 ("application/openmetrics-text", Some("0.0.1")) => {
                     (Format::OpenMetrics, OPEN_METRICS_0_0_1)
+                }
+                ("application/vnd.google.protobuf", _)
+                    if proto == Some("io.prometheus.client.MetricFamily")
+                        && encoding == Some("delimited") =>
+                {
+                    (Format::Protobuf, Format::Protobuf.content_type())
                 }
                 ("text/plain" | "*/*", _) => (Format::Text, Format::Text.content_type()),
                 _ => continue,
@@ -108,31 +141,46 @@ pub enum Value {
 }
 
 /// Writes an exposition: the families of every collector, then `# EOF` for OpenMetrics.
+///
+/// The output is bytes: the text formats are UTF-8, protobuf is binary.
 #[derive(Debug)]
 pub struct Encoder<'a> {
-    out: &'a mut String,
+    out: &'a mut Vec<u8>,
     format: Format,
     /// Family names to keep (`name[]` of a scrape); empty keeps all.
     selected: &'a [String],
     /// Where families that are not selected are written, and discarded.
-    discarded: String,
+    discarded: Vec<u8>,
+    /// OpenMetrics `_created` lines.
+    created_lines: bool,
 }
 
 impl<'a> Encoder<'a> {
     /// An encoder appending to `out`.
-    pub fn new(out: &'a mut String, format: Format) -> Self {
+    pub fn new(out: &'a mut Vec<u8>, format: Format) -> Self {
         Self::selecting(out, format, &[])
     }
 
     /// An encoder that keeps only the families named in `selected` (by family name or by any of
     /// their sample names, as `name[]` query parameters give them); all of them when empty.
-    pub fn selecting(out: &'a mut String, format: Format, selected: &'a [String]) -> Self {
+    pub fn selecting(out: &'a mut Vec<u8>, format: Format, selected: &'a [String]) -> Self {
         Encoder {
             out,
             format,
             selected,
-            discarded: String::new(),
+            discarded: Vec::new(),
+            created_lines: false,
         }
+    }
+
+    /// Whether OpenMetrics carries the `_created` line of counters, histograms and summaries
+    /// (default `false`, as client_golang: Prometheus stores those lines as series of their own
+    /// unless started with `--enable-feature=created-timestamp-zero-ingestion`). Protobuf always
+    /// carries created timestamps; text 0.0.4 never does.
+    #[must_use]
+    pub fn open_metrics_created(mut self, on: bool) -> Self {
+        self.created_lines = on;
+        self
     }
 
     fn is_selected(&self, name: &str, kind: MetricKind) -> bool {
@@ -175,6 +223,7 @@ impl<'a> Encoder<'a> {
             self.discarded.clear();
             &mut self.discarded
         };
+        let message_start = out.len();
         let (type_name, header_suffix) = match (format, kind) {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),
@@ -183,150 +232,62 @@ impl<'a> Encoder<'a> {
             (Format::Text, MetricKind::GaugeHistogram) => ("histogram", ""),
             (Format::Text, MetricKind::Unknown) => ("untyped", ""),
             (Format::Text, kind) => (kind.as_str(), ""),
-            (Format::OpenMetrics, kind) => (kind.as_str(), ""),
+            (Format::OpenMetrics | Format::Protobuf, kind) => (kind.as_str(), ""),
         };
         match format {
             Format::Text => {
                 header_line(out, "# HELP ", name, header_suffix);
                 write_help(out, help, format);
-                out.push('\n');
+                out.push(b'\n');
                 header_line(out, "# TYPE ", name, header_suffix);
-                out.push_str(type_name);
-                out.push('\n');
+                out.push_text(type_name);
+                out.push(b'\n');
             }
             Format::OpenMetrics => {
                 header_line(out, "# TYPE ", name, "");
-                out.push_str(type_name);
-                out.push('\n');
+                out.push_text(type_name);
+                out.push(b'\n');
                 if let Some(unit) = unit {
                     header_line(out, "# UNIT ", name, "");
-                    out.push_str(unit);
-                    out.push('\n');
+                    out.push_text(unit);
+                    out.push(b'\n');
                 }
                 header_line(out, "# HELP ", name, "");
                 write_help(out, help, format);
-                out.push('\n');
+                out.push(b'\n');
+            }
+            Format::Protobuf => {
+                protobuf::begin_family(out, name, help, kind);
             }
         }
         FamilyEncoder {
             out,
-            format,
-            name,
+            text: TextFamily {
+                format,
+                name,
+                const_labels,
+                created_lines: self.created_lines,
+            },
+            kind,
             help,
-            const_labels,
+            message_start,
+            series: 0,
         }
     }
 
     /// Writes the end of the exposition (`# EOF` in OpenMetrics, nothing in text 0.0.4).
     pub fn finish(self) {
         if self.format == Format::OpenMetrics {
-            self.out.push_str("# EOF\n");
+            self.out.push_text("# EOF\n");
         }
     }
 }
 
-fn header_line(out: &mut String, keyword: &str, name: &str, suffix: &str) {
-    out.push_str(keyword);
-    out.push_str(name);
-    out.push_str(suffix);
-    out.push(' ');
-}
-
-/// Writes the samples of one metric family.
-#[derive(Debug)]
-pub struct FamilyEncoder<'a> {
-    out: &'a mut String,
-    format: Format,
-    name: &'a str,
-    help: &'a str,
-    const_labels: &'a str,
-}
-
-impl FamilyEncoder<'_> {
-    /// Writes the text 0.0.4 header of a gauge family named `<name><suffix>`, with the
-    /// family's HELP: what follows a gauge histogram's buckets.
-    pub(crate) fn gauge_header(&mut self, suffix: &str) {
-        header_line(self.out, "# HELP ", self.name, suffix);
-        write_help(self.out, self.help, self.format);
-        self.out.push('\n');
-        header_line(self.out, "# TYPE ", self.name, suffix);
-        self.out.push_str("gauge\n");
-    }
-
-    /// The family's name (without `_total` or `_info`).
-    pub fn name(&self) -> &str {
-        self.name
-    }
-
-    /// The format being written.
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    /// Writes one sample: `<name><suffix>{<const labels>,<labels>,<extra>} <value>`.
-    ///
-    /// `labels` is a pre-escaped `name="value",...` list (or empty); `extra` is one more label
-    /// whose value is escaped here (the `le` of a bucket, the state of a state set).
-    pub fn sample(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: Option<(&str, &str)>,
-        value: Value,
-    ) {
-        self.sample_with_exemplar(suffix, labels, extra, value, None);
-    }
-
-    /// Writes one sample as [`sample`](Self::sample) does, followed in OpenMetrics by
-    /// ` # {<exemplar labels>} <value> <timestamp>` (text 0.0.4 has no exemplars: left out).
-    pub fn sample_with_exemplar(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: Option<(&str, &str)>,
-        value: Value,
-        exemplar: Option<&crate::Exemplar>,
-    ) {
-        let out = &mut *self.out;
-        out.push_str(self.name);
-        out.push_str(suffix);
-        let mut parts = [self.const_labels, labels]
-            .into_iter()
-            .filter(|s| !s.is_empty());
-        let first = parts.next();
-        if first.is_some() || extra.is_some() {
-            out.push('{');
-            let mut comma = false;
-            for part in first.into_iter().chain(parts) {
-                if comma {
-                    out.push(',');
-                }
-                out.push_str(part);
-                comma = true;
-            }
-            if let Some((name, value)) = extra {
-                if comma {
-                    out.push(',');
-                }
-                out.push_str(name);
-                out.push_str("=\"");
-                escape_label_value_into(out, value);
-                out.push('"');
-            }
-            out.push('}');
-        }
-        out.push(' ');
-        write_value(out, value);
-        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
-            out.push_str(" # {");
-            out.push_str(exemplar.labels());
-            out.push_str("} ");
-            write_value(out, Value::F64(exemplar.value()));
-            out.push(' ');
-            write_f64(out, exemplar.timestamp());
-        }
-        out.push('\n');
-    }
+pub(super) fn header_line(out: &mut Vec<u8>, keyword: &str, name: &str, suffix: &str) {
+    out.push_text(keyword);
+    out.push_text(name);
+    out.push_text(suffix);
+    out.push(b' ');
 }
 
 #[cfg(test)]
@@ -352,6 +313,62 @@ mod tests {
         );
         assert_eq!(
             Format::from_accept("application/openmetrics-text;version=2.0.0"),
+            Format::Text
+        );
+    }
+
+    const PROTOBUF: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+
+    #[test]
+    fn protobuf_is_chosen_as_prometheus_asks_for_it() {
+        let prometheus_2_42 = format!(
+            "{PROTOBUF},application/openmetrics-text;version=1.0.0;q=0.8,\
+             application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        );
+        let prometheus_3_14 = format!(
+            "{PROTOBUF};q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+             application/openmetrics-text;version=0.0.1;q=0.4,\
+             text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+        );
+        // 3.0 to 3.3 append the escaping scheme to every entry.
+        let prometheus_3_0 = format!(
+            "{PROTOBUF};escaping=allow-utf-8;q=0.5,\
+             application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+             application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.3,\
+             text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1"
+        );
+        for accept in [&prometheus_2_42, &prometheus_3_14, &prometheus_3_0] {
+            assert_eq!(
+                Format::negotiate(accept),
+                (Format::Protobuf, Format::Protobuf.content_type()),
+                "{accept}"
+            );
+        }
+        // Without native histograms, Prometheus 3.0 leaves protobuf out.
+        let text_only = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+                         application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.4,\
+                         text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.1";
+        assert_eq!(Format::from_accept(text_only), Format::OpenMetrics);
+        let escaped_text = "text/plain;version=0.0.4;escaping=underscores;q=0.9,*/*;q=0.1";
+        assert_eq!(Format::from_accept(escaped_text), Format::Text);
+    }
+
+    #[test]
+    fn protobuf_needs_the_delimited_metric_family_encoding() {
+        for other in [
+            "application/vnd.google.protobuf",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text",
+            "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+        ] {
+            assert_eq!(Format::from_accept(other), Format::Text, "{other}");
+        }
+        let case_and_quotes = "Application/Vnd.Google.Protobuf; Proto=\"io.prometheus.client.MetricFamily\"; Encoding=delimited";
+        assert_eq!(Format::from_accept(case_and_quotes), Format::Protobuf);
+        let lower = format!("{PROTOBUF};q=0.4,application/openmetrics-text;q=0.5");
+        assert_eq!(Format::from_accept(&lower), Format::OpenMetrics);
+        assert_eq!(
+            Format::from_accept(&format!("{PROTOBUF};q=0")),
             Format::Text
         );
     }

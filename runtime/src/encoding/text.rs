@@ -1,49 +1,233 @@
-//! Byte-level pieces shared by both text formats: escaping and number formatting.
+//! The two text formats: escaping, number formatting and the sample lines of every metric shape.
 
-use super::{Format, Value};
+use super::family::{ClassicBucket, HistogramSample, Labels, Quantile, SummarySample};
+use super::{Created, Format, Value};
+use crate::Exemplar;
+
+/// Where text is appended: the exposition (`Vec<u8>`) or a pre-escaped label set (`String`).
+pub(crate) trait TextSink {
+    fn push_text(&mut self, text: &str);
+}
+
+impl TextSink for String {
+    fn push_text(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl TextSink for Vec<u8> {
+    fn push_text(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
 
 /// Appends `value` to `out`, escaping `\`, `"` and newline as both text formats require.
-pub(crate) fn escape_label_value_into(out: &mut String, value: &str) {
+pub(crate) fn escape_label_value_into(out: &mut impl TextSink, value: &str) {
     escape_into(out, value, true);
 }
 
-fn escape_into(out: &mut String, value: &str, quote: bool) {
+fn escape_into(out: &mut impl TextSink, value: &str, quote: bool) {
     let needs_escape = |b: u8| b == b'\\' || b == b'\n' || (quote && b == b'"');
-    if !value.bytes().any(needs_escape) {
-        out.push_str(value);
-        return;
+    let mut rest = value;
+    // Copies the runs between escapes whole: the escaped characters are all ASCII.
+    while let Some(at) = rest.bytes().position(needs_escape) {
+        out.push_text(&rest[..at]);
+        out.push_text(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            _ => "\\\"",
+        });
+        rest = &rest[at + 1..];
     }
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quote => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
+    out.push_text(rest);
 }
 
 /// Appends HELP text: text 0.0.4 escapes `\` and newline, OpenMetrics also `"`.
-pub(super) fn write_help(out: &mut String, help: &str, format: Format) {
+pub(super) fn write_help(out: &mut Vec<u8>, help: &str, format: Format) {
     escape_into(out, help, format == Format::OpenMetrics);
 }
 
-pub(super) fn write_value(out: &mut String, value: Value) {
+pub(super) fn write_value(out: &mut Vec<u8>, value: Value) {
     match value {
-        Value::U64(v) => out.push_str(itoa::Buffer::new().format(v)),
-        Value::I64(v) => out.push_str(itoa::Buffer::new().format(v)),
+        Value::U64(v) => out.push_text(itoa::Buffer::new().format(v)),
+        Value::I64(v) => out.push_text(itoa::Buffer::new().format(v)),
         Value::F64(v) => write_f64(out, v),
     }
 }
 
 /// Appends a float as Prometheus parses it: `NaN`, `+Inf`, `-Inf`, or the shortest round-trip form.
-pub(crate) fn write_f64(out: &mut String, v: f64) {
+pub(crate) fn write_f64(out: &mut impl TextSink, v: f64) {
     if v.is_nan() {
-        out.push_str("NaN");
+        out.push_text("NaN");
     } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        out.push_text(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else {
-        out.push_str(ryu::Buffer::new().format_finite(v));
+        out.push_text(ryu::Buffer::new().format_finite(v));
+    }
+}
+
+/// The parts of a text family every sample line repeats.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TextFamily<'a> {
+    pub(super) format: Format,
+    pub(super) name: &'a str,
+    pub(super) const_labels: &'a str,
+    /// OpenMetrics `_created` lines (off by default: Prometheus stores them as series).
+    pub(super) created_lines: bool,
+}
+
+impl TextFamily<'_> {
+    /// Writes `<name><suffix>{<const labels>,<labels>,<extra>} <value>[ # exemplar]`.
+    ///
+    /// `extra` is one more label whose value is escaped here (the `le` of a bucket, a quantile).
+    pub(super) fn line(
+        &self,
+        out: &mut Vec<u8>,
+        suffix: &str,
+        labels: Labels<'_>,
+        extra: Option<(&str, &str)>,
+        value: Value,
+        exemplar: Option<&Exemplar>,
+    ) {
+        out.push_text(self.name);
+        out.push_text(suffix);
+        let lists = [self.const_labels, labels.escaped_list()];
+        let mut comma = false;
+        let extras = [labels.extra(), extra];
+        let has_labels =
+            lists.iter().any(|list| !list.is_empty()) || extras.iter().any(Option::is_some);
+        if has_labels {
+            out.push(b'{');
+            for list in lists.into_iter().filter(|list| !list.is_empty()) {
+                if comma {
+                    out.push(b',');
+                }
+                out.push_text(list);
+                comma = true;
+            }
+            for (name, value) in extras.into_iter().flatten() {
+                if comma {
+                    out.push(b',');
+                }
+                out.push_text(name);
+                out.push_text("=\"");
+                escape_label_value_into(out, value);
+                out.push(b'"');
+                comma = true;
+            }
+            out.push(b'}');
+        }
+        out.push(b' ');
+        write_value(out, value);
+        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
+            out.push_text(" # {");
+            out.push_text(exemplar.labels());
+            out.push_text("} ");
+            write_value(out, Value::F64(exemplar.value()));
+            out.push(b' ');
+            write_f64(out, exemplar.timestamp());
+        }
+        out.push(b'\n');
+    }
+
+    /// The `_created` line of OpenMetrics, when asked for.
+    pub(super) fn created(&self, out: &mut Vec<u8>, labels: Labels<'_>, created: Option<Created>) {
+        if let Some(created) = created.filter(|_| self.created_lines) {
+            if self.format == Format::OpenMetrics {
+                let seconds = Value::F64(created.as_secs_f64());
+                self.line(out, "_created", labels, None, seconds, None);
+            }
+        }
+    }
+
+    pub(super) fn histogram(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        sample: &HistogramSample<'_>,
+    ) {
+        let mut count = 0;
+        let mut saw_infinity = false;
+        let mut bound_text = ryu::Buffer::new();
+        sample
+            .buckets
+            .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
+                let le = if bucket.upper_bound.is_finite() {
+                    bound_text.format_finite(bucket.upper_bound)
+                } else {
+                    "+Inf"
+                };
+                saw_infinity = bucket.upper_bound == f64::INFINITY;
+                count = bucket.cumulative_count;
+                let value = Value::U64(count);
+                self.line(
+                    out,
+                    "_bucket",
+                    labels,
+                    Some(("le", le)),
+                    value,
+                    bucket.exemplar,
+                );
+            });
+        if !saw_infinity {
+            self.line(
+                out,
+                "_bucket",
+                labels,
+                Some(("le", "+Inf")),
+                Value::U64(count),
+                None,
+            );
+        }
+        self.line(out, "_sum", labels, None, Value::F64(sample.sum), None);
+        self.line(out, "_count", labels, None, Value::U64(count), None);
+        self.created(out, labels, sample.created);
+    }
+
+    /// A gauge histogram's buckets, and in OpenMetrics its `_gcount` and `_gsum` (text 0.0.4
+    /// writes those after every series, as gauges of their own).
+    pub(super) fn gauge_histogram(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        sample: &HistogramSample<'_>,
+    ) {
+        let mut count = 0;
+        let mut bound_text = ryu::Buffer::new();
+        sample
+            .buckets
+            .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
+                let le = if bucket.upper_bound.is_finite() {
+                    bound_text.format_finite(bucket.upper_bound)
+                } else {
+                    "+Inf"
+                };
+                count = bucket.cumulative_count;
+                let le = Some(("le", le));
+                self.line(out, "_bucket", labels, le, Value::U64(count), None);
+            });
+        if self.format == Format::OpenMetrics {
+            self.line(out, "_gcount", labels, None, Value::U64(count), None);
+            self.line(out, "_gsum", labels, None, Value::F64(sample.sum), None);
+        }
+    }
+
+    pub(super) fn summary(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        sample: &SummarySample<'_>,
+    ) {
+        let mut quantile_text = String::new();
+        for &Quantile { quantile, value } in sample.quantiles {
+            quantile_text.clear();
+            write_f64(&mut quantile_text, quantile);
+            let extra = Some(("quantile", quantile_text.as_str()));
+            self.line(out, "", labels, extra, Value::F64(value), None);
+        }
+        self.line(out, "_sum", labels, None, Value::F64(sample.sum), None);
+        self.line(out, "_count", labels, None, Value::U64(sample.count), None);
+        self.created(out, labels, sample.created);
     }
 }
 
@@ -93,12 +277,12 @@ mod tests {
         let mut out = String::new();
         escape_label_value_into(&mut out, "a\\b\"c\nd é\t");
         assert_eq!(out, "a\\\\b\\\"c\\nd é\t");
-        let mut help = String::new();
+        let mut help = Vec::new();
         write_help(&mut help, "say \"hi\"\\\n", Format::Text);
-        assert_eq!(help, "say \"hi\"\\\\\\n");
-        let mut help = String::new();
+        assert_eq!(help, b"say \"hi\"\\\\\\n");
+        let mut help = Vec::new();
         write_help(&mut help, "say \"hi\"", Format::OpenMetrics);
-        assert_eq!(help, "say \\\"hi\\\"");
+        assert_eq!(help, b"say \\\"hi\\\"");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use super::function::{Function, FunctionRegistration, MetricNames, warm_up_clock};
 use super::outcome::Outcome;
 use crate::Error;
-use crate::encoding::{Encoder, Value};
+use crate::encoding::{Encoder, Labels, Value};
 use crate::metrics::{Descriptor, MetricKind, Series};
 use crate::registry::{Collect, FamilyDescription};
 use std::sync::OnceLock;
@@ -178,19 +178,18 @@ impl Collect for FunctionsCollector {
             let mut family = encoder.family(&calls, "");
             for series in series_of(|f| f.options.record.calls) {
                 for outcome in Outcome::ALL {
-                    let value = Value::U64(series.calls[outcome as usize].get());
-                    family.sample(
-                        "_total",
-                        &series.calls_labels,
-                        Some(("result", outcome.as_str())),
-                        value,
-                    );
+                    let calls = &series.calls[outcome as usize];
+                    let labels =
+                        Labels::from(&*series.calls_labels).with("result", outcome.as_str());
+                    family.counter(labels, Value::U64(calls.get()), Some(calls.created()), None);
                 }
             }
+            drop(family);
             let mut family = encoder.family(&duration, "");
             for series in series_of(|f| f.options.record.duration) {
                 series.duration.encode(&mut family, &series.duration_labels);
             }
+            drop(family);
             let mut family = encoder.family(&concurrent, "");
             for series in series_of(|f| f.options.record.concurrency) {
                 series.concurrent.encode(&mut family, &series.labels);

@@ -1,6 +1,6 @@
 use super::number::CounterValue;
 use super::{MetricConfig, MetricKind, Series};
-use crate::encoding::FamilyEncoder;
+use crate::encoding::{Created, FamilyEncoder};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// ```
 pub struct Counter<N: CounterValue = u64> {
     bits: AtomicU64,
+    /// Read once, at creation (served as the created timestamp).
+    created: Created,
     number: PhantomData<N>,
 }
 
@@ -45,6 +47,11 @@ impl<N: CounterValue> Counter<N> {
     pub fn get(&self) -> N {
         N::from_bits(self.bits.load(Ordering::Relaxed))
     }
+
+    /// When the counter was created (served as its created timestamp).
+    pub fn created(&self) -> Created {
+        self.created
+    }
 }
 
 impl<N: CounterValue> Default for Counter<N> {
@@ -52,6 +59,7 @@ impl<N: CounterValue> Default for Counter<N> {
         Counter {
             // All-zero bits are 0 for u64 and 0.0 for f64.
             bits: AtomicU64::new(0),
+            created: Created::now(),
             number: PhantomData,
         }
     }
@@ -69,6 +77,6 @@ impl<N: CounterValue> Series for Counter<N> {
         Self::default()
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
-        family.sample("_total", labels, None, self.get().value());
+        family.counter(labels, self.get().value(), Some(self.created), None);
     }
 }

@@ -136,7 +136,7 @@ impl<N: GaugeValue> Series for Gauge<N> {
         Self::default()
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
-        family.sample("", labels, None, self.get().value());
+        family.gauge(labels, self.get().value());
     }
 }
 
@@ -153,12 +153,12 @@ mod tests {
             unit: None,
             kind: MetricKind::Gauge,
         };
-        let mut out = String::new();
+        let mut out = Vec::new();
         Metric::encode(
             gauge,
             &mut Encoder::new(&mut out, Format::Text).family(&DESC, ""),
         );
-        out
+        String::from_utf8(out).expect("text is UTF-8")
     }
 
     #[test]

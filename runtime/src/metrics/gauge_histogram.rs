@@ -4,7 +4,7 @@ use super::histogram::{bucket_index, valid_bounds};
 use super::number::AtomicNumber;
 use super::{Buckets, DEFAULT_BUCKETS, MetricConfig, MetricKind, Series};
 use crate::Error;
-use crate::encoding::{FamilyEncoder, Format, Value};
+use crate::encoding::{ClassicBucket, ClassicBuckets, FamilyEncoder, HistogramSample, Value};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -166,21 +166,13 @@ impl Series for GaugeHistogram {
     }
 
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
-        let mut cumulative = 0;
-        let mut bound_text = ryu::Buffer::new();
-        for (index, count) in self.counts.iter().enumerate() {
-            cumulative += non_negative(count);
-            let le = match self.upper_bounds.get(index) {
-                Some(bound) => bound_text.format_finite(*bound),
-                None => "+Inf",
-            };
-            family.sample("_bucket", labels, Some(("le", le)), Value::U64(cumulative));
-        }
-        // Text 0.0.4 serves these as gauges of their own, after every series' buckets.
-        if family.format() == Format::OpenMetrics {
-            family.sample("_gcount", labels, None, Value::U64(cumulative));
-            family.sample("_gsum", labels, None, Value::F64(self.sum()));
-        }
+        let sample = HistogramSample {
+            buckets: self,
+            sum: self.sum(),
+            created: None,
+            native: None,
+        };
+        family.gauge_histogram(labels, &sample);
     }
 
     fn encode_trailing(&self, family: &mut FamilyEncoder<'_>, labels: &str, suffix: &str) {
@@ -188,14 +180,33 @@ impl Series for GaugeHistogram {
             "_gcount" => Value::U64(self.count()),
             _ => Value::F64(self.sum()),
         };
-        family.sample(suffix, labels, None, value);
+        family.trailing_gauge(suffix, labels, value);
+    }
+}
+
+/// The buckets as a scrape reads them, each count loaded once (negative ones as 0).
+impl ClassicBuckets for GaugeHistogram {
+    fn for_each_bucket(&self, visit: &mut dyn FnMut(ClassicBucket<'_>)) {
+        let mut cumulative = 0;
+        for (index, count) in self.counts.iter().enumerate() {
+            cumulative += non_negative(count);
+            visit(ClassicBucket {
+                upper_bound: self
+                    .upper_bounds
+                    .get(index)
+                    .copied()
+                    .unwrap_or(f64::INFINITY),
+                cumulative_count: cumulative,
+                exemplar: None,
+            });
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::Encoder;
+    use crate::encoding::{Encoder, Format};
     use crate::metrics::{Descriptor, Family, Metric};
 
     #[derive(Clone, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -211,11 +222,11 @@ mod tests {
             unit: Some("seconds"),
             kind: MetricKind::GaugeHistogram,
         };
-        let mut out = String::new();
+        let mut out = Vec::new();
         let mut encoder = Encoder::new(&mut out, format);
         crate::__private::encode_metric(&mut encoder, &descriptor, "", metric);
         encoder.finish();
-        out
+        String::from_utf8(out).expect("text")
     }
 
     #[test]

@@ -2,7 +2,7 @@ use super::number::AtomicNumber;
 use super::{Buckets, Exemplar};
 use super::{MetricConfig, MetricKind, Series};
 use crate::Error;
-use crate::encoding::{FamilyEncoder, Value};
+use crate::encoding::{ClassicBucket, ClassicBuckets, Created, FamilyEncoder, HistogramSample};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -32,7 +32,7 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 /// # Ok::<(), promexport::Error>(())
 /// ```
 ///
-/// A scrape reads `_sum` after the buckets, with no lock between them, as it reads every other
+/// A scrape reads `_sum` before the buckets, with no lock between them, as it reads every other
 /// series: under concurrent `observe`s, `_sum` may already include an observation that the
 /// buckets and `_count` do not count yet (or the reverse), so `_sum / _count` of one scrape can
 /// be slightly off. The buckets and `_count` always agree with each other. Between scrapes the
@@ -44,6 +44,8 @@ pub struct Histogram {
     /// Non-cumulative counts; the last one is the `+Inf` bucket.
     counts: Box<[AtomicU64]>,
     sum_bits: AtomicU64,
+    /// Read once, at creation (served as the created timestamp).
+    created: Created,
     /// The latest exemplar of each bucket, allocated at the first one.
     exemplars: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
 }
@@ -101,6 +103,7 @@ impl Histogram {
                 .collect(),
             upper_bounds,
             sum_bits: AtomicU64::new(0),
+            created: Created::now(),
             exemplars: OnceLock::new(),
         }
     }
@@ -158,6 +161,11 @@ impl Histogram {
     /// Sum of the observations.
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum_bits.load(Ordering::Relaxed))
+    }
+
+    /// When the histogram was created (served as its created timestamp).
+    pub fn created(&self) -> Created {
+        self.created
     }
 }
 
@@ -234,25 +242,37 @@ impl Series for Histogram {
         Histogram::with_valid_buckets(config.buckets)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
+        let sample = HistogramSample {
+            buckets: self,
+            sum: self.sum(),
+            created: Some(self.created),
+            native: None,
+        };
+        family.histogram(labels, &sample);
+    }
+}
+
+/// The buckets as a scrape reads them: each count loaded once, while it is written, so the
+/// buckets and the count (the `+Inf` bucket) agree.
+impl ClassicBuckets for Histogram {
+    fn for_each_bucket(&self, visit: &mut dyn FnMut(ClassicBucket<'_>)) {
         let mut cumulative = 0;
-        let mut bound_text = ryu::Buffer::new();
         let exemplars = self.exemplars.get();
         for (index, count) in self.counts.iter().enumerate() {
             cumulative += count.load(Ordering::Relaxed);
-            let le = match self.upper_bounds.get(index) {
-                Some(bound) if bound.is_finite() => bound_text.format_finite(*bound),
-                _ => "+Inf",
-            };
-            let le = Some(("le", le));
-            let value = Value::U64(cumulative);
             // Written under the bucket's lock, not copied out of it.
             let slot = exemplars.and_then(|slots| slots.get(index));
             let exemplar = slot.map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner));
-            let exemplar = exemplar.as_ref().and_then(|guard| guard.as_ref());
-            family.sample_with_exemplar("_bucket", labels, le, value, exemplar);
+            visit(ClassicBucket {
+                upper_bound: self
+                    .upper_bounds
+                    .get(index)
+                    .copied()
+                    .unwrap_or(f64::INFINITY),
+                cumulative_count: cumulative,
+                exemplar: exemplar.as_ref().and_then(|guard| guard.as_ref()),
+            });
         }
-        family.sample("_sum", labels, None, Value::F64(self.sum()));
-        family.sample("_count", labels, None, Value::U64(cumulative));
     }
 }
 

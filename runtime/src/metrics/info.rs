@@ -1,5 +1,5 @@
 use super::{Metric, MetricConfig, MetricKind};
-use crate::encoding::{FamilyEncoder, Value};
+use crate::encoding::FamilyEncoder;
 use crate::labels::{LabelSet, encode_label_set};
 use std::marker::PhantomData;
 use std::sync::{PoisonError, RwLock};
@@ -63,7 +63,7 @@ impl<L: LabelSet> Metric for Info<L> {
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
         if let Some(labels) = &*self.labels.read().unwrap_or_else(PoisonError::into_inner) {
-            family.sample("_info", labels, None, Value::U64(1));
+            family.info(&**labels);
         }
     }
 }

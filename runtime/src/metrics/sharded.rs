@@ -1,5 +1,5 @@
 use super::{MetricConfig, MetricKind, Series};
-use crate::encoding::{FamilyEncoder, Value};
+use crate::encoding::{Created, FamilyEncoder, Value};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -29,9 +29,18 @@ struct Shard(AtomicU64);
 /// });
 /// assert_eq!(hits.get(), 4000);
 /// ```
-#[derive(Default)]
 pub struct ShardedCounter {
     shards: [Shard; SHARDS],
+    created: Created,
+}
+
+impl Default for ShardedCounter {
+    fn default() -> Self {
+        ShardedCounter {
+            shards: Default::default(),
+            created: Created::now(),
+        }
+    }
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -67,6 +76,11 @@ impl ShardedCounter {
             .fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// When the counter was created (served as its created timestamp).
+    pub fn created(&self) -> Created {
+        self.created
+    }
+
     /// The sum of the shards.
     pub fn get(&self) -> u64 {
         self.shards
@@ -88,6 +102,6 @@ impl Series for ShardedCounter {
         Self::default()
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
-        family.sample("_total", labels, None, Value::U64(self.get()));
+        family.counter(labels, Value::U64(self.get()), Some(self.created), None);
     }
 }

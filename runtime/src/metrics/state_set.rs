@@ -1,5 +1,5 @@
 use super::{MetricConfig, MetricKind, Series};
-use crate::encoding::{FamilyEncoder, LabelValueEncoder, Value};
+use crate::encoding::{FamilyEncoder, LabelValueEncoder};
 use crate::labels::LabelValue;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,7 +82,6 @@ impl<E: LabelValue + 'static> Series for StateSet<E> {
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
         let active = self.active.load(Ordering::Relaxed);
-        let label_name = family.name().to_owned();
         let mut state_text = String::new();
         for index in 0..Self::STATES {
             let Some(state) = E::from_index(index) else {
@@ -90,8 +89,7 @@ impl<E: LabelValue + 'static> Series for StateSet<E> {
             };
             state_text.clear();
             state.encode(&mut LabelValueEncoder::raw(&mut state_text));
-            let value = Value::U64(u64::from(index == active));
-            family.sample("", labels, Some((&label_name, &state_text)), value);
+            family.state(labels, &state_text, index == active);
         }
     }
 }

@@ -59,27 +59,27 @@ pub fn handle_request<B>(
             return method_not_allowed();
         }
         // Each collector serves the collection this scrape waited for.
-        let text = own_collections(async {
+        let exposition = own_collections(async {
             registry.collect(timeout).await;
-            let mut text = String::new();
-            registry.encode_selected(format, &mut text, &selected);
-            text
+            let mut exposition = Vec::new();
+            registry.encode_selected(format, &mut exposition, &selected);
+            exposition
         })
         .await;
-        exposition_response(text, content_type, gzip, head_only)
+        exposition_response(exposition, content_type, gzip, head_only)
     }
 }
 
 fn exposition_response(
-    text: String,
+    exposition: Vec<u8>,
     content_type: &'static str,
     gzip: bool,
     head_only: bool,
 ) -> Response<Full<Bytes>> {
     let body = if gzip {
-        super::gzip::gzip(text.as_bytes()).map(Bytes::from)
+        super::gzip::gzip(&exposition).map(Bytes::from)
     } else {
-        Ok(Bytes::from(text))
+        Ok(Bytes::from(exposition))
     };
     let mut response = match body {
         Ok(body) => Response::new(Full::new(body)),

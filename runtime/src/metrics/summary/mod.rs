@@ -8,9 +8,9 @@ mod window;
 use super::sharded::{SHARDS, shard_of_this_thread};
 use super::{MetricConfig, MetricKind, Series};
 use crate::Error;
-use crate::encoding::{FamilyEncoder, Value};
+use crate::encoding::{Created, FamilyEncoder, Quantile, SummarySample};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use window::Window;
 
 /// client_golang's `DefMaxAge`: how long an observation counts towards the quantiles.
@@ -125,7 +125,7 @@ pub struct Summary {
     shards: Box<[Shard]>,
     /// `None` without objectives: count and sum only.
     quantiles: Option<Box<Quantiles>>,
-    created: SystemTime,
+    created: Created,
 }
 
 #[derive(Default)]
@@ -163,6 +163,8 @@ struct WindowState {
     staging: Vec<f64>,
     /// The latest answers, kept to reuse the allocation.
     answers: Vec<f64>,
+    /// The latest answers with their quantiles, as a scrape writes them.
+    served: Vec<Quantile>,
 }
 
 impl Quantiles {
@@ -233,13 +235,14 @@ impl Summary {
                     window: Window::new(epsilon, max_age, age_buckets, now),
                     staging: Vec::new(),
                     answers: Vec::new(),
+                    served: Vec::new(),
                 }),
             })
         });
         Summary {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             quantiles,
-            created: SystemTime::now(),
+            created: Created::now(),
         }
     }
 
@@ -281,8 +284,8 @@ impl Summary {
         self.shards.iter().map(|shard| shard.lock().sum).sum()
     }
 
-    /// When the summary was created: OpenMetrics' `_created`.
-    pub fn created(&self) -> SystemTime {
+    /// When the summary was created: protobuf's `created_timestamp`, OpenMetrics' `_created`.
+    pub fn created(&self) -> Created {
         self.created
     }
 
@@ -350,26 +353,44 @@ impl Series for Summary {
         Summary::with_valid_objectives(&config.summary, Instant::now())
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str) {
-        if let Some(quantiles) = &self.quantiles {
-            let now = Instant::now();
-            let mut state = self.flush(quantiles, now);
-            let state = &mut *state;
-            state
-                .window
-                .quantiles(now, &quantiles.quantiles, &mut state.answers);
-            let mut quantile_text = ryu::Buffer::new();
-            for (quantile, value) in quantiles.quantiles.iter().zip(&state.answers) {
-                let quantile = Some(("quantile", quantile_text.format_finite(*quantile)));
-                family.sample("", labels, quantile, Value::F64(*value));
-            }
-        }
         let (mut count, mut sum) = (0, 0.0);
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
-            count += shard.count;
-            sum += shard.sum;
-        }
-        family.sample("_sum", labels, None, Value::F64(sum));
-        family.sample("_count", labels, None, Value::U64(count));
+        let mut totals = || {
+            for shard in self.shards.iter() {
+                let shard = shard.lock();
+                count += shard.count;
+                sum += shard.sum;
+            }
+        };
+        let Some(quantiles) = &self.quantiles else {
+            totals();
+            let sample = SummarySample {
+                quantiles: &[],
+                count,
+                sum,
+                created: Some(self.created),
+            };
+            family.summary(labels, &sample);
+            return;
+        };
+        let now = Instant::now();
+        let mut state = self.flush(quantiles, now);
+        let state = &mut *state;
+        state
+            .window
+            .quantiles(now, &quantiles.quantiles, &mut state.answers);
+        state.served.clear();
+        let pairs = quantiles.quantiles.iter().zip(&state.answers);
+        state.served.extend(pairs.map(|(quantile, value)| Quantile {
+            quantile: *quantile,
+            value: *value,
+        }));
+        totals();
+        let sample = SummarySample {
+            quantiles: &state.served,
+            count,
+            sum,
+            created: Some(self.created),
+        };
+        family.summary(labels, &sample);
     }
 }

@@ -283,9 +283,9 @@ fn render(summary: &Summary, format: Format) -> String {
         unit: Some("seconds"),
         kind: MetricKind::Summary,
     };
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut encoder = Encoder::new(&mut out, format);
     Series::encode(summary, &mut encoder.family(&descriptor, ""), "");
     encoder.finish();
-    out
+    String::from_utf8(out).expect("text")
 }

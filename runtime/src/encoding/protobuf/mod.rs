@@ -1,0 +1,374 @@
+//! The protobuf exposition: a stream of length-delimited `io.prometheus.client.MetricFamily`
+//! messages (client_model's `metrics.proto`), written straight from the live handles as the
+//! text formats are, into the same reused buffer.
+//!
+//! Types map as client_golang maps them: a counter family is named with its `_total` (Prometheus
+//! takes the family name as the series name), an info family with its `_info`, both info and
+//! state sets are gauges, unknown is `UNTYPED`. Label lists, kept pre-escaped for the text
+//! formats, are unescaped into label pairs while writing.
+
+mod wire;
+
+use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
+use super::{Created, Value};
+use crate::Exemplar;
+use crate::metrics::MetricKind;
+use wire::{
+    LENGTH_DELIMITED, begin, begin_delimited, double_field, end, int64_field, sint64_field,
+    string_field, tag, uint64_field, varint, zigzag,
+};
+
+// Field numbers of metrics.proto.
+const FAMILY_NAME: u32 = 1;
+const FAMILY_HELP: u32 = 2;
+const FAMILY_TYPE: u32 = 3;
+const FAMILY_METRIC: u32 = 4;
+const METRIC_LABEL: u32 = 1;
+const METRIC_GAUGE: u32 = 2;
+const METRIC_COUNTER: u32 = 3;
+const METRIC_SUMMARY: u32 = 4;
+const METRIC_UNTYPED: u32 = 5;
+const METRIC_HISTOGRAM: u32 = 7;
+const LABEL_NAME: u32 = 1;
+const LABEL_VALUE: u32 = 2;
+/// `value` of Gauge, Counter and Untyped.
+const VALUE: u32 = 1;
+const COUNTER_EXEMPLAR: u32 = 2;
+const COUNTER_CREATED: u32 = 3;
+const SUMMARY_COUNT: u32 = 1;
+const SUMMARY_SUM: u32 = 2;
+const SUMMARY_QUANTILE: u32 = 3;
+const SUMMARY_CREATED: u32 = 4;
+const QUANTILE_QUANTILE: u32 = 1;
+const QUANTILE_VALUE: u32 = 2;
+const HISTOGRAM_COUNT: u32 = 1;
+const HISTOGRAM_SUM: u32 = 2;
+const HISTOGRAM_BUCKET: u32 = 3;
+const HISTOGRAM_SCHEMA: u32 = 5;
+const HISTOGRAM_ZERO_THRESHOLD: u32 = 6;
+const HISTOGRAM_ZERO_COUNT: u32 = 7;
+const HISTOGRAM_NEGATIVE_SPAN: u32 = 9;
+const HISTOGRAM_NEGATIVE_DELTA: u32 = 10;
+const HISTOGRAM_POSITIVE_SPAN: u32 = 12;
+const HISTOGRAM_POSITIVE_DELTA: u32 = 13;
+const HISTOGRAM_CREATED: u32 = 15;
+const HISTOGRAM_EXEMPLARS: u32 = 16;
+const BUCKET_CUMULATIVE_COUNT: u32 = 1;
+const BUCKET_UPPER_BOUND: u32 = 2;
+const BUCKET_EXEMPLAR: u32 = 3;
+const SPAN_OFFSET: u32 = 1;
+const SPAN_LENGTH: u32 = 2;
+const EXEMPLAR_LABEL: u32 = 1;
+const EXEMPLAR_VALUE: u32 = 2;
+const EXEMPLAR_TIMESTAMP: u32 = 3;
+const TIMESTAMP_SECONDS: u32 = 1;
+const TIMESTAMP_NANOS: u32 = 2;
+
+/// `MetricType` of metrics.proto.
+fn metric_type(kind: MetricKind) -> i64 {
+    match kind {
+        MetricKind::Counter => 0,
+        MetricKind::Gauge | MetricKind::Info | MetricKind::StateSet => 1,
+        MetricKind::Summary => 2,
+        MetricKind::Unknown => 3,
+        MetricKind::Histogram => 4,
+        MetricKind::GaugeHistogram => 5,
+    }
+}
+
+/// The family name as the series name Prometheus makes of it.
+pub(super) fn family_suffix(kind: MetricKind) -> &'static str {
+    match kind {
+        MetricKind::Counter => "_total",
+        MetricKind::Info => "_info",
+        _ => "",
+    }
+}
+
+/// Starts a family's message; returns where it starts, for [`end_family`].
+pub(super) fn begin_family(out: &mut Vec<u8>, name: &str, help: &str, kind: MetricKind) -> usize {
+    let start = begin_delimited(out);
+    string_field(out, FAMILY_NAME, &[name, family_suffix(kind)]);
+    string_field(out, FAMILY_HELP, &[help]);
+    int64_field(out, FAMILY_TYPE, metric_type(kind));
+    start
+}
+
+/// Ends the family started at `start`: a family without series is left out, as client_golang
+/// leaves it out (Prometheus' parser has nothing to read in it).
+pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
+    if metrics == 0 {
+        out.truncate(start);
+    } else {
+        end(out, start);
+    }
+}
+
+/// What every `Metric` of a family carries.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ProtoSeries<'a> {
+    pub(super) const_labels: &'a str,
+    pub(super) labels: Labels<'a>,
+}
+
+impl ProtoSeries<'_> {
+    /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
+    fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
+        let start = begin(out, FAMILY_METRIC);
+        escaped_label_pairs(out, METRIC_LABEL, self.const_labels);
+        escaped_label_pairs(out, METRIC_LABEL, self.labels.escaped_list());
+        for (name, value) in [self.labels.extra(), extra].into_iter().flatten() {
+            let pair = begin(out, METRIC_LABEL);
+            string_field(out, LABEL_NAME, &[name]);
+            string_field(out, LABEL_VALUE, &[value]);
+            end(out, pair);
+        }
+        start
+    }
+
+    pub(super) fn counter(
+        &self,
+        out: &mut Vec<u8>,
+        value: Value,
+        created: Option<Created>,
+        exemplar: Option<&Exemplar>,
+    ) {
+        let metric = self.begin(out, None);
+        let counter = begin(out, METRIC_COUNTER);
+        double_field(out, VALUE, as_f64(value));
+        if let Some(exemplar) = exemplar {
+            exemplar_field(out, COUNTER_EXEMPLAR, exemplar);
+        }
+        created_field(out, COUNTER_CREATED, created);
+        end(out, counter);
+        end(out, metric);
+    }
+
+    /// A gauge (also info and state set) or, with `untyped`, an unknown series.
+    pub(super) fn gauge(
+        &self,
+        out: &mut Vec<u8>,
+        value: Value,
+        extra: Option<(&str, &str)>,
+        untyped: bool,
+    ) {
+        let metric = self.begin(out, extra);
+        let field = if untyped {
+            METRIC_UNTYPED
+        } else {
+            METRIC_GAUGE
+        };
+        let gauge = begin(out, field);
+        double_field(out, VALUE, as_f64(value));
+        end(out, gauge);
+        end(out, metric);
+    }
+
+    pub(super) fn summary(&self, out: &mut Vec<u8>, sample: &SummarySample<'_>) {
+        let metric = self.begin(out, None);
+        let summary = begin(out, METRIC_SUMMARY);
+        uint64_field(out, SUMMARY_COUNT, sample.count);
+        double_field(out, SUMMARY_SUM, sample.sum);
+        for quantile in sample.quantiles {
+            let message = begin(out, SUMMARY_QUANTILE);
+            double_field(out, QUANTILE_QUANTILE, quantile.quantile);
+            double_field(out, QUANTILE_VALUE, quantile.value);
+            end(out, message);
+        }
+        created_field(out, SUMMARY_CREATED, sample.created);
+        end(out, summary);
+        end(out, metric);
+    }
+
+    pub(super) fn histogram(&self, out: &mut Vec<u8>, sample: &HistogramSample<'_>) {
+        let metric = self.begin(out, None);
+        let histogram = begin(out, METRIC_HISTOGRAM);
+        let mut count = 0;
+        sample
+            .buckets
+            .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
+                count = bucket.cumulative_count;
+                // The `+Inf` bucket is the sample count; client_golang writes it only to carry
+                // an exemplar.
+                if bucket.upper_bound != f64::INFINITY || bucket.exemplar.is_some() {
+                    let message = begin(out, HISTOGRAM_BUCKET);
+                    uint64_field(out, BUCKET_CUMULATIVE_COUNT, bucket.cumulative_count);
+                    double_field(out, BUCKET_UPPER_BOUND, bucket.upper_bound);
+                    if let Some(exemplar) = bucket.exemplar {
+                        exemplar_field(out, BUCKET_EXEMPLAR, exemplar);
+                    }
+                    end(out, message);
+                }
+            });
+        uint64_field(out, HISTOGRAM_COUNT, count);
+        double_field(out, HISTOGRAM_SUM, sample.sum);
+        created_field(out, HISTOGRAM_CREATED, sample.created);
+        if let Some(native) = &sample.native {
+            native_fields(out, native);
+        }
+        end(out, histogram);
+        end(out, metric);
+    }
+}
+
+fn as_f64(value: Value) -> f64 {
+    match value {
+        Value::U64(v) => v as f64,
+        Value::I64(v) => v as f64,
+        Value::F64(v) => v,
+    }
+}
+
+fn native_fields(out: &mut Vec<u8>, native: &NativeHistogramParts<'_>) {
+    sint64_field(out, HISTOGRAM_SCHEMA, i64::from(native.schema));
+    double_field(out, HISTOGRAM_ZERO_THRESHOLD, native.zero_threshold);
+    uint64_field(out, HISTOGRAM_ZERO_COUNT, native.zero_count);
+    let negative = (HISTOGRAM_NEGATIVE_SPAN, HISTOGRAM_NEGATIVE_DELTA);
+    spans_and_deltas(out, negative, native.negative);
+    spans_and_deltas(
+        out,
+        (HISTOGRAM_POSITIVE_SPAN, HISTOGRAM_POSITIVE_DELTA),
+        native.positive,
+    );
+    let empty = native.positive.is_empty() && native.negative.is_empty();
+    if empty && native.zero_threshold == 0.0 && native.zero_count == 0 {
+        // Without buckets, zero bucket or threshold, Prometheus would take the histogram for a
+        // classic one: a span of no buckets says it is native (client_golang does the same).
+        span_field(out, HISTOGRAM_POSITIVE_SPAN, 0, 0);
+    }
+    for exemplar in native.exemplars {
+        exemplar_field(out, HISTOGRAM_EXEMPLARS, exemplar);
+    }
+}
+
+/// Where a bucket of index `index` goes after the bucket before `next`: into the current span
+/// (padded with up to two empty buckets), or a new span `gap` after it. Unsorted indexes
+/// (against the contract) start new spans, so nothing overflows.
+fn continues_span(position: usize, gap: i64) -> bool {
+    position > 0 && (0..=2).contains(&gap)
+}
+
+/// The spans and delta-encoded counts of `buckets` (`(index, count)`, sorted), as client_golang's
+/// `makeBuckets` makes them.
+fn spans_and_deltas(out: &mut Vec<u8>, (spans, delta_field): (u32, u32), buckets: &[(i32, u64)]) {
+    if buckets.is_empty() {
+        return;
+    }
+    let mut span: Option<(i64, i64)> = None;
+    let mut next = 0_i64;
+    for (position, &(index, _)) in buckets.iter().enumerate() {
+        let gap = i64::from(index) - next;
+        match &mut span {
+            Some((_, length)) if continues_span(position, gap) => *length += gap + 1,
+            _ => {
+                if let Some((offset, length)) = span {
+                    span_field(out, spans, offset, length);
+                }
+                span = Some((gap, 1));
+            }
+        }
+        next = i64::from(index) + 1;
+    }
+    if let Some((offset, length)) = span {
+        span_field(out, spans, offset, length);
+    }
+    let deltas = begin(out, delta_field);
+    let mut previous = 0_i64;
+    let mut next = 0_i64;
+    for (position, &(index, count)) in buckets.iter().enumerate() {
+        let gap = i64::from(index) - next;
+        if continues_span(position, gap) {
+            for _ in 0..gap {
+                varint(out, zigzag(-previous));
+                previous = 0;
+            }
+        }
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        varint(out, zigzag(count.wrapping_sub(previous)));
+        previous = count;
+        next = i64::from(index) + 1;
+    }
+    end(out, deltas);
+}
+
+fn span_field(out: &mut Vec<u8>, field: u32, offset: i64, length: i64) {
+    let span = begin(out, field);
+    // sint32 and uint32 on the wire: offsets of i32 indexes, lengths of at most 2^32 buckets.
+    sint64_field(
+        out,
+        SPAN_OFFSET,
+        offset.clamp(i32::MIN.into(), i32::MAX.into()),
+    );
+    uint64_field(out, SPAN_LENGTH, length.clamp(0, u32::MAX.into()) as u64);
+    end(out, span);
+}
+
+fn exemplar_field(out: &mut Vec<u8>, field: u32, exemplar: &Exemplar) {
+    let message = begin(out, field);
+    escaped_label_pairs(out, EXEMPLAR_LABEL, exemplar.labels());
+    double_field(out, EXEMPLAR_VALUE, exemplar.value());
+    let seconds = exemplar.timestamp();
+    let whole = seconds.floor();
+    let nanos = ((seconds - whole) * 1e9).round().min(999_999_999.0);
+    timestamp_field(out, EXEMPLAR_TIMESTAMP, whole as i64, nanos as i32);
+    end(out, message);
+}
+
+fn created_field(out: &mut Vec<u8>, field: u32, created: Option<Created>) {
+    if let Some(created) = created {
+        let (seconds, nanos) = created.seconds_and_nanos();
+        timestamp_field(out, field, seconds, nanos);
+    }
+}
+
+/// A `google.protobuf.Timestamp` (proto3: zero fields are left out).
+fn timestamp_field(out: &mut Vec<u8>, field: u32, seconds: i64, nanos: i32) {
+    let timestamp = begin(out, field);
+    if seconds != 0 {
+        int64_field(out, TIMESTAMP_SECONDS, seconds);
+    }
+    if nanos != 0 {
+        int64_field(out, TIMESTAMP_NANOS, i64::from(nanos));
+    }
+    end(out, timestamp);
+}
+
+/// Writes a pre-escaped `name="value",...` list as `LabelPair`s in `field`, unescaping the
+/// values. A list that is not well formed (the API lets callers pass any text) still gives
+/// pairs, never a panic: a name without `="` takes the rest as its name.
+fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
+    let mut rest = list.as_bytes();
+    while !rest.is_empty() {
+        let name_end = rest
+            .windows(2)
+            .position(|pair| pair == b"=\"")
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_end);
+        let pair = begin(out, field);
+        tag(out, LABEL_NAME, LENGTH_DELIMITED);
+        varint(out, name.len() as u64);
+        out.extend_from_slice(name);
+        let value = begin(out, LABEL_VALUE);
+        let mut bytes = after.get(2..).unwrap_or_default().iter();
+        while let Some(&byte) = bytes.next() {
+            match byte {
+                b'"' => break,
+                b'\\' => match bytes.next() {
+                    Some(b'n') => out.push(b'\n'),
+                    Some(&escaped) => out.push(escaped),
+                    None => out.push(b'\\'),
+                },
+                byte => out.push(byte),
+            }
+        }
+        end(out, value);
+        end(out, pair);
+        rest = bytes.as_slice();
+        if let [b',', tail @ ..] = rest {
+            rest = tail;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
