@@ -2,7 +2,10 @@
 //! (Python) read both text formats, and a real Prometheus scrapes a summary's quantiles.
 
 use promexport::{Family, Format, GaugeHistogram, LabelSet, Metrics, Registry, Server, Summary};
-use promexport_tests::{Prometheus, TempDir, promtool_check_metrics, python_parse, wait_for};
+use promexport_tests::{
+    Prometheus, TempDir, go_decode, promtool_check_metrics, python_parse, wait_for,
+};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,6 +138,71 @@ fn promtool_and_prometheus_client_read_both_formats() {
             assert_eq!(kind("jobs_waiting_seconds_gsum"), "gauge");
         }
     }
+}
+
+#[test]
+fn client_golang_decodes_the_protobuf_summaries_and_gauge_histograms() {
+    let (registry, metrics) = filled();
+    let families = go_decode(&registry.render_bytes(Format::Protobuf));
+    let family = |name: &str| {
+        families
+            .iter()
+            .find(|family| family["name"] == name)
+            .unwrap_or_else(|| panic!("no family {name} in {families:#?}"))
+    };
+    for family in &families {
+        assert_eq!(family["unknown"], json!([]), "{family}");
+    }
+    let run = family("jobs_run_seconds");
+    assert_eq!(run["type"], "SUMMARY");
+    let summary = &run["metrics"][0]["summary"];
+    assert_eq!(summary["count"], 1000);
+    assert_eq!(summary["sum"], "500.5");
+    let quantiles = summary["quantiles"].as_array().expect("quantiles");
+    let served: Vec<(f64, f64)> = quantiles
+        .iter()
+        .map(|q| {
+            let number = |key: &str| q[key].as_str().unwrap().parse::<f64>().unwrap();
+            (number("quantile"), number("value"))
+        })
+        .collect();
+    assert_eq!(served.len(), 3, "{summary}");
+    for ((quantile, value), allowed) in served.iter().zip([0.05, 0.01, 0.001]) {
+        // Among 1..=1000 ms, the value at rank r is r ms: within max(0.001 n, 1) ranks.
+        assert!(
+            (value - quantile).abs() <= 0.001 + 1e-9,
+            "{quantile}: {value} ({allowed})"
+        );
+    }
+    let created = metrics
+        .run
+        .created()
+        .time()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(summary["created"]["seconds"], created.as_secs());
+    let size = &family("jobs_size_bytes")["metrics"][0]["summary"];
+    assert_eq!(size["quantiles"], json!([]));
+    assert_eq!(size["sum"], "2048");
+
+    let waiting = family("jobs_waiting_seconds");
+    assert_eq!(waiting["type"], "GAUGE_HISTOGRAM");
+    let mail = waiting["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|metric| metric["labels"] == json!([["queue", "mail"]]))
+        .expect("the mail queue");
+    let histogram = &mail["histogram"];
+    assert_eq!(histogram["count"], 2);
+    assert_eq!(histogram["sum"], "30.5");
+    let counts: Vec<u64> = histogram["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| bucket["cumulative_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 1, 2], "{histogram}");
 }
 
 #[test]
