@@ -1,6 +1,6 @@
 //! [`GaugeHistogram`]: buckets of a gauge, OpenMetrics' `gaugehistogram`.
 
-use super::histogram::{bucket_index, valid_bounds};
+use super::histogram::{bucket_index, bucket_problem, valid_bounds};
 use super::number::AtomicNumber;
 use super::{Buckets, DEFAULT_BUCKETS, MetricConfig, MetricKind, Series};
 use crate::Error;
@@ -47,8 +47,10 @@ impl GaugeHistogram {
     ///
     /// [`Error::Config`] naming the first bound that breaks these rules.
     pub fn with_buckets(upper_bounds: &'static [f64]) -> Result<Self, Error> {
-        Buckets::new(upper_bounds.to_vec())?;
-        Ok(GaugeHistogram::with_checked_buckets(upper_bounds))
+        match bucket_problem(upper_bounds) {
+            Some(problem) => Err(Error::Config(problem)),
+            None => Ok(GaugeHistogram::with_checked_buckets(upper_bounds)),
+        }
     }
 
     /// A gauge histogram with bounds chosen at run time.
