@@ -28,15 +28,17 @@ go_ns() { # benchmark name, -cpu suffix ("" for 1)
     awk -v name="$1$2" '$1 == name { print $3 }' "$out/go.txt"
 }
 rust_ns() { # criterion id
-    # "time:   [low mid high]": the middle estimate, in ns.
+    # "time:   [low mid high]" (on the id's line or the next): the middle estimate, in ns.
     awk -v id="$1" '
         $1 == id { found = 1 }
-        found && /time:/ {
-            value = $4; unit = $5
-            if (unit == "ps") value /= 1000
-            if (unit == "µs" || unit == "us") value *= 1000
-            if (unit == "ms") value *= 1000000
-            print value; exit
+        found {
+            for (i = 1; i <= NF; i++) if ($i == "time:") {
+                value = $(i + 3); unit = $(i + 4)
+                if (unit == "ps") value /= 1000
+                if (unit == "µs" || unit == "us") value *= 1000
+                if (unit == "ms") value *= 1000000
+                print value; exit
+            }
         }' "$out/rust.txt"
 }
 
