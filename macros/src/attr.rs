@@ -2,6 +2,7 @@
 //! the tokens each came from so later errors can point at them.
 
 use crate::ctxt::Ctxt;
+use crate::summary::{self, SummarySettings};
 use crate::symbol::*;
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Expr, ExprArray, Lit, LitStr, Path, UnOp};
@@ -56,6 +57,7 @@ pub(crate) struct Field {
     /// Every label combination of a closed `Family` created up front, served at zero.
     pub(crate) preinit: bool,
     pub(crate) native: Option<Native>,
+    pub(crate) summary: SummarySettings,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -76,6 +78,9 @@ pub(crate) struct Native {
 
 pub(crate) struct Buckets {
     pub(crate) values: Vec<f64>,
+    /// `buckets = LATENCY` or `buckets = exponential_buckets::<8>(0.001, 2.0)`: a constant
+    /// expression, checked by a constant assertion instead of here.
+    pub(crate) constant: Option<Expr>,
 }
 
 fn unknown_key(meta: &ParseNestedMeta, attribute: &str, accepted: &[&str]) -> syn::Error {
@@ -148,6 +153,11 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut max_series = Attr::none(cx, MAX_SERIES);
     let mut preinit = Attr::none(cx, PREINIT);
     let mut native = Attr::none(cx, NATIVE);
+    let mut quantiles = Attr::none(cx, QUANTILES);
+    let mut max_age = Attr::none(cx, MAX_AGE);
+    let mut age_buckets = Attr::none(cx, AGE_BUCKETS);
+    let mut buf_cap = Attr::none(cx, BUF_CAP);
+    let mut summary_span = None;
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -156,9 +166,18 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         } else if meta.path.is_ident(UNIT) {
             unit.set(&meta.path, meta.value()?.parse::<LitStr>()?);
         } else if meta.path.is_ident(BUCKETS) {
-            let tokens: ExprArray = meta.value()?.parse()?;
-            let values = bucket_values(cx, &tokens);
-            buckets.set(&meta.path, Buckets { values });
+            let value: Expr = meta.value()?.parse()?;
+            let parsed = match value {
+                Expr::Array(array) => Buckets {
+                    values: bucket_values(cx, &array),
+                    constant: None,
+                },
+                constant => Buckets {
+                    values: Vec::new(),
+                    constant: Some(constant),
+                },
+            };
+            buckets.set(&meta.path, parsed);
         } else if meta.path.is_ident(MAX_SERIES) {
             let limit: syn::LitInt = meta.value()?.parse()?;
             match limit.base10_parse::<usize>() {
@@ -174,6 +193,20 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             native.set(&meta.path, native_options(cx, meta)?);
         } else if meta.path.is_ident(SKIP) {
             skip.set(&meta.path, ());
+        } else if [QUANTILES, MAX_AGE, AGE_BUCKETS, BUF_CAP]
+            .iter()
+            .any(|key| meta.path.is_ident(key))
+        {
+            summary_span.get_or_insert_with(|| syn::spanned::Spanned::span(&meta.path));
+            if meta.path.is_ident(QUANTILES) {
+                quantiles.set(&meta.path, summary::objectives(cx, meta)?);
+            } else if meta.path.is_ident(MAX_AGE) {
+                max_age.set(&meta.path, summary::max_age(cx, meta)?);
+            } else if meta.path.is_ident(AGE_BUCKETS) {
+                age_buckets.set(&meta.path, summary::positive(cx, meta, AGE_BUCKETS, 5)?);
+            } else {
+                buf_cap.set(&meta.path, summary::positive(cx, meta, BUF_CAP, 500)?);
+            }
         } else {
             return Err(unknown_key(meta, METRIC, FIELD_KEYS));
         }
@@ -187,6 +220,13 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         max_series: max_series.get(),
         preinit: preinit.get().is_some(),
         native: native.get(),
+        summary: SummarySettings {
+            span: summary_span,
+            objectives: quantiles.get(),
+            max_age: max_age.get(),
+            age_buckets: age_buckets.get(),
+            buf_cap: buf_cap.get(),
+        },
         skip: skip.get().is_some(),
         malformed,
     }
@@ -344,7 +384,7 @@ pub(crate) fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
     values
 }
 
-fn number(expr: &Expr) -> Option<f64> {
+pub(crate) fn number(expr: &Expr) -> Option<f64> {
     match expr {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Float(f) => f.base10_parse().ok(),

@@ -1,9 +1,10 @@
 //! Generates the code of each derive. The only module that calls `quote!`.
 
-use crate::attr::Native;
+use crate::attr::{Buckets, Native};
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::model::{self, LabelSetStruct, LabelValueEnum, MetricField, MetricsStruct, unraw};
+use crate::summary::SummarySettings;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
@@ -56,6 +57,13 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
     let constructors = fields.iter().map(|field| {
         let (field_ident, ty) = (field.ident, field.ty);
         let buckets = match &field.buckets {
+            Some(Buckets {
+                constant: Some(constant),
+                ..
+            }) => quote!({
+                const __BUCKETS: &[f64] = &#constant;
+                __BUCKETS
+            }),
             Some(buckets) => {
                 let values = &buckets.values;
                 quote!(&[#(#values),*])
@@ -69,6 +77,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         };
         let preinit = field.preinit;
         let native = native_options(krate, field);
+        let summary = summary_options(krate, &field.summary);
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
@@ -76,6 +85,8 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                 name: #name,
                 preinit: #preinit,
                 native: #native,
+                summary: #summary,
+                ..#krate::MetricConfig::DEFAULT
             })
         }
     });
@@ -272,8 +283,10 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
     checks.push((
         type_span,
         quote!(
-            !(#private::matches!(#kind, #krate::MetricKind::Histogram)
-                && #private::contains(#labels, "le"))
+            !(#private::matches!(
+                #kind,
+                #krate::MetricKind::Histogram | #krate::MetricKind::GaugeHistogram
+            ) && #private::contains(#labels, "le"))
         ),
         le_message,
     ));
@@ -332,13 +345,37 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             message,
         ));
     }
+    if let Some(Buckets {
+        constant: Some(constant),
+        ..
+    }) = &field.buckets
+    {
+        checks.push((
+            constant.span(),
+            quote!(#krate::valid_buckets(&#constant)),
+            "bucket bounds must be at least one, finite and strictly increasing; `exponential_buckets` and `linear_buckets` give such bounds".to_owned(),
+        ));
+    }
     if field.buckets.is_some() {
         let message = format!(
             "`buckets` only applies to histograms, and `{name}` is not one; remove `buckets`"
         );
         checks.push((
             type_span,
-            quote!(#private::matches!(#kind, #krate::MetricKind::Histogram)),
+            quote!(#private::matches!(
+                #kind,
+                #krate::MetricKind::Histogram | #krate::MetricKind::GaugeHistogram
+            )),
+            message,
+        ));
+    }
+    if let Some(span) = field.summary.span {
+        let message = format!(
+            "`quantiles`, `max_age`, `age_buckets` and `buf_cap` only apply to summaries, and `{name}` is not one; remove them or make it a `Summary`"
+        );
+        checks.push((
+            span,
+            quote!(#private::matches!(#kind, #krate::MetricKind::Summary)),
             message,
         ));
     }
@@ -379,6 +416,28 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             }
         })
         .collect()
+}
+
+/// The `SummaryOptions` of a field: its own settings over the defaults.
+fn summary_options(krate: &syn::Path, settings: &SummarySettings) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let mut fields = Vec::new();
+    if let Some(objectives) = &settings.objectives {
+        let pairs = objectives
+            .iter()
+            .map(|(quantile, error)| quote!((#quantile, #error)));
+        fields.push(quote!(objectives: &[#(#pairs),*]));
+    }
+    if let Some((seconds, nanos)) = settings.max_age {
+        fields.push(quote!(max_age: #private::Duration::new(#seconds, #nanos)));
+    }
+    if let Some(age_buckets) = settings.age_buckets {
+        fields.push(quote!(age_buckets: #age_buckets));
+    }
+    if let Some(buf_cap) = settings.buf_cap {
+        fields.push(quote!(buf_cap: #buf_cap));
+    }
+    quote!(#krate::SummaryOptions { #(#fields,)* ..#krate::SummaryOptions::DEFAULT })
 }
 
 pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {

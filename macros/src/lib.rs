@@ -8,6 +8,7 @@ mod fallback;
 mod instrument;
 mod model;
 mod naming;
+mod summary;
 mod symbol;
 
 use proc_macro::TokenStream;

@@ -4,6 +4,7 @@
 use crate::attr::{self, Buckets, Native};
 use crate::ctxt::Ctxt;
 use crate::naming::{label_name_problem, metric_name_problem, snake_case, unit_problem};
+use crate::summary::SummarySettings;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type};
 
 pub(crate) struct MetricsStruct<'a> {
@@ -29,6 +30,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) max_series: Option<usize>,
     pub(crate) preinit: bool,
     pub(crate) native: Option<Native>,
+    pub(crate) summary: SummarySettings,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -188,6 +190,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             max_series: attrs.max_series,
             preinit: attrs.preinit,
             native: attrs.native,
+            summary: attrs.summary,
         });
     }
     MetricsStruct {

@@ -25,12 +25,28 @@ pub(crate) const MIN_RESET: &str = "min_reset";
 pub(crate) const MAX_ZERO_THRESHOLD: &str = "max_zero_threshold";
 pub(crate) const MAX_EXEMPLARS: &str = "max_exemplars";
 pub(crate) const EXEMPLAR_TTL: &str = "exemplar_ttl";
+pub(crate) const QUANTILES: &str = "quantiles";
+pub(crate) const MAX_AGE: &str = "max_age";
+pub(crate) const AGE_BUCKETS: &str = "age_buckets";
+pub(crate) const BUF_CAP: &str = "buf_cap";
 
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] =
-    &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, NATIVE, SKIP];
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    NAME,
+    HELP,
+    UNIT,
+    BUCKETS,
+    MAX_SERIES,
+    PREINIT,
+    NATIVE,
+    QUANTILES,
+    MAX_AGE,
+    AGE_BUCKETS,
+    BUF_CAP,
+    SKIP,
+];
 pub(crate) const NATIVE_KEYS: &[&str] = &[
     FACTOR,
     ZERO_THRESHOLD,

@@ -49,7 +49,7 @@ fn web_config_path() -> PathBuf {
 pub fn family<'e>(
     encoder: &'e mut Encoder<'_>,
     name: &'e str,
-    help: &str,
+    help: &'e str,
     kind: MetricKind,
 ) -> FamilyEncoder<'e> {
     encoder.family_parts(name, help, None, kind, "")

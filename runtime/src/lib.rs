@@ -145,11 +145,13 @@ pub use encoding::{
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
+pub use metrics::{Buckets, GaugeHistogram, exponential_buckets, linear_buckets, valid_buckets};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Exemplar, Family, Gauge, GaugeValue,
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
     MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
 };
+pub use metrics::{DEFAULT_AGE_BUCKETS, DEFAULT_BUF_CAP, DEFAULT_MAX_AGE, Summary, SummaryOptions};
 pub use metrics::{
     DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA, MIN_SCHEMA, NativeHistogram, NativeHistogramOptions,
     NativeHistogramSnapshot, NativeHistogramTimer,

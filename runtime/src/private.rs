@@ -12,6 +12,7 @@ pub use crate::registry::{Registration, field_declaring};
 pub use core::convert::From;
 pub use core::iter::Iterator;
 pub use core::option::Option::{self, None, Some};
+pub use core::time::Duration;
 pub use core::{
     assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
 };

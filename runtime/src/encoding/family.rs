@@ -239,6 +239,8 @@ pub struct FamilyEncoder<'a> {
     /// Where the series go instead of `out`, for [`Encoder::to_sink`](super::Encoder::to_sink).
     #[cfg(feature = "remote-write")]
     pub(super) sink: Option<&'a mut dyn SeriesSink>,
+    /// HELP, repeated by the gauges that follow a gauge histogram in text 0.0.4.
+    pub(super) help: &'a str,
     /// Protobuf: where the family's message starts, and how many series it holds so far.
     pub(super) message_start: usize,
     pub(super) series: usize,
@@ -385,7 +387,7 @@ impl FamilyEncoder<'_> {
     pub fn histogram<'l>(&mut self, labels: impl Into<Labels<'l>>, sample: &HistogramSample<'_>) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::histogram(sink, &self.text, labels.into(), sample);
+            series_sink::histogram(sink, &self.text, labels.into(), sample, false);
             return;
         }
         let labels = labels.into();
@@ -393,6 +395,48 @@ impl FamilyEncoder<'_> {
             Some(series) => series.histogram(self.out, sample),
             None => self.text.histogram(self.out, labels, sample),
         }
+    }
+
+    /// A gauge histogram series: its buckets, then `_gcount` and `_gsum` in OpenMetrics; in
+    /// protobuf one `Histogram` of a `GAUGE_HISTOGRAM` family. Text 0.0.4 has no such type: the
+    /// family is a `histogram` of the buckets, and [`Series::TRAILING_GAUGES`] write `_gcount`
+    /// and `_gsum` as gauges after every series, as prometheus_client does.
+    ///
+    /// [`Series::TRAILING_GAUGES`]: crate::Series::TRAILING_GAUGES
+    pub fn gauge_histogram<'l>(
+        &mut self,
+        labels: impl Into<Labels<'l>>,
+        sample: &HistogramSample<'_>,
+    ) {
+        #[cfg(feature = "remote-write")]
+        if let Some(sink) = self.sink.as_deref_mut() {
+            series_sink::histogram(sink, &self.text, labels.into(), sample, true);
+            return;
+        }
+        let labels = labels.into();
+        match self.proto(labels) {
+            Some(series) => series.histogram(self.out, sample),
+            None => self.text.gauge_histogram(self.out, labels, sample),
+        }
+    }
+
+    /// Writes the text 0.0.4 header of a gauge family named `<name><suffix>`, with the
+    /// family's HELP: what follows a gauge histogram's buckets.
+    pub(crate) fn gauge_header(&mut self, suffix: &str) {
+        super::header_line(self.out, "# HELP ", self.text.name, suffix);
+        super::text::write_help(self.out, self.help, self.text.format);
+        self.out.push(b'\n');
+        super::header_line(self.out, "# TYPE ", self.text.name, suffix);
+        self.out.extend_from_slice(b"gauge\n");
+    }
+
+    /// One line `<name><suffix>{labels} <value>` of a gauge written by [`gauge_header`]
+    /// (text 0.0.4 only).
+    ///
+    /// [`gauge_header`]: Self::gauge_header
+    pub(crate) fn trailing_gauge(&mut self, suffix: &str, labels: &str, value: Value) {
+        self.text
+            .line(self.out, suffix, labels.into(), None, value, None);
     }
 
     /// A summary series: one sample per quantile, `_sum`, `_count` and (when asked for)

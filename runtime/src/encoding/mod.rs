@@ -230,7 +230,7 @@ impl<'a> Encoder<'a> {
     pub(crate) fn family_parts<'e>(
         &'e mut self,
         name: &'e str,
-        help: &str,
+        help: &'e str,
         unit: Option<&str>,
         kind: MetricKind,
         const_labels: &'e str,
@@ -247,6 +247,8 @@ impl<'a> Encoder<'a> {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),
             (Format::Text, MetricKind::StateSet) => ("gauge", ""),
+            // As prometheus_client (Python) serves it: `_gcount` and `_gsum` follow as gauges.
+            (Format::Text, MetricKind::GaugeHistogram) => ("histogram", ""),
             (Format::Text, MetricKind::Unknown) => ("untyped", ""),
             (Format::Text, kind) => (kind.as_str(), ""),
             (Format::OpenMetrics | Format::Protobuf, kind) => (kind.as_str(), ""),
@@ -295,6 +297,7 @@ impl<'a> Encoder<'a> {
                 created_lines: self.created_lines,
             },
             kind,
+            help,
             message_start,
             series: 0,
         }
@@ -308,7 +311,7 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn header_line(out: &mut Vec<u8>, keyword: &str, name: &str, suffix: &str) {
+pub(super) fn header_line(out: &mut Vec<u8>, keyword: &str, name: &str, suffix: &str) {
     out.push_text(keyword);
     out.push_text(name);
     out.push_text(suffix);

@@ -74,12 +74,20 @@ pub(super) fn sample(
     sink.sample(name, labels(family, own, extra), float(value));
 }
 
+/// A histogram's `_bucket`, `_sum` and `_count` series (a gauge histogram's `_gsum` and
+/// `_gcount`, as Prometheus stores them when it scrapes OpenMetrics), and its native part.
 pub(super) fn histogram(
     sink: &mut dyn SeriesSink,
     family: &TextFamily<'_>,
     own: Labels<'_>,
     histogram: &HistogramSample<'_>,
+    gauge: bool,
 ) {
+    let (sum_suffix, count_suffix) = if gauge {
+        ("_gsum", "_gcount")
+    } else {
+        ("_sum", "_count")
+    };
     let mut count = 0;
     let mut le = String::new();
     let mut saw_infinity = false;
@@ -101,8 +109,15 @@ pub(super) fn histogram(
             Value::U64(count),
         );
     }
-    sample(sink, family, "_sum", own, None, Value::F64(histogram.sum));
-    sample(sink, family, "_count", own, None, Value::U64(count));
+    sample(
+        sink,
+        family,
+        sum_suffix,
+        own,
+        None,
+        Value::F64(histogram.sum),
+    );
+    sample(sink, family, count_suffix, own, None, Value::U64(count));
     if let Some(native) = &histogram.native {
         let labels = labels(family, own, None);
         sink.native_histogram(family.name, labels, count, histogram.sum, native);

@@ -184,6 +184,34 @@ impl TextFamily<'_> {
         self.created(out, labels, sample.created);
     }
 
+    /// A gauge histogram's buckets, and in OpenMetrics its `_gcount` and `_gsum` (text 0.0.4
+    /// writes those after every series, as gauges of their own).
+    pub(super) fn gauge_histogram(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        sample: &HistogramSample<'_>,
+    ) {
+        let mut count = 0;
+        let mut bound_text = ryu::Buffer::new();
+        sample
+            .buckets
+            .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
+                let le = if bucket.upper_bound.is_finite() {
+                    bound_text.format_finite(bucket.upper_bound)
+                } else {
+                    "+Inf"
+                };
+                count = bucket.cumulative_count;
+                let le = Some(("le", le));
+                self.line(out, "_bucket", labels, le, Value::U64(count), None);
+            });
+        if self.format == Format::OpenMetrics {
+            self.line(out, "_gcount", labels, None, Value::U64(count), None);
+            self.line(out, "_gsum", labels, None, Value::F64(sample.sum), None);
+        }
+    }
+
     pub(super) fn summary(
         &self,
         out: &mut Vec<u8>,

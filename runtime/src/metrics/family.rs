@@ -354,6 +354,25 @@ impl<L: LabelSet, M: Series> std::fmt::Debug for Family<L, M> {
     }
 }
 
+impl<L: LabelSet, M: Series> Family<L, M> {
+    /// Calls `visit` with each series and its pre-escaped labels, in the order they are served.
+    fn for_each_series(&self, visit: &mut dyn FnMut(&M, &str)) {
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                for series in slots.iter().filter_map(OnceLock::get) {
+                    visit(&series.metric, &series.labels);
+                }
+            }
+            Storage::Dynamic { series, .. } => {
+                let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
+                for keyed in &dynamic.series {
+                    visit(&keyed.series.metric, &keyed.series.labels);
+                }
+            }
+        }
+    }
+}
+
 impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     const KIND: MetricKind = M::KIND;
     const NATIVE: bool = M::NATIVE;
@@ -363,19 +382,8 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         Family::new(config)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
-        match &self.storage {
-            Storage::Fixed(slots) => {
-                for series in slots.iter().filter_map(OnceLock::get) {
-                    series.metric.encode(family, &series.labels);
-                }
-            }
-            Storage::Dynamic { series, .. } => {
-                let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                for keyed in &dynamic.series {
-                    keyed.series.metric.encode(family, &keyed.series.labels);
-                }
-            }
-        }
+        self.for_each_series(&mut |metric, labels| metric.encode(family, labels));
+        super::encode_trailing_gauges::<M>(family, |write| self.for_each_series(write));
     }
 }
 

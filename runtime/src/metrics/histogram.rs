@@ -1,8 +1,9 @@
-use super::Exemplar;
 use super::number::AtomicNumber;
+use super::{Buckets, Exemplar};
 use super::{MetricConfig, MetricKind, Series};
 use crate::Error;
 use crate::encoding::{ClassicBucket, ClassicBuckets, Created, FamilyEncoder, HistogramSample};
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
@@ -38,7 +39,8 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 /// difference evens out; the alternative (client_golang's hot and cold counts) would cost every
 /// `observe` more.
 pub struct Histogram {
-    upper_bounds: &'static [f64],
+    /// Borrowed for bounds known at compile time, owned for [`Buckets`] chosen at run time.
+    upper_bounds: Cow<'static, [f64]>,
     /// Non-cumulative counts; the last one is the `+Inf` bucket.
     counts: Box<[AtomicU64]>,
     sum_bits: AtomicU64,
@@ -78,12 +80,28 @@ impl Histogram {
         Histogram::with_checked_buckets(&upper_bounds[..valid_bounds(upper_bounds)])
     }
 
-    fn with_checked_buckets(upper_bounds: &'static [f64]) -> Self {
+    /// A histogram with bounds chosen at run time, freed with it (no `Box::leak` needed for
+    /// [`with_buckets`](Self::with_buckets)' `&'static` bounds).
+    ///
+    /// ```
+    /// use promexport::{Buckets, Histogram};
+    /// let configured_bounds = vec![0.5, 1.0, 2.0];
+    /// let histogram = Histogram::from_buckets(Buckets::new(configured_bounds)?);
+    /// histogram.observe(0.7);
+    /// assert_eq!(histogram.count(), 1);
+    /// # Ok::<(), promexport::Error>(())
+    /// ```
+    pub fn from_buckets(buckets: Buckets) -> Self {
+        Histogram::with_checked_buckets(Cow::Owned(buckets.into_vec()))
+    }
+
+    fn with_checked_buckets(upper_bounds: impl Into<Cow<'static, [f64]>>) -> Self {
+        let upper_bounds = upper_bounds.into();
         Histogram {
-            upper_bounds,
             counts: (0..=upper_bounds.len())
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            upper_bounds,
             sum_bits: AtomicU64::new(0),
             created: Created::now(),
             exemplars: OnceLock::new(),
@@ -93,7 +111,7 @@ impl Histogram {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
-        self.record(bucket_index(self.upper_bounds, value), value);
+        self.record(bucket_index(&self.upper_bounds, value), value);
     }
 
     #[inline(always)]
@@ -108,7 +126,7 @@ impl Histogram {
     // Out of line: `observe`, on hot paths, stays as small as it was without exemplars.
     #[inline(never)]
     pub fn observe_with_exemplar(&self, value: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
-        let bucket = bucket_index(self.upper_bounds, value);
+        let bucket = bucket_index(&self.upper_bounds, value);
         self.record(bucket, value);
         let exemplar = Exemplar::new(labels, value)?;
         let exemplars = self
@@ -320,7 +338,9 @@ mod tests {
                 buckets,
                 ..MetricConfig::DEFAULT
             };
-            <Histogram as Series>::new(&config).upper_bounds
+            <Histogram as Series>::new(&config)
+                .upper_bounds
+                .into_owned()
         };
         assert_eq!(histogram(&[0.5, 1.0]), [0.5, 1.0]);
         assert_eq!(histogram(&[0.5, 2.0, 1.0, 3.0]), [0.5, 2.0]);

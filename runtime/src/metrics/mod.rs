@@ -1,22 +1,27 @@
 //! The metric types a `#[derive(Metrics)]` struct is made of.
 
+mod buckets;
 mod counter;
 mod duration_histogram;
 mod exemplar;
 mod family;
 mod gauge;
+mod gauge_histogram;
 mod histogram;
 mod info;
 mod native_histogram;
 mod number;
 mod sharded;
 mod state_set;
+mod summary;
 
+pub use buckets::{Buckets, exponential_buckets, linear_buckets, valid_buckets};
 pub use counter::Counter;
 pub(crate) use duration_histogram::DurationHistogram;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
 pub use family::Family;
 pub use gauge::{Gauge, InProgress};
+pub use gauge_histogram::GaugeHistogram;
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
 pub use native_histogram::{
@@ -26,6 +31,7 @@ pub use native_histogram::{
 pub use number::{CounterValue, GaugeValue};
 pub use sharded::ShardedCounter;
 pub use state_set::StateSet;
+pub use summary::{DEFAULT_AGE_BUCKETS, DEFAULT_BUF_CAP, DEFAULT_MAX_AGE, Summary, SummaryOptions};
 
 use crate::encoding::FamilyEncoder;
 
@@ -38,11 +44,15 @@ pub enum MetricKind {
     Gauge,
     /// Observations counted in buckets, with `_bucket`, `_sum` and `_count` samples.
     Histogram,
+    /// The current distribution of a gauge in buckets, with `_bucket`, `_gcount` and `_gsum`
+    /// samples ([`GaugeHistogram`]; text 0.0.4 serves it as a histogram and two gauges).
+    GaugeHistogram,
     /// Labels describing the target, one sample at 1 named `<name>_info`.
     Info,
     /// One sample per state of an enum, the current one at 1.
     StateSet,
-    /// Precomputed quantiles (only from foreign `prometheus` collectors).
+    /// Quantiles over a sliding window, with `_sum` and `_count` samples ([`Summary`], and
+    /// foreign `prometheus` collectors' summaries).
     Summary,
     /// A metric of unknown type (only from foreign `prometheus` collectors).
     Unknown,
@@ -55,6 +65,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::GaugeHistogram => "gaugehistogram",
             MetricKind::Info => "info",
             MetricKind::StateSet => "stateset",
             MetricKind::Summary => "summary",
@@ -67,6 +78,7 @@ impl MetricKind {
         match self {
             MetricKind::Counter => &["_total", "_created"],
             MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            MetricKind::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
             MetricKind::Summary => &["_sum", "_count", "_created"],
             MetricKind::Info => &["_info"],
             MetricKind::Gauge | MetricKind::StateSet | MetricKind::Unknown => &[""],
@@ -109,6 +121,9 @@ pub struct MetricConfig {
     /// How a [`NativeHistogram`] chooses its buckets (`#[metric(native(...))]`, with
     /// `buckets = [...]` as its classic buckets); other metric types ignore it.
     pub native: NativeHistogramOptions,
+    /// Objectives and window of a [`Summary`] (`#[metric(quantiles(0.5 = 0.05), max_age =
+    /// "10m", age_buckets = 5)]`); invalid objectives are left out.
+    pub summary: SummaryOptions<'static>,
 }
 
 impl MetricConfig {
@@ -119,6 +134,7 @@ impl MetricConfig {
         name: "",
         preinit: false,
         native: NativeHistogramOptions::DEFAULT,
+        summary: SummaryOptions::DEFAULT,
     };
 }
 
@@ -145,12 +161,13 @@ impl Default for MetricConfig {
 
 /// One series (or one series per state, for [`StateSet`]): the types a [`Family`] can hold.
 ///
-/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`NativeHistogram`] and [`StateSet`]. Every `Series` is also
+/// Implemented by [`Counter`], [`Gauge`], [`Histogram`], [`NativeHistogram`], [`Summary`],
+/// [`GaugeHistogram`] and [`StateSet`]. Every `Series` is also
 /// a [`Metric`], so it can be a field of a `#[derive(Metrics)]` struct.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the series of a `Family`",
     label = "not a series type",
-    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram` or `StateSet` series"
+    note = "a `Family<L, M>` holds `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram`, `Summary`, `GaugeHistogram` or `StateSet` series"
 )]
 pub trait Series: Send + Sync + 'static {
     /// The family type.
@@ -161,13 +178,36 @@ pub trait Series: Send + Sync + 'static {
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of this series; `labels` is its pre-escaped label list.
     fn encode(&self, family: &mut FamilyEncoder<'_>, labels: &str);
+    /// Suffixes of samples that text 0.0.4 serves as gauge families of their own, after the
+    /// samples of every series (a [`GaugeHistogram`]'s `_gcount` and `_gsum`).
+    const TRAILING_GAUGES: &'static [&'static str] = &[];
+    /// Writes the sample of this series for one of [`TRAILING_GAUGES`](Self::TRAILING_GAUGES)
+    /// (text 0.0.4 only).
+    fn encode_trailing(&self, family: &mut FamilyEncoder<'_>, labels: &str, suffix: &str) {
+        let _ = (family, labels, suffix);
+    }
+}
+
+/// Writes the trailing gauge families of `S` (text 0.0.4): a header each, then the sample of
+/// every series from `each_series`.
+pub(crate) fn encode_trailing_gauges<S: Series>(
+    family: &mut FamilyEncoder<'_>,
+    mut each_series: impl FnMut(&mut dyn FnMut(&S, &str)),
+) {
+    if family.format() != crate::Format::Text {
+        return;
+    }
+    for suffix in S::TRAILING_GAUGES {
+        family.gauge_header(suffix);
+        each_series(&mut |series, labels| series.encode_trailing(family, labels, suffix));
+    }
 }
 
 /// A field of a `#[derive(Metrics)]` struct: one metric family.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric",
     label = "not a metric type",
-    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
+    note = "metric fields are `Counter`, `ShardedCounter`, `Gauge`, `Histogram`, `NativeHistogram`, `Summary`, `GaugeHistogram`, `Family<L, M>`, `StateSet<E>` or `Info<L>`; mark any other field `#[metric(skip)]`"
 )]
 pub trait Metric: Send + Sync + 'static {
     /// The family type.
@@ -194,5 +234,6 @@ impl<S: Series> Metric for S {
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
         Series::encode(self, family, "");
+        encode_trailing_gauges::<S>(family, |write| write(self, ""));
     }
 }

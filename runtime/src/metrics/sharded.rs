@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Shards per counter: enough that threads rarely share one on the machines exporters run on.
-const SHARDS: usize = 16;
+pub(super) const SHARDS: usize = 16;
 
 /// One shard on its own cache line, so threads adding to different shards never contend.
 #[derive(Default)]
@@ -50,7 +50,7 @@ thread_local! {
     static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn shard_of_this_thread() -> usize {
+pub(super) fn shard_of_this_thread() -> usize {
     SHARD.with(|shard| {
         let mut index = shard.get();
         if index == usize::MAX {

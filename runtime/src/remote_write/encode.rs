@@ -45,6 +45,7 @@ fn metric_type(kind: MetricKind) -> u64 {
         MetricKind::Counter => 1,
         MetricKind::Gauge => 2,
         MetricKind::Histogram => 3,
+        MetricKind::GaugeHistogram => 4,
         MetricKind::Summary => 5,
         MetricKind::Info => 6,
         MetricKind::StateSet => 7,

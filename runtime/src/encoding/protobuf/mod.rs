@@ -72,6 +72,7 @@ fn metric_type(kind: MetricKind) -> i64 {
         MetricKind::Summary => 2,
         MetricKind::Unknown => 3,
         MetricKind::Histogram => 4,
+        MetricKind::GaugeHistogram => 5,
     }
 }
 

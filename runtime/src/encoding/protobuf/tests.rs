@@ -363,3 +363,84 @@ fn malformed_label_lists_give_pairs_not_panics() {
         }
     }
 }
+
+#[test]
+fn live_gauge_histograms_and_summaries_map_to_their_protobuf_types() {
+    use crate::metrics::{GaugeHistogram, Series, Summary, SummaryOptions};
+    let waiting = GaugeHistogram::with_buckets(&[1.0, 10.0]).unwrap();
+    waiting.observe(0.5);
+    waiting.observe(5.0);
+    waiting.observe(50.0);
+    waiting.remove(50.0);
+    let latency = Summary::new(&SummaryOptions {
+        objectives: &[(0.5, 0.05), (0.9, 0.01)],
+        ..SummaryOptions::DEFAULT
+    })
+    .unwrap();
+    for value in [1.0, 2.0, 3.0, 4.0] {
+        latency.observe(value);
+    }
+    let out = encode(|encoder| {
+        let mut family =
+            encoder.family_parts("waiting_seconds", "", None, MetricKind::GaugeHistogram, "");
+        Series::encode(&waiting, &mut family, "queue=\"mail\"");
+        drop(family);
+        let mut family = encoder.family_parts("rpc_seconds", "", None, MetricKind::Summary, "");
+        Series::encode(&latency, &mut family, "");
+    });
+    let [gauge_histogram, summary] = families(&out).try_into().unwrap();
+    assert_eq!(only(&gauge_histogram, FAMILY_TYPE), Field::Varint(5));
+    let [metric] = bytes_of(&gauge_histogram, FAMILY_METRIC)
+        .try_into()
+        .unwrap();
+    let metric = fields(&metric);
+    assert_eq!(
+        label_pairs(&metric),
+        [("queue".to_owned(), "mail".to_owned())]
+    );
+    let [histogram] = bytes_of(&metric, METRIC_HISTOGRAM).try_into().unwrap();
+    let histogram = fields(&histogram);
+    assert_eq!(only(&histogram, HISTOGRAM_COUNT), Field::Varint(2));
+    assert_eq!(
+        only(&histogram, HISTOGRAM_SUM),
+        Field::Fixed64(5.5_f64.to_bits())
+    );
+    let counts: Vec<Field> = bytes_of(&histogram, HISTOGRAM_BUCKET)
+        .iter()
+        .map(|bucket| only(&fields(bucket), BUCKET_CUMULATIVE_COUNT))
+        .collect();
+    assert_eq!(counts, [Field::Varint(1), Field::Varint(2)]);
+
+    assert_eq!(only(&summary, FAMILY_TYPE), Field::Varint(2));
+    let [metric] = bytes_of(&summary, FAMILY_METRIC).try_into().unwrap();
+    let [message] = bytes_of(&fields(&metric), METRIC_SUMMARY)
+        .try_into()
+        .unwrap();
+    let message = fields(&message);
+    assert_eq!(only(&message, SUMMARY_COUNT), Field::Varint(4));
+    assert_eq!(
+        only(&message, SUMMARY_SUM),
+        Field::Fixed64(10.0_f64.to_bits())
+    );
+    let quantiles: Vec<(Field, Field)> = bytes_of(&message, SUMMARY_QUANTILE)
+        .iter()
+        .map(|quantile| {
+            let quantile = fields(quantile);
+            (
+                only(&quantile, QUANTILE_QUANTILE),
+                only(&quantile, QUANTILE_VALUE),
+            )
+        })
+        .collect();
+    let double = |v: f64| Field::Fixed64(v.to_bits());
+    assert_eq!(
+        quantiles,
+        [(double(0.5), double(2.0)), (double(0.9), double(4.0))]
+    );
+    let created = fields(&bytes_of(&message, SUMMARY_CREATED).remove(0));
+    let (seconds, _) = latency.created().seconds_and_nanos();
+    assert_eq!(
+        created[0],
+        (TIMESTAMP_SECONDS, Field::Varint(seconds as u64))
+    );
+}
