@@ -45,7 +45,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The receiver at `url`: `http://host:port/path`, or `https://` (feature `web-config`,
-    /// with [`ca_certificate`](Self::ca_certificate)).
+    /// with `ca_certificate`).
     pub fn new(url: &str) -> Result<Self, Error> {
         let target = Target::parse(url, "remote write receiver")?;
         let problem = HeaderValue::from_str(&target.host)
