@@ -55,9 +55,17 @@ pub(crate) struct Field {
     pub(crate) max_series: Option<usize>,
     /// Every label combination of a closed `Family` created up front, served at zero.
     pub(crate) preinit: bool,
+    /// Series of an open `Family` unused for this long are dropped at a scrape.
+    pub(crate) expire_after: Option<ExpireAfter>,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
+}
+
+/// `expire_after = "10m"`, in milliseconds, with the literal for later errors.
+pub(crate) struct ExpireAfter {
+    pub(crate) millis: u64,
+    pub(crate) literal: LitStr,
 }
 
 pub(crate) struct Buckets {
@@ -133,6 +141,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut skip = Attr::none(cx, SKIP);
     let mut max_series = Attr::none(cx, MAX_SERIES);
     let mut preinit = Attr::none(cx, PREINIT);
+    let mut expire_after = Attr::none(cx, EXPIRE_AFTER);
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -153,6 +162,12 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                     "`max_series` must be a positive number of label sets",
                 ),
             }
+        } else if meta.path.is_ident(EXPIRE_AFTER) {
+            let literal: LitStr = meta.value()?.parse()?;
+            match parse_duration(&literal.value()) {
+                Ok(millis) => expire_after.set(&meta.path, ExpireAfter { millis, literal }),
+                Err(message) => cx.error_spanned_by(&literal, message),
+            }
         } else if meta.path.is_ident(PREINIT) {
             preinit.set(&meta.path, ());
         } else if meta.path.is_ident(SKIP) {
@@ -169,9 +184,63 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
         buckets: buckets.get(),
         max_series: max_series.get(),
         preinit: preinit.get().is_some(),
+        expire_after: expire_after.get(),
         skip: skip.get().is_some(),
         malformed,
     }
+}
+
+/// Milliseconds of a duration such as `"90s"`, `"10m"` or `"1h30m"`: whole numbers, each with
+/// a unit of `ms`, `s`, `m`, `h` or `d`; the error says how to write it.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    const FORMAT: &str =
+        "write a whole number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `\"10m\"` or `\"1h30m\"`";
+    if text.trim().is_empty() {
+        return Err(format!("`expire_after` needs a duration: {FORMAT}"));
+    }
+    let mut millis: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let unit_len = after.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, after) = after.split_at(unit_len);
+        let scale: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => {
+                return Err(format!(
+                    "`expire_after = \"{text}\"` has a number without a unit: {FORMAT}"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "`expire_after` does not know the unit `{other}`: {FORMAT}"
+                ));
+            }
+        };
+        let Ok(number) = number.parse::<u64>() else {
+            return Err(format!(
+                "`expire_after = \"{text}\"` is not a duration: {FORMAT}"
+            ));
+        };
+        millis = number
+            .checked_mul(scale)
+            .and_then(|part| millis.checked_add(part))
+            .ok_or_else(|| {
+                format!("`expire_after = \"{text}\"` is too long; use at most a few years")
+            })?;
+        rest = after;
+    }
+    if millis == 0 {
+        return Err(format!(
+            "`expire_after` must be longer than zero; to keep series until removed, remove `expire_after`"
+        ));
+    }
+    Ok(millis)
 }
 
 /// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.

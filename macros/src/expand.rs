@@ -67,12 +67,20 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
             None => quote!(#private::None),
         };
         let preinit = field.preinit;
+        let expire_after = match &field.expire_after {
+            Some(expire_after) => {
+                let millis = expire_after.millis;
+                quote!(#private::Some(#private::Duration::from_millis(#millis)))
+            }
+            None => quote!(#private::None),
+        };
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
                 max_series: #max_series,
                 name: #name,
                 preinit: #preinit,
+                expire_after: #expire_after,
             })
         }
     });
@@ -292,6 +300,16 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
         checks.push((
             type_span,
             quote!(<#ty as #krate::Metric>::CLOSED_LABEL_SETS.is_some()),
+            message,
+        ));
+    }
+    if let Some(expire_after) = &field.expire_after {
+        let message = format!(
+            "`expire_after` drops idle series of a `Family` over open labels (strings, integers), and `{name}` is not one; remove `expire_after` (a closed family's series can be removed with `Family::remove` or `Family::retain`)"
+        );
+        checks.push((
+            expire_after.literal.span(),
+            quote!(<#ty as #krate::Metric>::OPEN_LABEL_SETS),
             message,
         ));
     }

@@ -28,6 +28,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: Option<usize>,
     pub(crate) preinit: bool,
+    pub(crate) expire_after: Option<crate::attr::ExpireAfter>,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -186,6 +187,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             buckets: attrs.buckets,
             max_series: attrs.max_series,
             preinit: attrs.preinit,
+            expire_after: attrs.expire_after,
         });
     }
     MetricsStruct {

@@ -16,11 +16,21 @@ pub(crate) const BUCKETS: &str = "buckets";
 pub(crate) const SKIP: &str = "skip";
 pub(crate) const MAX_SERIES: &str = "max_series";
 pub(crate) const PREINIT: &str = "preinit";
+pub(crate) const EXPIRE_AFTER: &str = "expire_after";
 
 pub(crate) const RENAME: &str = "rename";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
-pub(crate) const FIELD_KEYS: &[&str] = &[NAME, HELP, UNIT, BUCKETS, MAX_SERIES, PREINIT, SKIP];
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    NAME,
+    HELP,
+    UNIT,
+    BUCKETS,
+    MAX_SERIES,
+    PREINIT,
+    EXPIRE_AFTER,
+    SKIP,
+];
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];

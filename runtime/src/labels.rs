@@ -68,6 +68,58 @@ pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
     fn encode(&self, out: &mut LabelSetEncoder<'_>);
 }
 
+/// A borrowed form of the label set `L`, to find an existing series without building an owned
+/// `L` (no allocation per lookup for `String` labels).
+///
+/// Every `L` is its own borrowed form. For a label set with `String` fields, a struct of `&str`
+/// fields in the same order works as long as it hashes exactly like `L` (`#[derive(Hash)]` on
+/// both does: `&str` hashes like `String`, `&T` like `T`). A form that hashes differently is not
+/// unsafe, only slow: its lookups miss, and each one takes the family's write lock to find the
+/// series by the owned label set.
+///
+/// ```
+/// use promexport::{BorrowedLabels, Counter, Family, LabelSet};
+/// use std::borrow::Cow;
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+/// struct RouteLabels { route: String, status: u16 }
+///
+/// #[derive(Hash)]
+/// struct RouteLabelsRef<'a> { route: &'a str, status: u16 }
+///
+/// impl BorrowedLabels<RouteLabels> for RouteLabelsRef<'_> {
+///     fn matches(&self, owned: &RouteLabels) -> bool {
+///         self.route == owned.route && self.status == owned.status
+///     }
+///     fn to_label_set(&self) -> Cow<'_, RouteLabels> {
+///         Cow::Owned(RouteLabels { route: self.route.to_owned(), status: self.status })
+///     }
+/// }
+///
+/// let requests: Family<RouteLabels, Counter> = Family::default();
+/// let route = String::from("/items/{id}");
+/// requests.get(&RouteLabelsRef { route: &route, status: 200 }).inc();
+/// requests.get(&RouteLabels { route, status: 200 }).inc();
+/// assert_eq!(requests.len(), 1);
+/// ```
+pub trait BorrowedLabels<L: LabelSet>: Hash {
+    /// Whether `owned` is the label set this borrows.
+    fn matches(&self, owned: &L) -> bool;
+    /// The label set, owned only when it has to be built (for a new series).
+    fn to_label_set(&self) -> Cow<'_, L>;
+}
+
+impl<L: LabelSet> BorrowedLabels<L> for L {
+    #[inline]
+    fn matches(&self, owned: &L) -> bool {
+        self == owned
+    }
+    #[inline]
+    fn to_label_set(&self) -> Cow<'_, L> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// Writes the `name="value"` pairs of a label set, escaped and comma-separated.
 #[derive(Debug)]
 pub struct LabelSetEncoder<'a> {

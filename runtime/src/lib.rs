@@ -115,11 +115,13 @@ pub use collector::{BuildInfo, DefaultCollector};
 pub use encoding::{Encoder, FamilyEncoder, Format, LabelValueEncoder, Value};
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
-pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
+pub use labels::{
+    BorrowedLabels, DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set,
+};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Exemplar, Family, Gauge, GaugeValue,
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
-    MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
+    MetricKind, Series, SeriesHandle, ShardedCounter, StateSet, set_default_max_series,
 };
 pub use registry::{Collect, FamilyDescription, Registry, check, registry, render};
 #[cfg(feature = "web-config")]
@@ -350,6 +352,7 @@ pub mod __private {
     pub use core::convert::From;
     pub use core::iter::Iterator;
     pub use core::option::Option::{self, None, Some};
+    pub use core::time::Duration;
     pub use core::{
         assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
     };

@@ -1,9 +1,12 @@
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
 use crate::encoding::FamilyEncoder;
-use crate::labels::{LabelSet, LabelSetEncoder, encode_label_set};
+use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 /// A labelled family: one series of `M` per label set `L`.
 ///
@@ -14,14 +17,29 @@ use std::sync::{OnceLock, PoisonError, RwLock};
 /// the field `#[metric(preinit)]` to create and serve every combination at zero from the start,
 /// as Prometheus advises for the label values a dashboard or alert expects to see.
 ///
-/// Other label sets are looked up in a map under a read lock; a new label set takes the write
-/// lock once. Series live as long as the family, so the `&M` returned can be kept.
+/// Other label sets are looked up in a hash table under a read lock; a new label set takes the
+/// write lock once. [`get`](Self::get) accepts the label set or a borrowed form of it
+/// ([`BorrowedLabels`]), so finding an existing series allocates nothing.
 ///
 /// Open label sets are limited (`#[metric(max_series = N)]`, default 10,000, see
 /// [`set_default_max_series`](crate::set_default_max_series)): past the limit, `get` returns a
 /// series that is never served, `promexport_series_rejected_total{family}` counts the refusal,
 /// and memory stays bounded whatever label values clients send. A refusal takes only the read
 /// lock, so a flood of new label values does not stall the updates of existing series.
+///
+/// # Series that come and go
+///
+/// [`remove`](Self::remove), [`retain`](Self::retain) and [`clear`](Self::clear) drop series,
+/// and [`expire_after`](Self::expire_after) (`#[metric(expire_after = "10m")]`) drops those a
+/// scrape finds unused for that long. The limit counts live series, so a family over pods or
+/// tenants that come and go keeps room for new ones.
+///
+/// A series of an open label set is reference-counted: the [`SeriesHandle`] that `get` returns
+/// keeps it alive, so a handle kept past a removal stays valid, but its series is no longer
+/// served and its updates are lost. Getting the same labels again creates a fresh series at
+/// zero. A series of a closed label set lives in its slot for as long as the family: removing
+/// it only stops serving it, and when touched again it is served again *with its value*
+/// (counters stay monotonic, so Prometheus sees no reset).
 ///
 /// ```
 /// use promexport::{Counter, Family, LabelSet, LabelValue, MetricConfig};
@@ -52,28 +70,23 @@ enum Storage<L, M> {
     /// The slots of a closed label set, at `LabelSet::index`, each filled when first touched.
     /// The series sits in its slot, not behind a pointer: a touched slot costs one more load
     /// than a plain array, and an untouched one the size of the series without its heap parts.
-    Fixed(Box<[OnceLock<LabelledSeries<M>>]>),
-    /// Series in creation order (boxed, so references survive growth) and their index by label set.
+    Fixed(Box<[FixedSlot<M>]>),
+    /// Reference-counted series, found by label set in a hash table.
     Dynamic {
-        series: RwLock<DynamicSeries<L, M>>,
+        table: RwLock<Table<L, M>>,
         /// What label sets past the series limit record into: never served.
         overflow: M,
         /// This family's `promexport_series_rejected_total` series, found once, at the first
         /// refusal.
-        rejected: OnceLock<&'static Counter>,
+        rejected: OnceLock<SeriesHandle<'static, Counter>>,
     },
 }
 
-struct DynamicSeries<L, M> {
-    /// The series, found by the hash of their label set: a pointer a slot, where a map keyed by
-    /// a second copy of each label set took 56 bytes.
-    index: hashbrown::HashTable<SeriesRef<L, M>>,
-    /// foldhash: several times faster than SipHash on short label text, and randomly seeded
-    /// per process, so label values chosen by clients cannot be made to collide on purpose.
-    hasher: foldhash::fast::RandomState,
-    series: Vec<Box<KeyedSeries<L, M>>>,
-    /// Where a new series' label text is written, so the text is allocated once, at its size.
-    scratch: String,
+struct FixedSlot<M> {
+    series: OnceLock<LabelledSeries<M>>,
+    /// Served: set when touched, cleared by `remove`. The series stays in its slot either way,
+    /// so the `&M` of a closed label set lives as long as the family.
+    live: AtomicBool,
 }
 
 struct LabelledSeries<M> {
@@ -82,27 +95,87 @@ struct LabelledSeries<M> {
     metric: M,
 }
 
-/// A series of an open label set, with the label set it is found by.
-struct KeyedSeries<L, M> {
-    key: L,
-    series: LabelledSeries<M>,
+struct Table<L, M> {
+    /// The series by the hash of their label set, each next to its label set: a lookup compares
+    /// labels without following a pointer, and only touches the series it returns.
+    index: hashbrown::HashTable<(L, Arc<Entry<M>>)>,
+    /// foldhash: several times faster than SipHash on short label text, and randomly seeded
+    /// per process, so label values chosen by clients cannot be made to collide on purpose.
+    hasher: foldhash::fast::RandomState,
+    /// The same series in the order they are served: creation order, except that the last one
+    /// takes the place of a removed one.
+    order: Vec<Arc<Entry<M>>>,
+    /// Where a new series' label text is written, so the text is allocated once, at its size.
+    scratch: String,
+    /// Idle expiry: the scrape count, stamped on each series when it is looked up.
+    epoch: u32,
+    /// Idle expiry: when recent scrapes started, oldest first, back to the last one more than
+    /// `expire_after` ago.
+    scrapes: VecDeque<(u32, Instant)>,
 }
 
-/// A series boxed in `DynamicSeries::series`, pointed to from its `index`.
-struct SeriesRef<L, M>(std::ptr::NonNull<KeyedSeries<L, M>>);
+/// One series of an open label set, shared by the family and the handles to it.
+struct Entry<M> {
+    labels: Box<str>,
+    /// Its index in `Table::order`, changed only under the write lock.
+    position: AtomicU32,
+    /// The `Table::epoch` of the last lookup: the series was last used after that scrape
+    /// started and before the next one did.
+    last_used: AtomicU32,
+    metric: M,
+}
 
-// SAFETY: a `SeriesRef` is only read through `get`, as a shared reference; it is as safe to send
-// and share as `&KeyedSeries`.
-unsafe impl<L: Sync, M: Sync> Send for SeriesRef<L, M> {}
-// SAFETY: as above.
-unsafe impl<L: Sync, M: Sync> Sync for SeriesRef<L, M> {}
+/// The family and `Table::order` each hold one reference to a live series.
+const TABLE_REFERENCES: usize = 2;
 
-impl<L, M> SeriesRef<L, M> {
-    fn get(&self) -> &KeyedSeries<L, M> {
-        // SAFETY: the pointee is a box of the `series` of the `DynamicSeries` holding this
-        // `SeriesRef`; boxes are never removed or mutated, and moving a box (when `series` grows)
-        // does not move what it points to.
-        unsafe { self.0.as_ref() }
+/// A series of a [`Family`], as [`Family::get`] returns it: use it as the metric (`Deref`).
+///
+/// A series of an open label set is shared: the handle keeps it alive after it is removed or
+/// expired (its updates are then not served), and a series held by a handle is never expired.
+/// Getting a handle and dropping it costs two uncontended atomic operations on the series' own
+/// cache line, the one its update writes anyway.
+pub struct SeriesHandle<'a, M> {
+    series: Handle<'a, M>,
+}
+
+enum Handle<'a, M> {
+    /// A closed label set's slot, or the overflow series: they live as long as the family.
+    Borrowed(&'a M),
+    Shared(Arc<Entry<M>>),
+}
+
+impl<M> std::ops::Deref for SeriesHandle<'_, M> {
+    type Target = M;
+    #[inline]
+    fn deref(&self) -> &M {
+        match &self.series {
+            Handle::Borrowed(metric) => metric,
+            Handle::Shared(entry) => &entry.metric,
+        }
+    }
+}
+
+impl<M> Clone for SeriesHandle<'_, M> {
+    fn clone(&self) -> Self {
+        let series = match &self.series {
+            Handle::Borrowed(metric) => Handle::Borrowed(*metric),
+            Handle::Shared(entry) => Handle::Shared(Arc::clone(entry)),
+        };
+        SeriesHandle { series }
+    }
+}
+
+impl<M: std::fmt::Debug> std::fmt::Debug for SeriesHandle<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<'a, M> SeriesHandle<'a, M> {
+    fn borrowed(metric: &'a M) -> Self {
+        SeriesHandle {
+            series: Handle::Borrowed(metric),
+        }
     }
 }
 
@@ -115,20 +188,29 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             .filter(|n| (0..*n).all(|i| L::from_index(i).is_some_and(|l| l.index() == i)));
         let storage = match closed {
             Some(cardinality) => {
-                let slots: Box<[_]> = (0..cardinality).map(|_| OnceLock::new()).collect();
+                let slots: Box<[_]> = (0..cardinality)
+                    .map(|_| FixedSlot {
+                        series: OnceLock::new(),
+                        live: AtomicBool::new(false),
+                    })
+                    .collect();
                 if config.preinit {
                     for (index, slot) in slots.iter().enumerate() {
-                        slot.get_or_init(|| Self::fixed_series(config, index, None));
+                        slot.series
+                            .get_or_init(|| Self::fixed_series(config, index, None));
+                        slot.live.store(true, Ordering::Relaxed);
                     }
                 }
                 Storage::Fixed(slots)
             }
             None => Storage::Dynamic {
-                series: RwLock::new(DynamicSeries {
+                table: RwLock::new(Table {
                     index: hashbrown::HashTable::new(),
                     hasher: foldhash::fast::RandomState::default(),
-                    series: Vec::new(),
+                    order: Vec::new(),
                     scratch: String::new(),
+                    epoch: 0,
+                    scrapes: VecDeque::new(),
                 }),
                 overflow: M::new(config),
                 rejected: OnceLock::new(),
@@ -142,50 +224,96 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         }
     }
 
-    /// The series of `labels`, created at zero on first use.
+    /// This family, dropping each series of an open label set that no scrape has seen used
+    /// for `idle` (what `#[metric(expire_after = "...")]` sets).
+    ///
+    /// A series is used when [`get`](Self::get) finds it, and while a [`SeriesHandle`] to it is
+    /// held: a handle kept and updated for hours keeps its series. The check runs when the
+    /// family is scraped, so the hot path reads no clock: `get` stamps the series with the
+    /// number of the current scrape (a load and, once per scrape interval, a store), and a scrape
+    /// drops the series last stamped before the last scrape that started more than `idle` ago.
+    /// A series is thus dropped between `idle` and `idle` plus one scrape interval after its last
+    /// use. A family that is never scraped expires nothing. Closed label sets do not expire.
+    ///
+    /// ```
+    /// use promexport::{Counter, Family, LabelSet};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct PeerLabels { peer: String }
+    ///
+    /// let sent: Family<PeerLabels, Counter> =
+    ///     Family::default().expire_after(Duration::from_secs(600));
+    /// sent.get(&PeerLabels { peer: "10.0.0.7:9000".into() }).inc();
+    /// assert_eq!(sent.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn expire_after(mut self, idle: Duration) -> Self {
+        self.config.expire_after = Some(idle);
+        self
+    }
+
+    /// The series of `labels`, created at zero on first use. `labels` is the label set or a
+    /// borrowed form of it ([`BorrowedLabels`]), which is only made owned for a new series.
     #[inline]
-    pub fn get(&self, labels: &L) -> &M {
+    pub fn get<Q: BorrowedLabels<L> + ?Sized>(&self, labels: &Q) -> SeriesHandle<'_, M> {
         match &self.storage {
             Storage::Fixed(slots) => {
-                // `new` checked that `index` round-trips, and a closed label set has at least one
-                // series; clamping only guards against a hand-written `index` beyond CARDINALITY.
-                let index = labels.index().min(slots.len() - 1);
+                let index = Self::slot_index(slots, labels);
                 let slot = &slots[index];
-                match slot.get() {
-                    Some(series) => &series.metric,
-                    None => self.touch(slot, index, labels),
+                match slot.series.get() {
+                    Some(series) if slot.live.load(Ordering::Relaxed) => {
+                        SeriesHandle::borrowed(&series.metric)
+                    }
+                    _ => self.touch(slot, index, labels),
                 }
             }
             Storage::Dynamic {
-                series,
+                table,
                 overflow,
                 rejected,
             } => {
                 {
-                    let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(metric) = Self::lookup(&dynamic, labels) {
-                        return metric;
+                    let table = read(table);
+                    if let Some(series) = Self::lookup(&table, labels) {
+                        return series;
                     }
                     // Refused under the read lock: at the limit, new label sets would queue
                     // every reader of the family behind the write lock.
-                    if dynamic.series.len() >= self.limit() {
-                        drop(dynamic);
+                    if table.order.len() >= self.limit() {
+                        drop(table);
                         self.count_rejection(rejected);
-                        return overflow;
+                        return SeriesHandle::borrowed(overflow);
                     }
                 }
-                self.insert(series, rejected, labels).unwrap_or(overflow)
+                self.insert(table, rejected, labels)
+                    .unwrap_or_else(|| SeriesHandle::borrowed(overflow))
             }
         }
     }
 
-    /// Fills the slot at `index` of a closed label set, the first time it is touched.
+    /// The slot of `labels` in a closed label set.
+    #[inline]
+    fn slot_index<Q: BorrowedLabels<L> + ?Sized>(slots: &[FixedSlot<M>], labels: &Q) -> usize {
+        // `new` checked that `index` round-trips, and a closed label set has at least one
+        // series; clamping only guards against a hand-written `index` beyond CARDINALITY.
+        labels.to_label_set().index().min(slots.len() - 1)
+    }
+
+    /// Fills (or serves again) the slot at `index` of a closed label set.
     #[cold]
     #[inline(never)]
-    fn touch<'a>(&self, slot: &'a OnceLock<LabelledSeries<M>>, index: usize, labels: &L) -> &'a M {
-        &slot
-            .get_or_init(|| Self::fixed_series(&self.config, index, Some(labels)))
-            .metric
+    fn touch<'a, Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        slot: &'a FixedSlot<M>,
+        index: usize,
+        labels: &Q,
+    ) -> SeriesHandle<'a, M> {
+        let series = slot
+            .series
+            .get_or_init(|| Self::fixed_series(&self.config, index, Some(&labels.to_label_set())));
+        slot.live.store(true, Ordering::Relaxed);
+        SeriesHandle::borrowed(&series.metric)
     }
 
     /// The series at `index` of a closed label set, labelled from `index` (`touched` is only
@@ -209,7 +337,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     }
 
     /// Counts one refused label set, in a counter found once per family.
-    fn count_rejection(&self, rejected: &OnceLock<&'static Counter>) {
+    fn count_rejection(&self, rejected: &OnceLock<SeriesHandle<'static, Counter>>) {
         let counter = rejected.get_or_init(|| {
             SeriesGuardMetrics::global()
                 .series_rejected
@@ -220,102 +348,266 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         counter.inc();
     }
 
-    fn lookup<'a>(dynamic: &DynamicSeries<L, M>, labels: &L) -> Option<&'a M> {
-        let hash = dynamic.hasher.hash_one(labels);
-        let found = dynamic
-            .index
-            .find(hash, |series| series.get().key == *labels)?;
-        let series = &found.get().series;
-        // SAFETY: series are boxed and never removed or moved out of their box while the family
-        // is alive (removal needs `&mut self`), so the pointee outlives the returned borrow of
-        // `self`, whatever happens to the lock guard or the `Vec` holding the box.
-        Some(unsafe { &*std::ptr::from_ref(&series.metric) })
+    #[inline]
+    fn lookup<'a, Q: BorrowedLabels<L> + ?Sized>(
+        table: &Table<L, M>,
+        labels: &Q,
+    ) -> Option<SeriesHandle<'a, M>> {
+        let hash = table.hasher.hash_one(labels);
+        let (_, entry) = table.index.find(hash, |(owned, _)| labels.matches(owned))?;
+        // Without expiry the epoch stays 0, as every stamp does: a load, never a store.
+        if entry.last_used.load(Ordering::Relaxed) != table.epoch {
+            entry.last_used.store(table.epoch, Ordering::Relaxed);
+        }
+        Some(SeriesHandle {
+            series: Handle::Shared(Arc::clone(entry)),
+        })
     }
 
     /// Creates the series of `labels`, or `None` past the series limit (counted in
     /// `promexport_series_rejected_total{family}`).
     #[cold]
-    fn insert<'a>(
-        &'a self,
-        lock: &'a RwLock<DynamicSeries<L, M>>,
-        rejected: &OnceLock<&'static Counter>,
-        labels: &L,
-    ) -> Option<&'a M> {
-        if let Some(metric) = self.insert_within(lock, self.limit(), labels) {
-            return Some(metric);
+    fn insert<Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        table: &RwLock<Table<L, M>>,
+        rejected: &OnceLock<SeriesHandle<'static, Counter>>,
+        labels: &Q,
+    ) -> Option<SeriesHandle<'static, M>> {
+        if let Some(series) = self.insert_within(table, self.limit(), labels) {
+            return Some(series);
         }
         self.count_rejection(rejected);
         None
     }
 
     /// Creates the series of `labels` unless the family already holds `limit` series.
-    fn insert_within<'a>(
-        &'a self,
-        lock: &'a RwLock<DynamicSeries<L, M>>,
+    fn insert_within<Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        table: &RwLock<Table<L, M>>,
         limit: usize,
-        labels: &L,
-    ) -> Option<&'a M> {
-        let mut dynamic = lock.write().unwrap_or_else(PoisonError::into_inner);
-        #[cfg(test)]
-        self.write_locks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(metric) = Self::lookup(&dynamic, labels) {
-            return Some(metric);
+        labels: &Q,
+    ) -> Option<SeriesHandle<'static, M>> {
+        let mut table = self.write(table);
+        let owned = labels.to_label_set().into_owned();
+        // Found again by the owned label set: should a borrowed form hash differently, it is
+        // slow (each lookup ends here) but never creates a second series for the same labels.
+        let hash = table.hasher.hash_one(&owned);
+        if let Some((_, entry)) = table.index.find(hash, |(other, _)| *other == owned) {
+            return Some(SeriesHandle {
+                series: Handle::Shared(Arc::clone(entry)),
+            });
         }
-        let position = dynamic.series.len();
-        if position >= limit {
+        let position = table.order.len();
+        // Positions are `u32`, and so is the limit.
+        if position >= limit.min(u32::MAX as usize) {
             return None;
         }
-        let dynamic = &mut *dynamic;
-        dynamic.scratch.clear();
-        labels.encode(&mut LabelSetEncoder::new(&mut dynamic.scratch));
-        let keyed = Box::new(KeyedSeries {
-            key: labels.clone(),
-            series: LabelledSeries {
-                labels: Box::from(dynamic.scratch.as_str()),
-                metric: M::new(&self.config),
-            },
+        let table = &mut *table;
+        table.scratch.clear();
+        owned.encode(&mut LabelSetEncoder::new(&mut table.scratch));
+        let entry = Arc::new(Entry {
+            labels: Box::from(table.scratch.as_str()),
+            position: AtomicU32::new(position as u32),
+            last_used: AtomicU32::new(table.epoch),
+            metric: M::new(&self.config),
         });
-        dynamic.series.push(keyed);
-        // Taken from the box where it stays: moving a box asserts it is unique.
-        let pointer = SeriesRef(std::ptr::NonNull::from(&*dynamic.series[position]));
-        let hasher = &dynamic.hasher;
-        let hash = hasher.hash_one(labels);
-        dynamic
+        table.order.push(Arc::clone(&entry));
+        let hasher = &table.hasher;
+        table
             .index
-            .insert_unique(hash, pointer, |series| hasher.hash_one(&series.get().key));
-        Self::lookup(dynamic, labels)
+            .insert_unique(hash, (owned, Arc::clone(&entry)), |(labels, _)| {
+                hasher.hash_one(labels)
+            });
+        Some(SeriesHandle {
+            series: Handle::Shared(entry),
+        })
     }
 
     /// The series of `labels`, whatever the limit: for the rejection counters themselves, one
     /// per family name, which must not refuse (and count) their own series.
-    fn get_unlimited(&self, labels: &L) -> &M {
+    fn get_unlimited(&self, labels: &L) -> SeriesHandle<'static, M> {
         match &self.storage {
-            Storage::Fixed(_) => self.get(labels),
-            Storage::Dynamic {
-                series, overflow, ..
-            } => {
-                if let Some(metric) = Self::lookup(
-                    &series.read().unwrap_or_else(PoisonError::into_inner),
-                    labels,
-                ) {
-                    return metric;
+            Storage::Fixed(_) => unreachable!("the rejection counters have an open label set"),
+            Storage::Dynamic { table, .. } => {
+                if let Some(series) = Self::lookup(&read(table), labels) {
+                    return series;
                 }
-                self.insert_within(series, usize::MAX, labels)
-                    .unwrap_or(overflow)
+                match self.insert_within(table, usize::MAX, labels) {
+                    Some(series) => series,
+                    None => unreachable!("no limit"),
+                }
             }
         }
+    }
+
+    /// Removes the series of `labels`; whether it was served. A [`SeriesHandle`] to it stays
+    /// valid, but its updates are no longer served, and getting `labels` again starts a fresh
+    /// series at zero. For a closed label set, the series is served again when next touched,
+    /// with its value.
+    ///
+    /// ```
+    /// use promexport::{Gauge, Family, LabelSet};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct PodLabels { pod: String }
+    ///
+    /// let ready: Family<PodLabels, Gauge> = Family::default();
+    /// let pod = PodLabels { pod: "web-7f9c".into() };
+    /// ready.get(&pod).set(1);
+    /// assert!(ready.remove(&pod), "the pod went away");
+    /// assert!(!ready.remove(&pod));
+    /// assert_eq!(ready.len(), 0);
+    /// assert_eq!(ready.get(&pod).get(), 0, "a fresh series");
+    /// ```
+    pub fn remove<Q: BorrowedLabels<L> + ?Sized>(&self, labels: &Q) -> bool {
+        match &self.storage {
+            Storage::Fixed(slots) => slots[Self::slot_index(slots, labels)]
+                .live
+                .swap(false, Ordering::Relaxed),
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                let hash = table.hasher.hash_one(labels);
+                let owned = labels.to_label_set();
+                let Ok(found) = table.index.find_entry(hash, |(other, _)| *other == *owned) else {
+                    return false;
+                };
+                let ((_, entry), _) = found.remove();
+                let position = entry.position.load(Ordering::Relaxed) as usize;
+                table.order.swap_remove(position);
+                if let Some(moved) = table.order.get(position) {
+                    moved.position.store(position as u32, Ordering::Relaxed);
+                }
+                true
+            }
+        }
+    }
+
+    /// Keeps only the series whose label set `keep` accepts.
+    ///
+    /// ```
+    /// use promexport::{Counter, Family, LabelSet};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct JobLabels { tenant: String, job: String }
+    ///
+    /// let runs: Family<JobLabels, Counter> = Family::default();
+    /// for (tenant, job) in [("acme", "backup"), ("acme", "report"), ("initech", "backup")] {
+    ///     runs.get(&JobLabels { tenant: tenant.into(), job: job.into() }).inc();
+    /// }
+    /// runs.retain(|labels| labels.tenant != "acme"); // the tenant left
+    /// assert_eq!(runs.len(), 1);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&L) -> bool) {
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                for (index, slot) in slots.iter().enumerate() {
+                    if slot.live.load(Ordering::Relaxed)
+                        && L::from_index(index).is_some_and(|labels| !keep(&labels))
+                    {
+                        slot.live.store(false, Ordering::Relaxed);
+                    }
+                }
+            }
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                Self::retain_entries(&mut table, |labels, _| keep(labels));
+            }
+        }
+    }
+
+    /// Removes every series (see [`remove`](Self::remove)). The family's table is freed too,
+    /// so a family emptied after a burst of label sets returns its memory.
+    pub fn clear(&self) {
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                for slot in slots {
+                    slot.live.store(false, Ordering::Relaxed);
+                }
+            }
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                table.index = hashbrown::HashTable::new();
+                table.order = Vec::new();
+                table.scratch = String::new();
+            }
+        }
+    }
+
+    /// Drops the series `keep` refuses, keeping the others in their order.
+    fn retain_entries(table: &mut Table<L, M>, mut keep: impl FnMut(&L, &Arc<Entry<M>>) -> bool) {
+        let mut removed = false;
+        table.index.retain(|(labels, entry)| {
+            let kept = keep(labels, entry);
+            if !kept {
+                entry.position.store(u32::MAX, Ordering::Relaxed);
+                removed = true;
+            }
+            kept
+        });
+        if removed {
+            table
+                .order
+                .retain(|entry| entry.position.load(Ordering::Relaxed) != u32::MAX);
+            for (position, entry) in table.order.iter().enumerate() {
+                entry.position.store(position as u32, Ordering::Relaxed);
+            }
+            // A burst of series gone: give back what the table no longer needs.
+            if table.order.len() < table.order.capacity() / 4 {
+                table.order.shrink_to_fit();
+                let hasher = &table.hasher;
+                table
+                    .index
+                    .shrink_to_fit(|(labels, _)| hasher.hash_one(labels));
+            }
+        }
+    }
+
+    /// Starts a scrape of a family with idle expiry: advances the epoch and drops the series
+    /// idle for longer than `expire_after`.
+    fn expire_idle(&self, table: &RwLock<Table<L, M>>, idle: Duration, now: Instant) {
+        let mut table = self.write(table);
+        table.epoch = table.epoch.saturating_add(1);
+        let epoch = table.epoch;
+        table.scrapes.push_back((epoch, now));
+        let Some(cutoff) = now.checked_sub(idle) else {
+            return;
+        };
+        // Keep the latest scrape that started before the cutoff, and the ones after it.
+        while table
+            .scrapes
+            .get(1)
+            .is_some_and(|(_, start)| *start <= cutoff)
+        {
+            table.scrapes.pop_front();
+        }
+        let Some(&(stale_before, start)) = table.scrapes.front() else {
+            return;
+        };
+        if start > cutoff {
+            return;
+        }
+        // A series stamped before epoch `stale_before` was last looked up before that scrape
+        // started, more than `idle` ago; one a handle still holds is in use.
+        Self::retain_entries(&mut table, |_, entry| {
+            entry.last_used.load(Ordering::Relaxed) >= stale_before
+                || Arc::strong_count(entry) > TABLE_REFERENCES
+        });
+    }
+
+    fn write<'a>(&self, table: &'a RwLock<Table<L, M>>) -> RwLockWriteGuard<'a, Table<L, M>> {
+        #[cfg(test)]
+        self.write_locks.fetch_add(1, Ordering::Relaxed);
+        table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Number of series in the family (served ones: for a closed label set, those touched).
     pub fn len(&self) -> usize {
         match &self.storage {
-            Storage::Fixed(slots) => slots.iter().filter(|slot| slot.get().is_some()).count(),
-            Storage::Dynamic { series, .. } => series
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .series
-                .len(),
+            Storage::Fixed(slots) => slots
+                .iter()
+                .filter(|slot| slot.live.load(Ordering::Relaxed))
+                .count(),
+            Storage::Dynamic { table, .. } => read(table).order.len(),
         }
     }
 
@@ -323,6 +615,10 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -358,20 +654,28 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     const KIND: MetricKind = M::KIND;
     const LABEL_NAMES: &'static [&'static str] = L::NAMES;
     const CLOSED_LABEL_SETS: Option<usize> = L::CARDINALITY;
+    const OPEN_LABEL_SETS: bool = L::CARDINALITY.is_none();
     fn new(config: &MetricConfig) -> Self {
         Family::new(config)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
         match &self.storage {
             Storage::Fixed(slots) => {
-                for series in slots.iter().filter_map(OnceLock::get) {
-                    series.metric.encode(family, &series.labels);
+                for slot in slots
+                    .iter()
+                    .filter(|slot| slot.live.load(Ordering::Relaxed))
+                {
+                    if let Some(series) = slot.series.get() {
+                        series.metric.encode(family, &series.labels);
+                    }
                 }
             }
-            Storage::Dynamic { series, .. } => {
-                let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                for keyed in &dynamic.series {
-                    keyed.series.metric.encode(family, &keyed.series.labels);
+            Storage::Dynamic { table, .. } => {
+                if let Some(idle) = self.config.expire_after {
+                    self.expire_idle(table, idle, Instant::now());
+                }
+                for entry in &read(table).order {
+                    entry.metric.encode(family, &entry.labels);
                 }
             }
         }
@@ -403,11 +707,15 @@ mod tests {
             ..MetricConfig::DEFAULT
         });
         let first = family.get(&path(0));
-        let series: Vec<&Counter> = (0..limit).map(|i| family.get(&path(i))).collect();
+        let series: Vec<SeriesHandle<'_, Counter>> =
+            (0..limit).map(|i| family.get(&path(i))).collect();
         first.inc();
         assert_eq!(family.len(), limit);
         for (i, counter) in series.iter().enumerate() {
-            assert!(std::ptr::eq(*counter, family.get(&path(i))), "series {i}");
+            assert!(
+                std::ptr::eq(&**counter, &*family.get(&path(i))),
+                "series {i}"
+            );
             counter.inc();
         }
         assert_eq!(family.get(&path(0)).get(), 2);
@@ -418,7 +726,7 @@ mod tests {
         assert!(
             series
                 .iter()
-                .all(|counter| !std::ptr::eq(*counter, past_limit))
+                .all(|counter| !std::ptr::eq(&**counter, &*past_limit))
         );
     }
 
@@ -471,7 +779,7 @@ mod tests {
             .get(&RejectedLabels {
                 family: "family_test_refusals",
             });
-        assert!(std::ptr::eq(*counter, global), "the exported series");
+        assert!(std::ptr::eq(&**counter, &*global), "the exported series");
     }
 
     #[test]
@@ -484,14 +792,15 @@ mod tests {
         };
         let first = family.get(&put);
         first.inc();
-        assert!(std::ptr::eq(first, family.get(&put.clone())));
+        assert!(std::ptr::eq(&*first, &*family.get(&put.clone())));
         assert_eq!(family.len(), 1);
         let Storage::Fixed(slots) = &family.storage else {
             unreachable!("closed label set")
         };
         let touched: Vec<&str> = slots
             .iter()
-            .filter_map(OnceLock::get)
+            .filter(|slot| slot.live.load(Ordering::Relaxed))
+            .filter_map(|slot| slot.series.get())
             .map(|series| &*series.labels)
             .collect();
         assert_eq!(touched, [r#"method="put",cached="true""#]);
@@ -510,9 +819,9 @@ mod tests {
         };
         for (index, slot) in slots.iter().enumerate() {
             let labels = RouteLabels::from_index(index).unwrap();
-            let series = slot.get().unwrap();
+            let series = slot.series.get().unwrap();
             assert_eq!(*series.labels, encode_label_set(&labels));
-            assert!(std::ptr::eq(&series.metric, family.get(&labels)));
+            assert!(std::ptr::eq(&series.metric, &*family.get(&labels)));
             assert_eq!(series.metric.get(), 0);
         }
     }
@@ -534,7 +843,7 @@ mod tests {
                             let i = (step * (2 * thread + 1) + thread) % labels;
                             let counter = family.get(&path(i));
                             counter.inc();
-                            found[i] = std::ptr::from_ref(counter) as usize;
+                            found[i] = std::ptr::from_ref(&*counter) as usize;
                         }
                         found
                     })
@@ -546,7 +855,7 @@ mod tests {
         for (i, address) in found[0].iter().enumerate() {
             assert!(found.iter().all(|f| f[i] == *address), "label set {i}");
             let counter = family.get(&path(i));
-            assert_eq!(std::ptr::from_ref(counter) as usize, *address);
+            assert_eq!(std::ptr::from_ref(&*counter) as usize, *address);
             assert_eq!(counter.get(), THREADS as u64, "label set {i}");
         }
     }

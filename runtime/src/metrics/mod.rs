@@ -12,7 +12,7 @@ mod state_set;
 
 pub use counter::Counter;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
-pub use family::Family;
+pub use family::{Family, SeriesHandle};
 pub use gauge::{Gauge, InProgress};
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
 pub use info::Info;
@@ -99,6 +99,10 @@ pub struct MetricConfig {
     /// Whether a [`Family`] over a closed label set creates (and serves at zero) every label
     /// combination up front (`#[metric(preinit)]`), rather than each when first touched.
     pub preinit: bool,
+    /// How long a series of an open [`Family`] may go unused before a scrape drops it
+    /// (`#[metric(expire_after = "10m")]`); `None` keeps series until removed. See
+    /// [`Family::expire_after`].
+    pub expire_after: Option<std::time::Duration>,
 }
 
 impl MetricConfig {
@@ -108,6 +112,7 @@ impl MetricConfig {
         max_series: None,
         name: "",
         preinit: false,
+        expire_after: None,
     };
 }
 
@@ -164,6 +169,9 @@ pub trait Metric: Send + Sync + 'static {
     /// The number of label sets when all are known in advance (a [`Family`] over a closed label
     /// set), `None` otherwise: what `#[metric(preinit)]` creates, checked at compile time.
     const CLOSED_LABEL_SETS: Option<usize> = None;
+    /// Whether the metric is a [`Family`] over an open label set, whose series can expire
+    /// (`#[metric(expire_after = "...")]`, checked at compile time).
+    const OPEN_LABEL_SETS: bool = false;
     /// Creates the metric with no observations.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of the family (its header is already written).
