@@ -163,10 +163,15 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                 ),
             }
         } else if meta.path.is_ident(EXPIRE_AFTER) {
-            let literal: LitStr = meta.value()?.parse()?;
-            match parse_duration(&literal.value()) {
-                Ok(millis) => expire_after.set(&meta.path, ExpireAfter { millis, literal }),
-                Err(message) => cx.error_spanned_by(&literal, message),
+            match meta.value()?.parse::<Lit>()? {
+                Lit::Str(literal) => match parse_duration(&literal.value()) {
+                    Ok(millis) => expire_after.set(&meta.path, ExpireAfter { millis, literal }),
+                    Err(message) => cx.error_spanned_by(&literal, message),
+                },
+                other => cx.error_spanned_by(
+                    &other,
+                    "`expire_after` takes a duration in a string, e.g. `expire_after = \"10m\"`",
+                ),
             }
         } else if meta.path.is_ident(PREINIT) {
             preinit.set(&meta.path, ());
@@ -205,27 +210,27 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         let (number, after) = rest.split_at(digits);
         let unit_len = after.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, after) = after.split_at(unit_len);
+        let not_a_duration = || format!("`expire_after = \"{text}\"` is not a duration: {FORMAT}");
+        let Ok(number) = number.parse::<u64>() else {
+            return Err(not_a_duration());
+        };
         let scale: u64 = match unit {
             "ms" => 1,
             "s" => 1_000,
             "m" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
-            "" => {
+            "" if after.is_empty() => {
                 return Err(format!(
                     "`expire_after = \"{text}\"` has a number without a unit: {FORMAT}"
                 ));
             }
+            "" => return Err(not_a_duration()),
             other => {
                 return Err(format!(
                     "`expire_after` does not know the unit `{other}`: {FORMAT}"
                 ));
             }
-        };
-        let Ok(number) = number.parse::<u64>() else {
-            return Err(format!(
-                "`expire_after = \"{text}\"` is not a duration: {FORMAT}"
-            ));
         };
         millis = number
             .checked_mul(scale)
@@ -343,4 +348,29 @@ pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
 /// `#[label(crate = path)]` on a `LabelSet` struct or `LabelValue` enum.
 pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     label_key(cx, attrs, CRATE, LABEL_CONTAINER_KEYS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_are_whole_numbers_with_units() {
+        assert_eq!(parse_duration("10m"), Ok(600_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert_eq!(parse_duration("2d"), Ok(172_800_000));
+        for bad in [
+            "",
+            "10",
+            "1.5h",
+            "10min",
+            "soon",
+            "0s",
+            "m",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }
