@@ -72,7 +72,7 @@ fn label_sets() -> Vec<StringLabels> {
 
 fn filled() -> (Vec<StringLabels>, Family<StringLabels, Counter>, PcFamily) {
     let labels = label_sets();
-    let family = Family::new(&MetricConfig {
+    let family: Family<StringLabels, Counter> = Family::new(&MetricConfig {
         max_series: Some(SERIES),
         ..MetricConfig::DEFAULT
     });

@@ -150,6 +150,9 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 /// - `buckets = [0.1, 0.5, 1]`: histogram upper bounds, strictly increasing (`+Inf` is added);
 /// - `preinit`: a [`Family`] over a closed label set serves every label combination at zero from
 ///   the start, rather than each once touched (for alerts and dashboards that expect them);
+/// - `expire_after = "10m"`: a [`Family`] over an open label set drops, at a scrape, the series
+///   unused for that long (`ms`, `s`, `m`, `h`, `d`, e.g. `"1h30m"`; see
+///   [`Family::expire_after`]);
 /// - `skip`: not a metric; built with `Default::default()`.
 ///
 /// Names are checked at compile time: snake_case ASCII, no `__` prefix, no `:`, no duplicates;

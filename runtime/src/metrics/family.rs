@@ -1,3 +1,4 @@
+use super::refcounted::Refcounted;
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
 use crate::encoding::FamilyEncoder;
@@ -5,7 +6,7 @@ use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set}
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// A labelled family: one series of `M` per label set `L`.
@@ -99,7 +100,7 @@ struct Table<L, M> {
     /// The series by the hash of their label set, in the order they are served: one pointer a
     /// slot, where a table of label sets took 56 bytes a slot (the table keeps an eighth of its
     /// slots free, and doubles).
-    index: hashbrown::HashTable<Arc<Entry<L, M>>>,
+    index: hashbrown::HashTable<Refcounted<Entry<L, M>>>,
     /// foldhash: several times faster than SipHash on short label text, and randomly seeded
     /// per process, so label values chosen by clients cannot be made to collide on purpose.
     hasher: foldhash::fast::RandomState,
@@ -116,10 +117,14 @@ struct Table<L, M> {
 struct Entry<L, M> {
     key: L,
     labels: Box<str>,
-    /// The `Table::epoch` of the last lookup: the series was last used after that scrape
-    /// started and before the next one did.
-    last_used: AtomicU32,
     metric: M,
+}
+
+/// The `Table::epoch` of the last lookup of a series: it was last used after that scrape
+/// started and before the next one did. Kept next to the reference count, in what would be
+/// padding.
+fn last_used<L, M>(entry: &Refcounted<Entry<L, M>>) -> &AtomicU32 {
+    Refcounted::spare(entry)
 }
 
 /// The family's table holds one reference to each live series.
@@ -138,7 +143,7 @@ pub struct SeriesHandle<'a, L, M> {
 enum Handle<'a, L, M> {
     /// A closed label set's slot, or the overflow series: they live as long as the family.
     Borrowed(&'a M),
-    Shared(Arc<Entry<L, M>>),
+    Shared(Refcounted<Entry<L, M>>),
 }
 
 impl<L, M> std::ops::Deref for SeriesHandle<'_, L, M> {
@@ -156,7 +161,7 @@ impl<L, M> Clone for SeriesHandle<'_, L, M> {
     fn clone(&self) -> Self {
         let series = match &self.series {
             Handle::Borrowed(metric) => Handle::Borrowed(*metric),
-            Handle::Shared(entry) => Handle::Shared(Arc::clone(entry)),
+            Handle::Shared(entry) => Handle::Shared(Refcounted::clone(entry)),
         };
         SeriesHandle { series }
     }
@@ -352,11 +357,12 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         let hash = table.hasher.hash_one(labels);
         let entry = table.index.find(hash, |entry| labels.matches(&entry.key))?;
         // Without expiry the epoch stays 0, as every stamp does: a load, never a store.
-        if entry.last_used.load(Ordering::Relaxed) != table.epoch {
-            entry.last_used.store(table.epoch, Ordering::Relaxed);
+        let stamp = last_used(entry);
+        if stamp.load(Ordering::Relaxed) != table.epoch {
+            stamp.store(table.epoch, Ordering::Relaxed);
         }
         Some(SeriesHandle {
-            series: Handle::Shared(Arc::clone(entry)),
+            series: Handle::Shared(Refcounted::clone(entry)),
         })
     }
 
@@ -390,7 +396,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         let hash = table.hasher.hash_one(&owned);
         if let Some(entry) = table.index.find(hash, |entry| entry.key == owned) {
             return Some(SeriesHandle {
-                series: Handle::Shared(Arc::clone(entry)),
+                series: Handle::Shared(Refcounted::clone(entry)),
             });
         }
         if table.index.len() >= limit {
@@ -399,16 +405,18 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         let table = &mut *table;
         table.scratch.clear();
         owned.encode(&mut LabelSetEncoder::new(&mut table.scratch));
-        let entry = Arc::new(Entry {
-            labels: Box::from(table.scratch.as_str()),
-            last_used: AtomicU32::new(table.epoch),
-            metric: M::new(&self.config),
-            key: owned,
-        });
+        let entry = Refcounted::new(
+            Entry {
+                labels: Box::from(table.scratch.as_str()),
+                metric: M::new(&self.config),
+                key: owned,
+            },
+            table.epoch,
+        );
         let hasher = &table.hasher;
         table
             .index
-            .insert_unique(hash, Arc::clone(&entry), |entry| {
+            .insert_unique(hash, Refcounted::clone(&entry), |entry| {
                 hasher.hash_one(&entry.key)
             });
         Some(SeriesHandle {
@@ -532,7 +540,10 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     }
 
     /// Drops the series `keep` refuses.
-    fn retain_entries(table: &mut Table<L, M>, keep: impl FnMut(&mut Arc<Entry<L, M>>) -> bool) {
+    fn retain_entries(
+        table: &mut Table<L, M>,
+        keep: impl FnMut(&mut Refcounted<Entry<L, M>>) -> bool,
+    ) {
         let before = table.index.len();
         table.index.retain(keep);
         // A burst of series gone: give back what the table no longer needs.
@@ -571,8 +582,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         // A series stamped before epoch `stale_before` was last looked up before that scrape
         // started, more than `idle` ago; one a handle still holds is in use.
         Self::retain_entries(&mut table, |entry| {
-            entry.last_used.load(Ordering::Relaxed) >= stale_before
-                || Arc::strong_count(entry) > TABLE_REFERENCES
+            last_used(entry).load(Ordering::Relaxed) >= stale_before
+                || Refcounted::count(entry) > TABLE_REFERENCES
         });
     }
 

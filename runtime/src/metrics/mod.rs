@@ -7,6 +7,7 @@ mod gauge;
 mod histogram;
 mod info;
 mod number;
+mod refcounted;
 mod sharded;
 mod state_set;
 
