@@ -241,9 +241,10 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         rest = after;
     }
     if millis == 0 {
-        return Err(format!(
+        return Err(
             "`expire_after` must be longer than zero; to keep series until removed, remove `expire_after`"
-        ));
+                .to_owned(),
+        );
     }
     Ok(millis)
 }
