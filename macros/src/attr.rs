@@ -346,7 +346,27 @@ pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
     label_key(cx, attrs, RENAME, LABEL_VARIANT_KEYS)
 }
 
-/// `#[label(crate = path)]` on a `LabelSet` struct or `LabelValue` enum.
+/// `#[label(crate = path, borrowed = NameRef)]` on a `LabelSet` struct.
+pub(crate) fn label_set_container(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+) -> (Option<Path>, Option<syn::Ident>) {
+    let mut krate = Attr::none(cx, CRATE);
+    let mut borrowed = Attr::none(cx, BORROWED);
+    for_each_nested(cx, attrs, LABEL, |meta| {
+        if meta.path.is_ident(CRATE) {
+            krate.set(&meta.path, meta.value()?.parse::<Path>()?);
+        } else if meta.path.is_ident(BORROWED) {
+            borrowed.set(&meta.path, meta.value()?.parse::<syn::Ident>()?);
+        } else {
+            return Err(unknown_key(meta, LABEL, LABEL_SET_CONTAINER_KEYS));
+        }
+        Ok(())
+    });
+    (krate.get(), borrowed.get())
+}
+
+/// `#[label(crate = path)]` on a `LabelValue` enum.
 pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     label_key(cx, attrs, CRATE, LABEL_CONTAINER_KEYS)
 }

@@ -342,7 +342,12 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
         ident,
         krate,
         fields,
+        borrowed,
+        vis,
     } = &model;
+    let borrowed = borrowed
+        .as_ref()
+        .map(|borrowed| borrowed_label_set(krate, ident, vis, borrowed, fields));
     let private = quote!(#krate::__private);
     let names = fields.iter().map(|(_, _, name)| name);
     let cardinalities = fields
@@ -404,6 +409,77 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
 
             fn encode(&self, out: &mut #krate::LabelSetEncoder<'_>) {
                 #(#encodes)*
+            }
+        }
+
+        #borrowed
+    }
+}
+
+/// Whether `ty` is spelled `String` (or `std::string::String`): its borrowed form is `&str`.
+fn is_string(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "String" && last.arguments.is_none()),
+        _ => false,
+    }
+}
+
+/// `#[label(borrowed = NameRef)]`: a struct of the same fields borrowed (`&str` for `String`,
+/// `&T` otherwise), hashed field by field in order as `#[derive(Hash)]` hashes the label set,
+/// and its `BorrowedLabels` impl.
+fn borrowed_label_set(
+    krate: &syn::Path,
+    ident: &syn::Ident,
+    vis: &syn::Visibility,
+    borrowed: &syn::Ident,
+    fields: &[(&syn::Ident, &syn::Type, String)],
+) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let declarations = fields.iter().map(|(field, ty, _)| {
+        if is_string(ty) {
+            quote!(pub #field: &'a str)
+        } else {
+            quote!(pub #field: &'a #ty)
+        }
+    });
+    let field_idents: Vec<_> = fields.iter().map(|(field, _, _)| *field).collect();
+    let owned_values = fields.iter().map(|(field, ty, _)| {
+        if is_string(ty) {
+            quote!(#private::From::from(self.#field))
+        } else {
+            quote!(#private::Clone::clone(self.#field))
+        }
+    });
+    let doc = format!(
+        "[`{ident}`] borrowed, to find its series with `Family::get` without allocating (`#[label(borrowed = {borrowed})]`)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy)]
+        #vis struct #borrowed<'a> {
+            #(#declarations,)*
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all)]
+        impl #private::Hash for #borrowed<'_> {
+            fn hash<__H: #private::Hasher>(&self, state: &mut __H) {
+                #(#private::Hash::hash(self.#field_idents, state);)*
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all)]
+        impl #krate::BorrowedLabels<#ident> for #borrowed<'_> {
+            fn matches(&self, owned: &#ident) -> bool {
+                true #(&& #private::PartialEq::eq(self.#field_idents, &owned.#field_idents))*
+            }
+            fn to_label_set(&self) -> #private::Cow<'_, #ident> {
+                #private::Cow::Owned(#ident { #(#field_idents: #owned_values,)* })
             }
         }
     }

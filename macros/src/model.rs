@@ -251,6 +251,9 @@ pub(crate) struct LabelSetStruct<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) krate: Path,
     pub(crate) fields: Vec<(&'a Ident, &'a Type, String)>,
+    /// `#[label(borrowed = NameRef)]`: the borrowed form to generate.
+    pub(crate) borrowed: Option<Ident>,
+    pub(crate) vis: &'a syn::Visibility,
 }
 
 pub(crate) fn label_set<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelSetStruct<'a> {
@@ -279,10 +282,13 @@ pub(crate) fn label_set<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelSetStruct
         }
         fields.push((ident, &field.ty, name));
     }
+    let (krate, borrowed) = attr::label_set_container(cx, &input.attrs);
     LabelSetStruct {
         ident: &input.ident,
-        krate: attr::label_container(cx, &input.attrs).unwrap_or_else(default_crate),
+        krate: krate.unwrap_or_else(default_crate),
         fields,
+        borrowed,
+        vis: &input.vis,
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) const PREINIT: &str = "preinit";
 pub(crate) const EXPIRE_AFTER: &str = "expire_after";
 
 pub(crate) const RENAME: &str = "rename";
+pub(crate) const BORROWED: &str = "borrowed";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
 pub(crate) const FIELD_KEYS: &[&str] = &[
@@ -34,3 +35,4 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];
+pub(crate) const LABEL_SET_CONTAINER_KEYS: &[&str] = &[CRATE, BORROWED];

@@ -71,11 +71,27 @@ pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
 /// A borrowed form of the label set `L`, to find an existing series without building an owned
 /// `L` (no allocation per lookup for `String` labels).
 ///
-/// Every `L` is its own borrowed form. For a label set with `String` fields, a struct of `&str`
-/// fields in the same order works as long as it hashes exactly like `L` (`#[derive(Hash)]` on
-/// both does: `&str` hashes like `String`, `&T` like `T`). A form that hashes differently is not
-/// unsafe, only slow: its lookups miss, and each one takes the family's write lock to find the
-/// series by the owned label set.
+/// Every `L` is its own borrowed form. `#[label(borrowed = NameRef)]` on a `#[derive(LabelSet)]`
+/// struct generates another: `NameRef<'a>`, with the same fields as `&'a str` for `String` ones
+/// and `&'a T` for the others, hashed as `#[derive(Hash)]` hashes the label set. By hand, a struct
+/// of `&str` fields in the same order works as long as it hashes exactly like `L`
+/// (`#[derive(Hash)]` on both does: `&str` hashes like `String`, `&T` like `T`).
+///
+/// ```
+/// use promexport::{Counter, Family, LabelSet};
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+/// #[label(borrowed = UpstreamLabelsRef)]
+/// struct UpstreamLabels { upstream: String, port: u16 }
+///
+/// let sent: Family<UpstreamLabels, Counter> = Family::default();
+/// let upstream = "10.0.0.7"; // borrowed from the request, say
+/// sent.get(&UpstreamLabelsRef { upstream, port: &8080 }).inc();
+/// assert_eq!(sent.get(&UpstreamLabels { upstream: upstream.into(), port: 8080 }).get(), 1);
+/// ```
+///
+/// A form that hashes differently is not unsafe, only slow: its lookups miss, and each one takes
+/// the family's write lock to find the series by the owned label set. By hand:
 ///
 /// ```
 /// use promexport::{BorrowedLabels, Counter, Family, LabelSet};

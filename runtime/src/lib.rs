@@ -202,7 +202,9 @@ pub use promexport_macros::Metrics;
 ///
 /// Each field is one label, named after the field or `#[label(name = "...")]`; its type
 /// implements [`LabelValue`]. `#[label(crate = path)]` on the struct names a re-export of
-/// promexport. For `struct Route { method: Method, cached: bool }` the derive generates:
+/// promexport; `#[label(borrowed = RouteRef)]` also generates `RouteRef<'a>`, the same fields
+/// borrowed (`&'a str` for a `String`), to find a series without allocating (see
+/// [`BorrowedLabels`]). For `struct Route { method: Method, cached: bool }` the derive generates:
 ///
 /// ```text
 /// impl LabelSet for Route {
@@ -352,7 +354,10 @@ pub mod __private {
     };
     pub use crate::labels::product_cardinality;
     pub use crate::registry::{Registration, field_declaring};
+    pub use core::clone::Clone;
+    pub use core::cmp::PartialEq;
     pub use core::convert::From;
+    pub use core::hash::{Hash, Hasher};
     pub use core::iter::Iterator;
     pub use core::option::Option::{self, None, Some};
     pub use core::time::Duration;
@@ -360,6 +365,7 @@ pub mod __private {
         assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
     };
     pub use inventory;
+    pub use std::borrow::Cow;
     pub use std::boxed::Box;
     pub use std::string::String;
     pub use std::sync::OnceLock;

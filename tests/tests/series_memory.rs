@@ -3,9 +3,8 @@
 //! `clear()` gives every byte back, and finding an existing series by borrowed `&str` labels
 //! allocates nothing.
 
-use promexport::{BorrowedLabels, Counter, Family, LabelSet, MetricConfig};
+use promexport::{Counter, Family, LabelSet, MetricConfig};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 struct Counting;
@@ -57,27 +56,10 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+#[label(borrowed = UpstreamLabelsRef)]
 struct UpstreamLabels {
     upstream: String,
     zone: String,
-}
-
-#[derive(Hash)]
-struct UpstreamRef<'a> {
-    upstream: &'a str,
-    zone: &'a str,
-}
-
-impl BorrowedLabels<UpstreamLabels> for UpstreamRef<'_> {
-    fn matches(&self, owned: &UpstreamLabels) -> bool {
-        self.upstream == owned.upstream && self.zone == owned.zone
-    }
-    fn to_label_set(&self) -> Cow<'_, UpstreamLabels> {
-        Cow::Owned(UpstreamLabels {
-            upstream: self.upstream.to_owned(),
-            zone: self.zone.to_owned(),
-        })
-    }
 }
 
 const SERIES: usize = 10_000;
@@ -112,7 +94,7 @@ fn clear_returns_memory_to_baseline_and_borrowed_lookups_do_not_allocate() {
         let allocations = ALLOCATIONS.load(Ordering::Relaxed);
         for name in &names {
             family
-                .get(&UpstreamRef {
+                .get(&UpstreamLabelsRef {
                     upstream: name,
                     zone: "eu-west-1a",
                 })
@@ -125,7 +107,7 @@ fn clear_returns_memory_to_baseline_and_borrowed_lookups_do_not_allocate() {
         );
         assert_eq!(
             family
-                .get(&UpstreamRef {
+                .get(&UpstreamLabelsRef {
                     upstream: &names[7],
                     zone: "eu-west-1a"
                 })

@@ -82,35 +82,14 @@ impl HttpMethod {
     }
 }
 
+/// `HttpLabelsRef` borrows the route from the request's `MatchedPath`, so recording a request
+/// for a route already seen allocates nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-#[label(crate = crate)]
+#[label(crate = crate, borrowed = HttpLabelsRef)]
 struct HttpLabels {
     method: HttpMethod,
     route: String,
     status: u16,
-}
-
-/// `HttpLabels` borrowing the route from the request's `MatchedPath`, so recording a request
-/// for a route already seen allocates nothing. Its fields and their order are those of
-/// `HttpLabels`: both derive `Hash`, and `&str` hashes like `String`.
-#[derive(Hash)]
-struct HttpLabelsRef<'a> {
-    method: HttpMethod,
-    route: &'a str,
-    status: u16,
-}
-
-impl crate::BorrowedLabels<HttpLabels> for HttpLabelsRef<'_> {
-    fn matches(&self, owned: &HttpLabels) -> bool {
-        self.method == owned.method && self.route == owned.route && self.status == owned.status
-    }
-    fn to_label_set(&self) -> std::borrow::Cow<'_, HttpLabels> {
-        std::borrow::Cow::Owned(HttpLabels {
-            method: self.method,
-            route: self.route.to_owned(),
-            status: self.status,
-        })
-    }
 }
 
 #[derive(Metrics)]
@@ -203,9 +182,9 @@ where
             .as_ref()
             .map_or(500, |response| response.status().as_u16());
         let labels = HttpLabelsRef {
-            method: this.method,
+            method: &this.method,
             route: this.route.as_ref().map_or("unmatched", MatchedPath::as_str),
-            status,
+            status: &status,
         };
         let metrics = HttpServerMetrics::global();
         metrics.requests.get(&labels).inc();

@@ -164,13 +164,13 @@ fn borrowed_labels_hash_like_the_owned_ones() {
             status,
         };
         let borrowed = HttpLabelsRef {
-            method,
+            method: &method,
             route,
-            status,
+            status: &status,
         };
         assert_eq!(
             hasher.hash_one(&owned),
-            hasher.hash_one(&borrowed),
+            hasher.hash_one(borrowed),
             "{route}"
         );
         assert!(crate::BorrowedLabels::matches(&borrowed, &owned));
