@@ -357,7 +357,16 @@ pub(crate) fn label_set_container(
         if meta.path.is_ident(CRATE) {
             krate.set(&meta.path, meta.value()?.parse::<Path>()?);
         } else if meta.path.is_ident(BORROWED) {
-            borrowed.set(&meta.path, meta.value()?.parse::<syn::Ident>()?);
+            let value = meta.value()?;
+            match value.parse::<syn::Ident>() {
+                Ok(name) => borrowed.set(&meta.path, name),
+                Err(error) => {
+                    return Err(syn::Error::new(
+                        error.span(),
+                        "`borrowed` names the struct to generate, e.g. `#[label(borrowed = PathLabelsRef)]`",
+                    ));
+                }
+            }
         } else {
             return Err(unknown_key(meta, LABEL, LABEL_SET_CONTAINER_KEYS));
         }
