@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The runtime's unit tests under Miri, which checks the unsafe code for undefined behaviour:
-# the series index of `Family` (also from racing threads), the lock-free caller list of
+# the reference-counted series of `Family` (also from racing threads that remove and re-create
+# them, `racing_` below), the lock-free caller list of
 # instrumented functions, and the pin projections of `InstrumentedFuture` and of the axum
 # layer's `ResponseFuture` (polled by hand in instrument/future_tests.rs and axum/tests.rs;
 # feature `axum`, which brings `serve` along).

@@ -58,6 +58,8 @@ pub(crate) struct Field {
     pub(crate) preinit: bool,
     pub(crate) native: Option<Native>,
     pub(crate) summary: SummarySettings,
+    /// Series of an open `Family` unused for this long are dropped at a scrape.
+    pub(crate) expire_after: Option<ExpireAfter>,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -74,6 +76,12 @@ pub(crate) struct Native {
     pub(crate) max_zero_threshold: Option<f64>,
     pub(crate) max_exemplars: Option<usize>,
     pub(crate) exemplar_ttl: Option<u64>,
+}
+
+/// `expire_after = "10m"`, in milliseconds, with the literal for later errors.
+pub(crate) struct ExpireAfter {
+    pub(crate) millis: u64,
+    pub(crate) literal: LitStr,
 }
 
 pub(crate) struct Buckets {
@@ -158,6 +166,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
     let mut age_buckets = Attr::none(cx, AGE_BUCKETS);
     let mut buf_cap = Attr::none(cx, BUF_CAP);
     let mut summary_span = None;
+    let mut expire_after = Attr::none(cx, EXPIRE_AFTER);
     let malformed = for_each_nested(cx, attrs, METRIC, |meta| {
         if meta.path.is_ident(NAME) {
             name.set(&meta.path, meta.value()?.parse::<LitStr>()?);
@@ -185,6 +194,17 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                 _ => cx.error_spanned_by(
                     &limit,
                     "`max_series` must be a positive number of label sets",
+                ),
+            }
+        } else if meta.path.is_ident(EXPIRE_AFTER) {
+            match meta.value()?.parse::<Lit>()? {
+                Lit::Str(literal) => match expire_after_millis(&literal.value()) {
+                    Ok(millis) => expire_after.set(&meta.path, ExpireAfter { millis, literal }),
+                    Err(message) => cx.error_spanned_by(&literal, message),
+                },
+                other => cx.error_spanned_by(
+                    &other,
+                    "`expire_after` takes a duration in a string, e.g. `expire_after = \"10m\"`",
                 ),
             }
         } else if meta.path.is_ident(PREINIT) {
@@ -227,6 +247,7 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             age_buckets: age_buckets.get(),
             buf_cap: buf_cap.get(),
         },
+        expire_after: expire_after.get(),
         skip: skip.get().is_some(),
         malformed,
     }
@@ -348,6 +369,60 @@ fn parse_duration(text: &str) -> Option<u64> {
     Some(nanos)
 }
 
+/// Milliseconds of a duration such as `"90s"`, `"10m"` or `"1h30m"`: whole numbers, each with
+/// a unit of `ms`, `s`, `m`, `h` or `d`; the error says how to write it.
+fn expire_after_millis(text: &str) -> Result<u64, String> {
+    const FORMAT: &str =
+        "write a whole number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `\"10m\"` or `\"1h30m\"`";
+    if text.trim().is_empty() {
+        return Err(format!("`expire_after` needs a duration: {FORMAT}"));
+    }
+    let mut millis: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let unit_len = after.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, after) = after.split_at(unit_len);
+        let not_a_duration = || format!("`expire_after = \"{text}\"` is not a duration: {FORMAT}");
+        let Ok(number) = number.parse::<u64>() else {
+            return Err(not_a_duration());
+        };
+        let scale: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" if after.is_empty() => {
+                return Err(format!(
+                    "`expire_after = \"{text}\"` has a number without a unit: {FORMAT}"
+                ));
+            }
+            "" => return Err(not_a_duration()),
+            other => {
+                return Err(format!(
+                    "`expire_after` does not know the unit `{other}`: {FORMAT}"
+                ));
+            }
+        };
+        millis = number
+            .checked_mul(scale)
+            .and_then(|part| millis.checked_add(part))
+            .ok_or_else(|| {
+                format!("`expire_after = \"{text}\"` is too long; use at most a few years")
+            })?;
+        rest = after;
+    }
+    if millis == 0 {
+        return Err(
+            "`expire_after` must be longer than zero; to keep series until removed, remove `expire_after`"
+                .to_owned(),
+        );
+    }
+    Ok(millis)
+}
+
 /// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.
 pub(crate) fn bucket_values(cx: &Ctxt, array: &ExprArray) -> Vec<f64> {
     let mut values = Vec::new();
@@ -445,7 +520,61 @@ pub(crate) fn label_variant(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
     label_key(cx, attrs, RENAME, LABEL_VARIANT_KEYS)
 }
 
-/// `#[label(crate = path)]` on a `LabelSet` struct or `LabelValue` enum.
+/// `#[label(crate = path, borrowed = NameRef)]` on a `LabelSet` struct.
+pub(crate) fn label_set_container(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+) -> (Option<Path>, Option<syn::Ident>) {
+    let mut krate = Attr::none(cx, CRATE);
+    let mut borrowed = Attr::none(cx, BORROWED);
+    for_each_nested(cx, attrs, LABEL, |meta| {
+        if meta.path.is_ident(CRATE) {
+            krate.set(&meta.path, meta.value()?.parse::<Path>()?);
+        } else if meta.path.is_ident(BORROWED) {
+            let value = meta.value()?;
+            match value.parse::<syn::Ident>() {
+                Ok(name) => borrowed.set(&meta.path, name),
+                Err(error) => {
+                    return Err(syn::Error::new(
+                        error.span(),
+                        "`borrowed` names the struct to generate, e.g. `#[label(borrowed = PathLabelsRef)]`",
+                    ));
+                }
+            }
+        } else {
+            return Err(unknown_key(meta, LABEL, LABEL_SET_CONTAINER_KEYS));
+        }
+        Ok(())
+    });
+    (krate.get(), borrowed.get())
+}
+
+/// `#[label(crate = path)]` on a `LabelValue` enum.
 pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     label_key(cx, attrs, CRATE, LABEL_CONTAINER_KEYS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expire_after_millis;
+
+    #[test]
+    fn durations_are_whole_numbers_with_units() {
+        assert_eq!(expire_after_millis("10m"), Ok(600_000));
+        assert_eq!(expire_after_millis("1h30m"), Ok(5_400_000));
+        assert_eq!(expire_after_millis("250ms"), Ok(250));
+        assert_eq!(expire_after_millis("2d"), Ok(172_800_000));
+        for bad in [
+            "",
+            "10",
+            "1.5h",
+            "10min",
+            "soon",
+            "0s",
+            "m",
+            "99999999999999999999d",
+        ] {
+            assert!(expire_after_millis(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -78,6 +78,13 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         let preinit = field.preinit;
         let native = native_options(krate, field);
         let summary = summary_options(krate, &field.summary);
+        let expire_after = match &field.expire_after {
+            Some(expire_after) => {
+                let millis = expire_after.millis;
+                quote!(#private::Some(#private::Duration::from_millis(#millis)))
+            }
+            None => quote!(#private::None),
+        };
         quote! {
             #field_ident: <#ty as #krate::Metric>::new(&#krate::MetricConfig {
                 buckets: #buckets,
@@ -86,6 +93,7 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
                 preinit: #preinit,
                 native: #native,
                 summary: #summary,
+                expire_after: #expire_after,
                 ..#krate::MetricConfig::DEFAULT
             })
         }
@@ -399,6 +407,16 @@ fn kind_checks(krate: &syn::Path, field: &MetricField, const_labels: &[String]) 
             message,
         ));
     }
+    if let Some(expire_after) = &field.expire_after {
+        let message = format!(
+            "`expire_after` drops idle series of a `Family` over open labels (strings, integers), and `{name}` is not one; remove `expire_after` (a closed family's series can be removed with `Family::remove` or `Family::retain`)"
+        );
+        checks.push((
+            expire_after.literal.span(),
+            quote!(<#ty as #krate::Metric>::OPEN_LABEL_SETS),
+            message,
+        ));
+    }
     checks
         .into_iter()
         .map(|(span, condition, message)| {
@@ -450,7 +468,12 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
         ident,
         krate,
         fields,
+        borrowed,
+        vis,
     } = &model;
+    let borrowed = borrowed
+        .as_ref()
+        .map(|borrowed| borrowed_label_set(krate, ident, vis, borrowed, fields));
     let private = quote!(#krate::__private);
     let names = fields.iter().map(|(_, _, name)| name);
     let cardinalities = fields
@@ -512,6 +535,77 @@ pub(crate) fn label_set(input: &DeriveInput) -> TokenStream {
 
             fn encode(&self, out: &mut #krate::LabelSetEncoder<'_>) {
                 #(#encodes)*
+            }
+        }
+
+        #borrowed
+    }
+}
+
+/// Whether `ty` is spelled `String` (or `std::string::String`): its borrowed form is `&str`.
+fn is_string(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "String" && last.arguments.is_none()),
+        _ => false,
+    }
+}
+
+/// `#[label(borrowed = NameRef)]`: a struct of the same fields borrowed (`&str` for `String`,
+/// `&T` otherwise), hashed field by field in order as `#[derive(Hash)]` hashes the label set,
+/// and its `BorrowedLabels` impl.
+fn borrowed_label_set(
+    krate: &syn::Path,
+    ident: &syn::Ident,
+    vis: &syn::Visibility,
+    borrowed: &syn::Ident,
+    fields: &[(&syn::Ident, &syn::Type, String)],
+) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let declarations = fields.iter().map(|(field, ty, _)| {
+        if is_string(ty) {
+            quote!(pub #field: &'a str)
+        } else {
+            quote!(pub #field: &'a #ty)
+        }
+    });
+    let field_idents: Vec<_> = fields.iter().map(|(field, _, _)| *field).collect();
+    let owned_values = fields.iter().map(|(field, ty, _)| {
+        if is_string(ty) {
+            quote!(#private::From::from(self.#field))
+        } else {
+            quote!(#private::Clone::clone(self.#field))
+        }
+    });
+    let doc = format!(
+        "[`{ident}`] borrowed, to find its series with `Family::get` without allocating (`#[label(borrowed = {borrowed})]`)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy)]
+        #vis struct #borrowed<'a> {
+            #(#declarations,)*
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all)]
+        impl #private::Hash for #borrowed<'_> {
+            fn hash<__H: #private::Hasher>(&self, state: &mut __H) {
+                #(#private::Hash::hash(self.#field_idents, state);)*
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all)]
+        impl #krate::BorrowedLabels<#ident> for #borrowed<'_> {
+            fn matches(&self, owned: &#ident) -> bool {
+                true #(&& #private::PartialEq::eq(self.#field_idents, &owned.#field_idents))*
+            }
+            fn to_label_set(&self) -> #private::Cow<'_, #ident> {
+                #private::Cow::Owned(#ident { #(#field_idents: #owned_values,)* })
             }
         }
     }

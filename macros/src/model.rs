@@ -31,6 +31,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) preinit: bool,
     pub(crate) native: Option<Native>,
     pub(crate) summary: SummarySettings,
+    pub(crate) expire_after: Option<crate::attr::ExpireAfter>,
 }
 
 pub(crate) fn default_crate() -> Path {
@@ -191,6 +192,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
             preinit: attrs.preinit,
             native: attrs.native,
             summary: attrs.summary,
+            expire_after: attrs.expire_after,
         });
     }
     MetricsStruct {
@@ -254,6 +256,9 @@ pub(crate) struct LabelSetStruct<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) krate: Path,
     pub(crate) fields: Vec<(&'a Ident, &'a Type, String)>,
+    /// `#[label(borrowed = NameRef)]`: the borrowed form to generate.
+    pub(crate) borrowed: Option<Ident>,
+    pub(crate) vis: &'a syn::Visibility,
 }
 
 pub(crate) fn label_set<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelSetStruct<'a> {
@@ -282,10 +287,13 @@ pub(crate) fn label_set<'a>(cx: &Ctxt, input: &'a DeriveInput) -> LabelSetStruct
         }
         fields.push((ident, &field.ty, name));
     }
+    let (krate, borrowed) = attr::label_set_container(cx, &input.attrs);
     LabelSetStruct {
         ident: &input.ident,
-        krate: attr::label_container(cx, &input.attrs).unwrap_or_else(default_crate),
+        krate: krate.unwrap_or_else(default_crate),
         fields,
+        borrowed,
+        vis: &input.vis,
     }
 }
 

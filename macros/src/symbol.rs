@@ -29,8 +29,10 @@ pub(crate) const QUANTILES: &str = "quantiles";
 pub(crate) const MAX_AGE: &str = "max_age";
 pub(crate) const AGE_BUCKETS: &str = "age_buckets";
 pub(crate) const BUF_CAP: &str = "buf_cap";
+pub(crate) const EXPIRE_AFTER: &str = "expire_after";
 
 pub(crate) const RENAME: &str = "rename";
+pub(crate) const BORROWED: &str = "borrowed";
 
 pub(crate) const CONTAINER_KEYS: &[&str] = &[PREFIX, CONST_LABELS, NO_GLOBAL, CRATE];
 pub(crate) const FIELD_KEYS: &[&str] = &[
@@ -45,6 +47,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     MAX_AGE,
     AGE_BUCKETS,
     BUF_CAP,
+    EXPIRE_AFTER,
     SKIP,
 ];
 pub(crate) const NATIVE_KEYS: &[&str] = &[
@@ -59,3 +62,4 @@ pub(crate) const NATIVE_KEYS: &[&str] = &[
 pub(crate) const LABEL_FIELD_KEYS: &[&str] = &[NAME];
 pub(crate) const LABEL_VARIANT_KEYS: &[&str] = &[RENAME];
 pub(crate) const LABEL_CONTAINER_KEYS: &[&str] = &[CRATE];
+pub(crate) const LABEL_SET_CONTAINER_KEYS: &[&str] = &[CRATE, BORROWED];

@@ -68,6 +68,74 @@ pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
     fn encode(&self, out: &mut LabelSetEncoder<'_>);
 }
 
+/// A borrowed form of the label set `L`, to find an existing series without building an owned
+/// `L` (no allocation per lookup for `String` labels).
+///
+/// Every `L` is its own borrowed form. `#[label(borrowed = NameRef)]` on a `#[derive(LabelSet)]`
+/// struct generates another: `NameRef<'a>`, with the same fields as `&'a str` for `String` ones
+/// and `&'a T` for the others, hashed as `#[derive(Hash)]` hashes the label set. By hand, a struct
+/// of `&str` fields in the same order works as long as it hashes exactly like `L`
+/// (`#[derive(Hash)]` on both does: `&str` hashes like `String`, `&T` like `T`).
+///
+/// ```
+/// use promexport::{Counter, Family, LabelSet};
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+/// #[label(borrowed = UpstreamLabelsRef)]
+/// struct UpstreamLabels { upstream: String, port: u16 }
+///
+/// let sent: Family<UpstreamLabels, Counter> = Family::default();
+/// let upstream = "10.0.0.7"; // borrowed from the request, say
+/// sent.get(&UpstreamLabelsRef { upstream, port: &8080 }).inc();
+/// assert_eq!(sent.get(&UpstreamLabels { upstream: upstream.into(), port: 8080 }).get(), 1);
+/// ```
+///
+/// A form that hashes differently is not unsafe, only slow: its lookups miss, and each one takes
+/// the family's write lock to find the series by the owned label set. By hand:
+///
+/// ```
+/// use promexport::{BorrowedLabels, Counter, Family, LabelSet};
+/// use std::borrow::Cow;
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+/// struct RouteLabels { route: String, status: u16 }
+///
+/// #[derive(Hash)]
+/// struct RouteLabelsRef<'a> { route: &'a str, status: u16 }
+///
+/// impl BorrowedLabels<RouteLabels> for RouteLabelsRef<'_> {
+///     fn matches(&self, owned: &RouteLabels) -> bool {
+///         self.route == owned.route && self.status == owned.status
+///     }
+///     fn to_label_set(&self) -> Cow<'_, RouteLabels> {
+///         Cow::Owned(RouteLabels { route: self.route.to_owned(), status: self.status })
+///     }
+/// }
+///
+/// let requests: Family<RouteLabels, Counter> = Family::default();
+/// let route = String::from("/items/{id}");
+/// requests.get(&RouteLabelsRef { route: &route, status: 200 }).inc();
+/// requests.get(&RouteLabels { route, status: 200 }).inc();
+/// assert_eq!(requests.len(), 1);
+/// ```
+pub trait BorrowedLabels<L: LabelSet>: Hash {
+    /// Whether `owned` is the label set this borrows.
+    fn matches(&self, owned: &L) -> bool;
+    /// The label set, owned only when it has to be built (for a new series).
+    fn to_label_set(&self) -> Cow<'_, L>;
+}
+
+impl<L: LabelSet> BorrowedLabels<L> for L {
+    #[inline]
+    fn matches(&self, owned: &L) -> bool {
+        self == owned
+    }
+    #[inline]
+    fn to_label_set(&self) -> Cow<'_, L> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// Writes the `name="value"` pairs of a label set, escaped and comma-separated.
 #[derive(Debug)]
 pub struct LabelSetEncoder<'a> {

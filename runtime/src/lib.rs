@@ -144,12 +144,14 @@ pub use encoding::{
 };
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};
-pub use labels::{DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set};
+pub use labels::{
+    BorrowedLabels, DynLabelValue, LabelSet, LabelSetEncoder, LabelValue, encode_label_set,
+};
 pub use metrics::{Buckets, GaugeHistogram, exponential_buckets, linear_buckets, valid_buckets};
 pub use metrics::{
     Counter, CounterValue, DEFAULT_BUCKETS, Descriptor, Exemplar, Family, Gauge, GaugeValue,
     Histogram, HistogramTimer, InProgress, Info, MAX_EXEMPLAR_LABEL_CHARS, Metric, MetricConfig,
-    MetricKind, Series, ShardedCounter, StateSet, set_default_max_series,
+    MetricKind, Series, SeriesHandle, ShardedCounter, StateSet, set_default_max_series,
 };
 pub use metrics::{DEFAULT_AGE_BUCKETS, DEFAULT_BUF_CAP, DEFAULT_MAX_AGE, Summary, SummaryOptions};
 pub use metrics::{
@@ -183,6 +185,9 @@ pub use serve::{ListenAddress, Server, ServerHandle, handle_request, serve};
 /// - `buckets = [0.1, 0.5, 1]`: histogram upper bounds, strictly increasing (`+Inf` is added);
 /// - `preinit`: a [`Family`] over a closed label set serves every label combination at zero from
 ///   the start, rather than each once touched (for alerts and dashboards that expect them);
+/// - `expire_after = "10m"`: a [`Family`] over an open label set drops, at a scrape, the series
+///   unused for that long (`ms`, `s`, `m`, `h`, `d`, e.g. `"1h30m"`; see
+///   [`Family::expire_after`]);
 /// - `skip`: not a metric; built with `Default::default()`.
 ///
 /// Names are checked at compile time: snake_case ASCII, no `__` prefix, no `:`, no duplicates;
@@ -232,7 +237,9 @@ pub use promexport_macros::Metrics;
 ///
 /// Each field is one label, named after the field or `#[label(name = "...")]`; its type
 /// implements [`LabelValue`]. `#[label(crate = path)]` on the struct names a re-export of
-/// promexport. For `struct Route { method: Method, cached: bool }` the derive generates:
+/// promexport; `#[label(borrowed = RouteRef)]` also generates `RouteRef<'a>`, the same fields
+/// borrowed (`&'a str` for a `String`), to find a series without allocating (see
+/// [`BorrowedLabels`]). For `struct Route { method: Method, cached: bool }` the derive generates:
 ///
 /// ```text
 /// impl LabelSet for Route {

@@ -9,7 +9,10 @@ pub use crate::instrument::{
 };
 pub use crate::labels::product_cardinality;
 pub use crate::registry::{Registration, field_declaring};
+pub use core::clone::Clone;
+pub use core::cmp::PartialEq;
 pub use core::convert::From;
+pub use core::hash::{Hash, Hasher};
 pub use core::iter::Iterator;
 pub use core::option::Option::{self, None, Some};
 pub use core::time::Duration;
@@ -17,6 +20,7 @@ pub use core::{
     assert, concat, default::Default, env, file, line, matches, module_path, unreachable,
 };
 pub use inventory;
+pub use std::borrow::Cow;
 pub use std::boxed::Box;
 pub use std::string::String;
 pub use std::sync::OnceLock;

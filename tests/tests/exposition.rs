@@ -297,7 +297,8 @@ fn label_values_of_any_text_round_trip() {
             .iter()
             .find(|f| f.name == "shop_responses")
             .unwrap();
-        let parsed: Vec<(String, f64)> = responses
+        // Series of an open label set are served in no particular order.
+        let mut parsed: Vec<(String, f64)> = responses
             .samples
             .iter()
             .map(|s| {
@@ -312,11 +313,13 @@ fn label_values_of_any_text_round_trip() {
                 )
             })
             .collect();
-        let expected: Vec<(String, f64)> = nasty
+        let mut expected: Vec<(String, f64)> = nasty
             .iter()
             .enumerate()
             .map(|(i, p)| (p.to_string(), i as f64))
             .collect();
+        parsed.sort_by(|a, b| a.0.cmp(&b.0));
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(parsed, expected, "{format:?}");
     }
 }

@@ -88,8 +88,10 @@ impl HttpMethod {
     }
 }
 
+/// `HttpLabelsRef` borrows the route from the request's `MatchedPath`, so recording a request
+/// for a route already seen allocates nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-#[label(crate = crate)]
+#[label(crate = crate, borrowed = HttpLabelsRef)]
 struct HttpLabels {
     method: HttpMethod,
     route: String,
@@ -246,14 +248,10 @@ where
         let status = output
             .as_ref()
             .map_or(500, |response| response.status().as_u16());
-        let labels = HttpLabels {
-            method: this.method,
-            route: this
-                .route
-                .as_ref()
-                .map_or("unmatched", MatchedPath::as_str)
-                .to_owned(),
-            status,
+        let labels = HttpLabelsRef {
+            method: &this.method,
+            route: this.route.as_ref().map_or("unmatched", MatchedPath::as_str),
+            status: &status,
         };
         let metrics = HttpServerMetrics::global();
         metrics.requests.get(&labels).inc();

@@ -3,7 +3,7 @@
 //! not at all when the future is dropped before. Under Miri (scripts/miri.sh) these run the
 //! unsafe pin projection of `ResponseFuture::poll` and the drop of the inner future in place.
 
-use super::{HttpLabels, HttpMethod, HttpMetricsLayer, HttpServerMetrics};
+use super::{HttpLabels, HttpLabelsRef, HttpMethod, HttpMetricsLayer, HttpServerMetrics};
 use hyper::{Request, Response, StatusCode};
 use std::cell::Cell;
 use std::future::Future;
@@ -147,4 +147,32 @@ fn a_request_dropped_before_its_response_is_not_recorded() {
         assert!(dropped.get());
         assert_eq!(recorded(HttpMethod::Options, 204), before);
     });
+}
+
+#[test]
+fn borrowed_labels_hash_like_the_owned_ones() {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::RandomState::default();
+    for (method, route, status) in [
+        (HttpMethod::Get, "/items/{id}", 200),
+        (HttpMethod::Other, "", 500),
+        (HttpMethod::Patch, "unmatched", 404),
+    ] {
+        let owned = HttpLabels {
+            method,
+            route: route.to_owned(),
+            status,
+        };
+        let borrowed = HttpLabelsRef {
+            method: &method,
+            route,
+            status: &status,
+        };
+        assert_eq!(
+            hasher.hash_one(&owned),
+            hasher.hash_one(borrowed),
+            "{route}"
+        );
+        assert!(crate::BorrowedLabels::matches(&borrowed, &owned));
+    }
 }

@@ -1,9 +1,13 @@
+use super::refcounted::Refcounted;
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
 use crate::encoding::FamilyEncoder;
-use crate::labels::{LabelSet, LabelSetEncoder, encode_label_set};
+use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 /// A labelled family: one series of `M` per label set `L`.
 ///
@@ -14,14 +18,30 @@ use std::sync::{OnceLock, PoisonError, RwLock};
 /// the field `#[metric(preinit)]` to create and serve every combination at zero from the start,
 /// as Prometheus advises for the label values a dashboard or alert expects to see.
 ///
-/// Other label sets are looked up in a map under a read lock; a new label set takes the write
-/// lock once. Series live as long as the family, so the `&M` returned can be kept.
+/// Other label sets are looked up in a hash table under a read lock; a new label set takes the
+/// write lock once. [`get`](Self::get) accepts the label set or a borrowed form of it
+/// ([`BorrowedLabels`]), so finding an existing series allocates nothing. They are served in the
+/// table's order, which is no particular one (a list in creation order cost 12 bytes a series).
 ///
 /// Open label sets are limited (`#[metric(max_series = N)]`, default 10,000, see
 /// [`set_default_max_series`](crate::set_default_max_series)): past the limit, `get` returns a
 /// series that is never served, `promexport_series_rejected_total{family}` counts the refusal,
 /// and memory stays bounded whatever label values clients send. A refusal takes only the read
 /// lock, so a flood of new label values does not stall the updates of existing series.
+///
+/// # Series that come and go
+///
+/// [`remove`](Self::remove), [`retain`](Self::retain) and [`clear`](Self::clear) drop series,
+/// and [`expire_after`](Self::expire_after) (`#[metric(expire_after = "10m")]`) drops those a
+/// scrape finds unused for that long. The limit counts live series, so a family over pods or
+/// tenants that come and go keeps room for new ones.
+///
+/// A series of an open label set is reference-counted: the [`SeriesHandle`] that `get` returns
+/// keeps it alive, so a handle kept past a removal stays valid, but its series is no longer
+/// served and its updates are lost. Getting the same labels again creates a fresh series at
+/// zero. A series of a closed label set lives in its slot for as long as the family: removing
+/// it only stops serving it, and when touched again it is served again *with its value*
+/// (counters stay monotonic, so Prometheus sees no reset).
 ///
 /// ```
 /// use promexport::{Counter, Family, LabelSet, LabelValue, MetricConfig};
@@ -52,28 +72,23 @@ enum Storage<L, M> {
     /// The slots of a closed label set, at `LabelSet::index`, each filled when first touched.
     /// The series sits in its slot, not behind a pointer: a touched slot costs one more load
     /// than a plain array, and an untouched one the size of the series without its heap parts.
-    Fixed(Box<[OnceLock<LabelledSeries<M>>]>),
-    /// Series in creation order (boxed, so references survive growth) and their index by label set.
+    Fixed(Box<[FixedSlot<M>]>),
+    /// Reference-counted series, found by label set in a hash table.
     Dynamic {
-        series: RwLock<DynamicSeries<L, M>>,
+        table: RwLock<Table<L, M>>,
         /// What label sets past the series limit record into: never served.
         overflow: M,
         /// This family's `promexport_series_rejected_total` series, found once, at the first
         /// refusal.
-        rejected: OnceLock<&'static Counter>,
+        rejected: OnceLock<SeriesHandle<'static, RejectedLabels, Counter>>,
     },
 }
 
-struct DynamicSeries<L, M> {
-    /// The series, found by the hash of their label set: a pointer a slot, where a map keyed by
-    /// a second copy of each label set took 56 bytes.
-    index: hashbrown::HashTable<SeriesRef<L, M>>,
-    /// foldhash: several times faster than SipHash on short label text, and randomly seeded
-    /// per process, so label values chosen by clients cannot be made to collide on purpose.
-    hasher: foldhash::fast::RandomState,
-    series: Vec<Box<KeyedSeries<L, M>>>,
-    /// Where a new series' label text is written, so the text is allocated once, at its size.
-    scratch: String,
+struct FixedSlot<M> {
+    series: OnceLock<LabelledSeries<M>>,
+    /// Served: set when touched, cleared by `remove`. The series stays in its slot either way,
+    /// so the `&M` of a closed label set lives as long as the family.
+    live: AtomicBool,
 }
 
 struct LabelledSeries<M> {
@@ -82,27 +97,88 @@ struct LabelledSeries<M> {
     metric: M,
 }
 
-/// A series of an open label set, with the label set it is found by.
-struct KeyedSeries<L, M> {
-    key: L,
-    series: LabelledSeries<M>,
+struct Table<L, M> {
+    /// The series by the hash of their label set, in the order they are served: one pointer a
+    /// slot, where a table of label sets took 56 bytes a slot (the table keeps an eighth of its
+    /// slots free, and doubles).
+    index: hashbrown::HashTable<Refcounted<Entry<L, M>>>,
+    /// foldhash: several times faster than SipHash on short label text, and randomly seeded
+    /// per process, so label values chosen by clients cannot be made to collide on purpose.
+    hasher: foldhash::fast::RandomState,
+    /// Where a new series' label text is written, so the text is allocated once, at its size.
+    scratch: String,
+    /// Idle expiry: the scrape count, stamped on each series when it is looked up.
+    epoch: u32,
+    /// Idle expiry: when recent scrapes started, oldest first, back to the last one more than
+    /// `expire_after` ago.
+    scrapes: VecDeque<(u32, Instant)>,
 }
 
-/// A series boxed in `DynamicSeries::series`, pointed to from its `index`.
-struct SeriesRef<L, M>(std::ptr::NonNull<KeyedSeries<L, M>>);
+/// One series of an open label set, shared by the family and the handles to it.
+struct Entry<L, M> {
+    key: L,
+    labels: Box<str>,
+    metric: M,
+}
 
-// SAFETY: a `SeriesRef` is only read through `get`, as a shared reference; it is as safe to send
-// and share as `&KeyedSeries`.
-unsafe impl<L: Sync, M: Sync> Send for SeriesRef<L, M> {}
-// SAFETY: as above.
-unsafe impl<L: Sync, M: Sync> Sync for SeriesRef<L, M> {}
+/// The `Table::epoch` of the last lookup of a series: it was last used after that scrape
+/// started and before the next one did. Kept next to the reference count, in what would be
+/// padding.
+fn last_used<L, M>(entry: &Refcounted<Entry<L, M>>) -> &AtomicU32 {
+    Refcounted::spare(entry)
+}
 
-impl<L, M> SeriesRef<L, M> {
-    fn get(&self) -> &KeyedSeries<L, M> {
-        // SAFETY: the pointee is a box of the `series` of the `DynamicSeries` holding this
-        // `SeriesRef`; boxes are never removed or mutated, and moving a box (when `series` grows)
-        // does not move what it points to.
-        unsafe { self.0.as_ref() }
+/// The family's table holds one reference to each live series.
+const TABLE_REFERENCES: usize = 1;
+
+/// A series of a [`Family`], as [`Family::get`] returns it: use it as the metric (`Deref`).
+///
+/// A series of an open label set is shared: the handle keeps it alive after it is removed or
+/// expired (its updates are then not served), and a series held by a handle is never expired.
+/// Getting a handle and dropping it costs two uncontended atomic operations on the series' own
+/// cache line, the one its update writes anyway.
+pub struct SeriesHandle<'a, L, M> {
+    series: Handle<'a, L, M>,
+}
+
+enum Handle<'a, L, M> {
+    /// A closed label set's slot, or the overflow series: they live as long as the family.
+    Borrowed(&'a M),
+    Shared(Refcounted<Entry<L, M>>),
+}
+
+impl<L, M> std::ops::Deref for SeriesHandle<'_, L, M> {
+    type Target = M;
+    #[inline]
+    fn deref(&self) -> &M {
+        match &self.series {
+            Handle::Borrowed(metric) => metric,
+            Handle::Shared(entry) => &entry.metric,
+        }
+    }
+}
+
+impl<L, M> Clone for SeriesHandle<'_, L, M> {
+    fn clone(&self) -> Self {
+        let series = match &self.series {
+            Handle::Borrowed(metric) => Handle::Borrowed(*metric),
+            Handle::Shared(entry) => Handle::Shared(Refcounted::clone(entry)),
+        };
+        SeriesHandle { series }
+    }
+}
+
+impl<L, M: std::fmt::Debug> std::fmt::Debug for SeriesHandle<'_, L, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<'a, L, M> SeriesHandle<'a, L, M> {
+    fn borrowed(metric: &'a M) -> Self {
+        SeriesHandle {
+            series: Handle::Borrowed(metric),
+        }
     }
 }
 
@@ -115,20 +191,28 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             .filter(|n| (0..*n).all(|i| L::from_index(i).is_some_and(|l| l.index() == i)));
         let storage = match closed {
             Some(cardinality) => {
-                let slots: Box<[_]> = (0..cardinality).map(|_| OnceLock::new()).collect();
+                let slots: Box<[_]> = (0..cardinality)
+                    .map(|_| FixedSlot {
+                        series: OnceLock::new(),
+                        live: AtomicBool::new(false),
+                    })
+                    .collect();
                 if config.preinit {
                     for (index, slot) in slots.iter().enumerate() {
-                        slot.get_or_init(|| Self::fixed_series(config, index, None));
+                        slot.series
+                            .get_or_init(|| Self::fixed_series(config, index, None));
+                        slot.live.store(true, Ordering::Relaxed);
                     }
                 }
                 Storage::Fixed(slots)
             }
             None => Storage::Dynamic {
-                series: RwLock::new(DynamicSeries {
+                table: RwLock::new(Table {
                     index: hashbrown::HashTable::new(),
                     hasher: foldhash::fast::RandomState::default(),
-                    series: Vec::new(),
                     scratch: String::new(),
+                    epoch: 0,
+                    scrapes: VecDeque::new(),
                 }),
                 overflow: M::new(config),
                 rejected: OnceLock::new(),
@@ -142,50 +226,96 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         }
     }
 
-    /// The series of `labels`, created at zero on first use.
+    /// This family, dropping each series of an open label set that no scrape has seen used
+    /// for `idle` (what `#[metric(expire_after = "...")]` sets).
+    ///
+    /// A series is used when [`get`](Self::get) finds it, and while a [`SeriesHandle`] to it is
+    /// held: a handle kept and updated for hours keeps its series. The check runs when the
+    /// family is scraped, so the hot path reads no clock: `get` stamps the series with the
+    /// number of the current scrape (a load and, once per scrape interval, a store), and a scrape
+    /// drops the series last stamped before the last scrape that started more than `idle` ago.
+    /// A series is thus dropped between `idle` and `idle` plus one scrape interval after its last
+    /// use. A family that is never scraped expires nothing. Closed label sets do not expire.
+    ///
+    /// ```
+    /// use promexport::{Counter, Family, LabelSet};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct PeerLabels { peer: String }
+    ///
+    /// let sent: Family<PeerLabels, Counter> =
+    ///     Family::default().expire_after(Duration::from_secs(600));
+    /// sent.get(&PeerLabels { peer: "10.0.0.7:9000".into() }).inc();
+    /// assert_eq!(sent.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn expire_after(mut self, idle: Duration) -> Self {
+        self.config.expire_after = Some(idle);
+        self
+    }
+
+    /// The series of `labels`, created at zero on first use. `labels` is the label set or a
+    /// borrowed form of it ([`BorrowedLabels`]), which is only made owned for a new series.
     #[inline]
-    pub fn get(&self, labels: &L) -> &M {
+    pub fn get<Q: BorrowedLabels<L> + ?Sized>(&self, labels: &Q) -> SeriesHandle<'_, L, M> {
         match &self.storage {
             Storage::Fixed(slots) => {
-                // `new` checked that `index` round-trips, and a closed label set has at least one
-                // series; clamping only guards against a hand-written `index` beyond CARDINALITY.
-                let index = labels.index().min(slots.len() - 1);
+                let index = Self::slot_index(slots, labels);
                 let slot = &slots[index];
-                match slot.get() {
-                    Some(series) => &series.metric,
-                    None => self.touch(slot, index, labels),
+                match slot.series.get() {
+                    Some(series) if slot.live.load(Ordering::Relaxed) => {
+                        SeriesHandle::borrowed(&series.metric)
+                    }
+                    _ => self.touch(slot, index, labels),
                 }
             }
             Storage::Dynamic {
-                series,
+                table,
                 overflow,
                 rejected,
             } => {
                 {
-                    let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(metric) = Self::lookup(&dynamic, labels) {
-                        return metric;
+                    let table = read(table);
+                    if let Some(series) = Self::lookup(&table, labels) {
+                        return series;
                     }
                     // Refused under the read lock: at the limit, new label sets would queue
                     // every reader of the family behind the write lock.
-                    if dynamic.series.len() >= self.limit() {
-                        drop(dynamic);
+                    if table.index.len() >= self.limit() {
+                        drop(table);
                         self.count_rejection(rejected);
-                        return overflow;
+                        return SeriesHandle::borrowed(overflow);
                     }
                 }
-                self.insert(series, rejected, labels).unwrap_or(overflow)
+                self.insert(table, rejected, labels)
+                    .unwrap_or_else(|| SeriesHandle::borrowed(overflow))
             }
         }
     }
 
-    /// Fills the slot at `index` of a closed label set, the first time it is touched.
+    /// The slot of `labels` in a closed label set.
+    #[inline]
+    fn slot_index<Q: BorrowedLabels<L> + ?Sized>(slots: &[FixedSlot<M>], labels: &Q) -> usize {
+        // `new` checked that `index` round-trips, and a closed label set has at least one
+        // series; clamping only guards against a hand-written `index` beyond CARDINALITY.
+        labels.to_label_set().index().min(slots.len() - 1)
+    }
+
+    /// Fills (or serves again) the slot at `index` of a closed label set.
     #[cold]
     #[inline(never)]
-    fn touch<'a>(&self, slot: &'a OnceLock<LabelledSeries<M>>, index: usize, labels: &L) -> &'a M {
-        &slot
-            .get_or_init(|| Self::fixed_series(&self.config, index, Some(labels)))
-            .metric
+    fn touch<'a, Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        slot: &'a FixedSlot<M>,
+        index: usize,
+        labels: &Q,
+    ) -> SeriesHandle<'a, L, M> {
+        let series = slot
+            .series
+            .get_or_init(|| Self::fixed_series(&self.config, index, Some(&labels.to_label_set())));
+        slot.live.store(true, Ordering::Relaxed);
+        SeriesHandle::borrowed(&series.metric)
     }
 
     /// The series at `index` of a closed label set, labelled from `index` (`touched` is only
@@ -209,7 +339,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     }
 
     /// Counts one refused label set, in a counter found once per family.
-    fn count_rejection(&self, rejected: &OnceLock<&'static Counter>) {
+    fn count_rejection(&self, rejected: &OnceLock<SeriesHandle<'static, RejectedLabels, Counter>>) {
         let counter = rejected.get_or_init(|| {
             SeriesGuardMetrics::global()
                 .series_rejected
@@ -220,102 +350,258 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         counter.inc();
     }
 
-    fn lookup<'a>(dynamic: &DynamicSeries<L, M>, labels: &L) -> Option<&'a M> {
-        let hash = dynamic.hasher.hash_one(labels);
-        let found = dynamic
-            .index
-            .find(hash, |series| series.get().key == *labels)?;
-        let series = &found.get().series;
-        // SAFETY: series are boxed and never removed or moved out of their box while the family
-        // is alive (removal needs `&mut self`), so the pointee outlives the returned borrow of
-        // `self`, whatever happens to the lock guard or the `Vec` holding the box.
-        Some(unsafe { &*std::ptr::from_ref(&series.metric) })
+    #[inline]
+    fn lookup<'a, Q: BorrowedLabels<L> + ?Sized>(
+        table: &Table<L, M>,
+        labels: &Q,
+    ) -> Option<SeriesHandle<'a, L, M>> {
+        let hash = table.hasher.hash_one(labels);
+        let entry = table.index.find(hash, |entry| labels.matches(&entry.key))?;
+        // Without expiry the epoch stays 0, as every stamp does: a load, never a store.
+        let stamp = last_used(entry);
+        if stamp.load(Ordering::Relaxed) != table.epoch {
+            stamp.store(table.epoch, Ordering::Relaxed);
+        }
+        Some(SeriesHandle {
+            series: Handle::Shared(Refcounted::clone(entry)),
+        })
     }
 
     /// Creates the series of `labels`, or `None` past the series limit (counted in
     /// `promexport_series_rejected_total{family}`).
     #[cold]
-    fn insert<'a>(
-        &'a self,
-        lock: &'a RwLock<DynamicSeries<L, M>>,
-        rejected: &OnceLock<&'static Counter>,
-        labels: &L,
-    ) -> Option<&'a M> {
-        if let Some(metric) = self.insert_within(lock, self.limit(), labels) {
-            return Some(metric);
+    fn insert<Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        table: &RwLock<Table<L, M>>,
+        rejected: &OnceLock<SeriesHandle<'static, RejectedLabels, Counter>>,
+        labels: &Q,
+    ) -> Option<SeriesHandle<'static, L, M>> {
+        if let Some(series) = self.insert_within(table, self.limit(), labels) {
+            return Some(series);
         }
         self.count_rejection(rejected);
         None
     }
 
     /// Creates the series of `labels` unless the family already holds `limit` series.
-    fn insert_within<'a>(
-        &'a self,
-        lock: &'a RwLock<DynamicSeries<L, M>>,
+    fn insert_within<Q: BorrowedLabels<L> + ?Sized>(
+        &self,
+        table: &RwLock<Table<L, M>>,
         limit: usize,
-        labels: &L,
-    ) -> Option<&'a M> {
-        let mut dynamic = lock.write().unwrap_or_else(PoisonError::into_inner);
-        #[cfg(test)]
-        self.write_locks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(metric) = Self::lookup(&dynamic, labels) {
-            return Some(metric);
+        labels: &Q,
+    ) -> Option<SeriesHandle<'static, L, M>> {
+        let mut table = self.write(table);
+        let owned = labels.to_label_set().into_owned();
+        // Found again by the owned label set: should a borrowed form hash differently, it is
+        // slow (each lookup ends here) but never creates a second series for the same labels.
+        let hash = table.hasher.hash_one(&owned);
+        if let Some(entry) = table.index.find(hash, |entry| entry.key == owned) {
+            return Some(SeriesHandle {
+                series: Handle::Shared(Refcounted::clone(entry)),
+            });
         }
-        let position = dynamic.series.len();
-        if position >= limit {
+        if table.index.len() >= limit {
             return None;
         }
-        let dynamic = &mut *dynamic;
-        dynamic.scratch.clear();
-        labels.encode(&mut LabelSetEncoder::new(&mut dynamic.scratch));
-        let keyed = Box::new(KeyedSeries {
-            key: labels.clone(),
-            series: LabelledSeries {
-                labels: Box::from(dynamic.scratch.as_str()),
+        let table = &mut *table;
+        table.scratch.clear();
+        owned.encode(&mut LabelSetEncoder::new(&mut table.scratch));
+        let entry = Refcounted::new(
+            Entry {
+                labels: Box::from(table.scratch.as_str()),
                 metric: M::new(&self.config),
+                key: owned,
             },
-        });
-        dynamic.series.push(keyed);
-        // Taken from the box where it stays: moving a box asserts it is unique.
-        let pointer = SeriesRef(std::ptr::NonNull::from(&*dynamic.series[position]));
-        let hasher = &dynamic.hasher;
-        let hash = hasher.hash_one(labels);
-        dynamic
+            table.epoch,
+        );
+        let hasher = &table.hasher;
+        table
             .index
-            .insert_unique(hash, pointer, |series| hasher.hash_one(&series.get().key));
-        Self::lookup(dynamic, labels)
+            .insert_unique(hash, Refcounted::clone(&entry), |entry| {
+                hasher.hash_one(&entry.key)
+            });
+        Some(SeriesHandle {
+            series: Handle::Shared(entry),
+        })
     }
 
     /// The series of `labels`, whatever the limit: for the rejection counters themselves, one
     /// per family name, which must not refuse (and count) their own series.
-    fn get_unlimited(&self, labels: &L) -> &M {
+    fn get_unlimited(&self, labels: &L) -> SeriesHandle<'static, L, M> {
         match &self.storage {
-            Storage::Fixed(_) => self.get(labels),
-            Storage::Dynamic {
-                series, overflow, ..
-            } => {
-                if let Some(metric) = Self::lookup(
-                    &series.read().unwrap_or_else(PoisonError::into_inner),
-                    labels,
-                ) {
-                    return metric;
+            Storage::Fixed(_) => unreachable!("the rejection counters have an open label set"),
+            Storage::Dynamic { table, .. } => {
+                if let Some(series) = Self::lookup(&read(table), labels) {
+                    return series;
                 }
-                self.insert_within(series, usize::MAX, labels)
-                    .unwrap_or(overflow)
+                match self.insert_within(table, usize::MAX, labels) {
+                    Some(series) => series,
+                    None => unreachable!("no limit"),
+                }
             }
         }
+    }
+
+    /// Removes the series of `labels`; whether it was served. A [`SeriesHandle`] to it stays
+    /// valid, but its updates are no longer served, and getting `labels` again starts a fresh
+    /// series at zero. For a closed label set, the series is served again when next touched,
+    /// with its value.
+    ///
+    /// ```
+    /// use promexport::{Gauge, Family, LabelSet};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct PodLabels { pod: String }
+    ///
+    /// let ready: Family<PodLabels, Gauge> = Family::default();
+    /// let pod = PodLabels { pod: "web-7f9c".into() };
+    /// ready.get(&pod).set(1);
+    /// assert!(ready.remove(&pod), "the pod went away");
+    /// assert!(!ready.remove(&pod));
+    /// assert_eq!(ready.len(), 0);
+    /// assert_eq!(ready.get(&pod).get(), 0, "a fresh series");
+    /// ```
+    pub fn remove<Q: BorrowedLabels<L> + ?Sized>(&self, labels: &Q) -> bool {
+        match &self.storage {
+            Storage::Fixed(slots) => slots[Self::slot_index(slots, labels)]
+                .live
+                .swap(false, Ordering::Relaxed),
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                let hash = table.hasher.hash_one(labels);
+                if let Ok(found) = table
+                    .index
+                    .find_entry(hash, |entry| labels.matches(&entry.key))
+                {
+                    found.remove();
+                    return true;
+                }
+                // A borrowed form that hashes unlike its label set is found by the owned one.
+                let owned = labels.to_label_set();
+                let hash = table.hasher.hash_one(&*owned);
+                match table.index.find_entry(hash, |entry| entry.key == *owned) {
+                    Ok(found) => {
+                        found.remove();
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
+    /// Keeps only the series whose label set `keep` accepts.
+    ///
+    /// ```
+    /// use promexport::{Counter, Family, LabelSet};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct JobLabels { tenant: String, job: String }
+    ///
+    /// let runs: Family<JobLabels, Counter> = Family::default();
+    /// for (tenant, job) in [("acme", "backup"), ("acme", "report"), ("initech", "backup")] {
+    ///     runs.get(&JobLabels { tenant: tenant.into(), job: job.into() }).inc();
+    /// }
+    /// runs.retain(|labels| labels.tenant != "acme"); // the tenant left
+    /// assert_eq!(runs.len(), 1);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&L) -> bool) {
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                for (index, slot) in slots.iter().enumerate() {
+                    if slot.live.load(Ordering::Relaxed)
+                        && L::from_index(index).is_some_and(|labels| !keep(&labels))
+                    {
+                        slot.live.store(false, Ordering::Relaxed);
+                    }
+                }
+            }
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                Self::retain_entries(&mut table, |entry| keep(&entry.key));
+            }
+        }
+    }
+
+    /// Removes every series (see [`remove`](Self::remove)). The family's table is freed too,
+    /// so a family emptied after a burst of label sets returns its memory.
+    pub fn clear(&self) {
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                for slot in slots {
+                    slot.live.store(false, Ordering::Relaxed);
+                }
+            }
+            Storage::Dynamic { table, .. } => {
+                let mut table = self.write(table);
+                table.index = hashbrown::HashTable::new();
+                table.scratch = String::new();
+            }
+        }
+    }
+
+    /// Drops the series `keep` refuses.
+    fn retain_entries(
+        table: &mut Table<L, M>,
+        keep: impl FnMut(&mut Refcounted<Entry<L, M>>) -> bool,
+    ) {
+        let before = table.index.len();
+        table.index.retain(keep);
+        // A burst of series gone: give back what the table no longer needs.
+        if table.index.len() < before && table.index.len() < table.index.capacity() / 4 {
+            let hasher = &table.hasher;
+            table
+                .index
+                .shrink_to_fit(|entry| hasher.hash_one(&entry.key));
+        }
+    }
+
+    /// Starts a scrape of a family with idle expiry: advances the epoch and drops the series
+    /// idle for longer than `expire_after`.
+    fn expire_idle(&self, table: &RwLock<Table<L, M>>, idle: Duration, now: Instant) {
+        let mut table = self.write(table);
+        table.epoch = table.epoch.saturating_add(1);
+        let epoch = table.epoch;
+        table.scrapes.push_back((epoch, now));
+        let Some(cutoff) = now.checked_sub(idle) else {
+            return;
+        };
+        // Keep the latest scrape that started before the cutoff, and the ones after it.
+        while table
+            .scrapes
+            .get(1)
+            .is_some_and(|(_, start)| *start <= cutoff)
+        {
+            table.scrapes.pop_front();
+        }
+        let Some(&(stale_before, start)) = table.scrapes.front() else {
+            return;
+        };
+        if start > cutoff {
+            return;
+        }
+        // A series stamped before epoch `stale_before` was last looked up before that scrape
+        // started, more than `idle` ago; one a handle still holds is in use.
+        Self::retain_entries(&mut table, |entry| {
+            last_used(entry).load(Ordering::Relaxed) >= stale_before
+                || Refcounted::count(entry) > TABLE_REFERENCES
+        });
+    }
+
+    fn write<'a>(&self, table: &'a RwLock<Table<L, M>>) -> RwLockWriteGuard<'a, Table<L, M>> {
+        #[cfg(test)]
+        self.write_locks.fetch_add(1, Ordering::Relaxed);
+        table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Number of series in the family (served ones: for a closed label set, those touched).
     pub fn len(&self) -> usize {
         match &self.storage {
-            Storage::Fixed(slots) => slots.iter().filter(|slot| slot.get().is_some()).count(),
-            Storage::Dynamic { series, .. } => series
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .series
-                .len(),
+            Storage::Fixed(slots) => slots
+                .iter()
+                .filter(|slot| slot.live.load(Ordering::Relaxed))
+                .count(),
+            Storage::Dynamic { table, .. } => read(table).index.len(),
         }
     }
 
@@ -323,6 +609,10 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crate::LabelSet)]
@@ -359,14 +649,18 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     fn for_each_series(&self, visit: &mut dyn FnMut(&M, &str)) {
         match &self.storage {
             Storage::Fixed(slots) => {
-                for series in slots.iter().filter_map(OnceLock::get) {
-                    visit(&series.metric, &series.labels);
+                for slot in slots
+                    .iter()
+                    .filter(|slot| slot.live.load(Ordering::Relaxed))
+                {
+                    if let Some(series) = slot.series.get() {
+                        visit(&series.metric, &series.labels);
+                    }
                 }
             }
-            Storage::Dynamic { series, .. } => {
-                let dynamic = series.read().unwrap_or_else(PoisonError::into_inner);
-                for keyed in &dynamic.series {
-                    visit(&keyed.series.metric, &keyed.series.labels);
+            Storage::Dynamic { table, .. } => {
+                for entry in &read(table).index {
+                    visit(&entry.metric, &entry.labels);
                 }
             }
         }
@@ -378,10 +672,16 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     const NATIVE: bool = M::NATIVE;
     const LABEL_NAMES: &'static [&'static str] = L::NAMES;
     const CLOSED_LABEL_SETS: Option<usize> = L::CARDINALITY;
+    const OPEN_LABEL_SETS: bool = L::CARDINALITY.is_none();
     fn new(config: &MetricConfig) -> Self {
         Family::new(config)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
+        if let (Storage::Dynamic { table, .. }, Some(idle)) =
+            (&self.storage, self.config.expire_after)
+        {
+            self.expire_idle(table, idle, Instant::now());
+        }
         self.for_each_series(&mut |metric, labels| metric.encode(family, labels));
         super::encode_trailing_gauges::<M>(family, |write| self.for_each_series(write));
     }
@@ -412,11 +712,15 @@ mod tests {
             ..MetricConfig::DEFAULT
         });
         let first = family.get(&path(0));
-        let series: Vec<&Counter> = (0..limit).map(|i| family.get(&path(i))).collect();
+        let series: Vec<SeriesHandle<'_, PathLabels, Counter>> =
+            (0..limit).map(|i| family.get(&path(i))).collect();
         first.inc();
         assert_eq!(family.len(), limit);
         for (i, counter) in series.iter().enumerate() {
-            assert!(std::ptr::eq(*counter, family.get(&path(i))), "series {i}");
+            assert!(
+                std::ptr::eq(&**counter, &*family.get(&path(i))),
+                "series {i}"
+            );
             counter.inc();
         }
         assert_eq!(family.get(&path(0)).get(), 2);
@@ -427,7 +731,7 @@ mod tests {
         assert!(
             series
                 .iter()
-                .all(|counter| !std::ptr::eq(*counter, past_limit))
+                .all(|counter| !std::ptr::eq(&**counter, &*past_limit))
         );
     }
 
@@ -480,7 +784,7 @@ mod tests {
             .get(&RejectedLabels {
                 family: "family_test_refusals",
             });
-        assert!(std::ptr::eq(*counter, global), "the exported series");
+        assert!(std::ptr::eq(&**counter, &*global), "the exported series");
     }
 
     #[test]
@@ -493,14 +797,15 @@ mod tests {
         };
         let first = family.get(&put);
         first.inc();
-        assert!(std::ptr::eq(first, family.get(&put.clone())));
+        assert!(std::ptr::eq(&*first, &*family.get(&put.clone())));
         assert_eq!(family.len(), 1);
         let Storage::Fixed(slots) = &family.storage else {
             unreachable!("closed label set")
         };
         let touched: Vec<&str> = slots
             .iter()
-            .filter_map(OnceLock::get)
+            .filter(|slot| slot.live.load(Ordering::Relaxed))
+            .filter_map(|slot| slot.series.get())
             .map(|series| &*series.labels)
             .collect();
         assert_eq!(touched, [r#"method="put",cached="true""#]);
@@ -519,9 +824,9 @@ mod tests {
         };
         for (index, slot) in slots.iter().enumerate() {
             let labels = RouteLabels::from_index(index).unwrap();
-            let series = slot.get().unwrap();
+            let series = slot.series.get().unwrap();
             assert_eq!(*series.labels, encode_label_set(&labels));
-            assert!(std::ptr::eq(&series.metric, family.get(&labels)));
+            assert!(std::ptr::eq(&series.metric, &*family.get(&labels)));
             assert_eq!(series.metric.get(), 0);
         }
     }
@@ -543,7 +848,7 @@ mod tests {
                             let i = (step * (2 * thread + 1) + thread) % labels;
                             let counter = family.get(&path(i));
                             counter.inc();
-                            found[i] = std::ptr::from_ref(counter) as usize;
+                            found[i] = std::ptr::from_ref(&*counter) as usize;
                         }
                         found
                     })
@@ -555,8 +860,242 @@ mod tests {
         for (i, address) in found[0].iter().enumerate() {
             assert!(found.iter().all(|f| f[i] == *address), "label set {i}");
             let counter = family.get(&path(i));
-            assert_eq!(std::ptr::from_ref(counter) as usize, *address);
+            assert_eq!(std::ptr::from_ref(&*counter) as usize, *address);
             assert_eq!(counter.get(), THREADS as u64, "label set {i}");
         }
+    }
+
+    fn limited(limit: usize) -> Family<PathLabels, Counter> {
+        Family::new(&MetricConfig {
+            max_series: Some(limit),
+            name: "family_test_lifecycle",
+            ..MetricConfig::DEFAULT
+        })
+    }
+
+    #[test]
+    fn a_removed_series_held_by_a_handle_stays_valid_and_comes_back_fresh() {
+        let family = limited(10);
+        let held = family.get(&path(1));
+        held.inc_by(5);
+        assert!(family.remove(&path(1)));
+        assert!(!family.remove(&path(1)), "already gone");
+        assert_eq!(family.len(), 0);
+        held.inc();
+        assert_eq!(held.get(), 6, "the handle still counts, unserved");
+        let fresh = family.get(&path(1));
+        assert_eq!(fresh.get(), 0, "a new series starts at zero");
+        assert!(!std::ptr::eq(&*fresh, &*held));
+        assert_eq!(family.len(), 1);
+    }
+
+    #[test]
+    fn the_series_limit_counts_live_series() {
+        let family = limited(3);
+        for i in 0..3 {
+            family.get(&path(i)).inc();
+        }
+        family.get(&path(3)).inc();
+        assert_eq!(family.len(), 3, "refused at the limit");
+        assert!(family.remove(&path(0)));
+        family.get(&path(3)).inc();
+        assert_eq!(family.len(), 3, "room made by the removal");
+        assert_eq!(family.get(&path(3)).get(), 1);
+        family.clear();
+        assert!(family.is_empty());
+        for i in 10..13 {
+            family.get(&path(i)).inc();
+        }
+        assert_eq!(family.len(), 3);
+    }
+
+    /// The label texts served, sorted.
+    fn served<L: LabelSet, M: Series>(family: &Family<L, M>) -> Vec<String> {
+        match &family.storage {
+            Storage::Fixed(slots) => slots
+                .iter()
+                .filter(|slot| slot.live.load(Ordering::Relaxed))
+                .filter_map(|slot| slot.series.get())
+                .map(|series| series.labels.to_string())
+                .collect(),
+            Storage::Dynamic { table, .. } => {
+                let mut served: Vec<String> = read(table)
+                    .index
+                    .iter()
+                    .map(|entry| entry.labels.to_string())
+                    .collect();
+                served.sort();
+                served
+            }
+        }
+    }
+
+    #[test]
+    fn remove_and_retain_leave_the_other_series_as_they_were() {
+        let family = limited(10);
+        for i in 0..6 {
+            family.get(&path(i)).inc();
+        }
+        assert!(family.remove(&path(1)));
+        let expected = [0, 2, 3, 4, 5].map(|i| format!(r#"path="/items/{i}""#));
+        assert_eq!(served(&family), expected);
+        family.retain(|labels| labels.path != "/items/5" && labels.path != "/items/3");
+        let expected = [0, 2, 4].map(|i| format!(r#"path="/items/{i}""#));
+        assert_eq!(served(&family), expected);
+        assert!(family.remove(&path(2)));
+        let expected = [0, 4].map(|i| format!(r#"path="/items/{i}""#));
+        assert_eq!(served(&family), expected);
+        assert_eq!(
+            family.get(&path(4)).get(),
+            1,
+            "kept series keep their values"
+        );
+    }
+
+    #[test]
+    fn removing_a_closed_series_stops_serving_it_until_touched_again() {
+        let family: Family<RouteLabels, Counter> = Family::default();
+        let get = RouteLabels {
+            method: Method::Get,
+            cached: false,
+        };
+        let put = RouteLabels {
+            method: Method::Put,
+            cached: true,
+        };
+        family.get(&get).inc();
+        family.get(&put).inc_by(2);
+        assert!(family.remove(&get));
+        assert!(!family.remove(&get));
+        assert_eq!(served(&family), [r#"method="put",cached="true""#]);
+        family.get(&get).inc();
+        assert_eq!(family.len(), 2);
+        assert_eq!(family.get(&get).get(), 2, "a closed series keeps its value");
+        family.retain(|labels| labels.method != Method::Put);
+        assert_eq!(served(&family), [r#"method="get",cached="false""#]);
+        family.clear();
+        assert!(family.is_empty());
+        assert_eq!(write_locks(&family), 0, "closed sets take no lock");
+    }
+
+    #[test]
+    fn idle_series_expire_at_a_scrape_unless_used_or_held() {
+        let idle = Duration::from_secs(60);
+        let family = limited(10).expire_after(idle);
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        family.get(&path(0)).inc();
+        family.get(&path(1)).inc();
+        let held = family.get(&path(2));
+        family.expire_idle(table, idle, at(0));
+        family.get(&path(1)).inc();
+        family.expire_idle(table, idle, at(30));
+        assert_eq!(family.len(), 3, "nothing idle for a minute yet");
+        family.get(&path(1)).inc();
+        family.expire_idle(table, idle, at(59));
+        assert_eq!(family.len(), 3, "no scrape is a minute old yet");
+        family.expire_idle(table, idle, at(61));
+        // Label set 0 was last used before the scrape at 0, more than a minute before 61;
+        // label set 1 after the scrape at 30.
+        assert_eq!(
+            served(&family),
+            [r#"path="/items/1""#, r#"path="/items/2""#],
+            "the idle series is gone, the held one stays"
+        );
+        drop(held);
+        family.expire_idle(table, idle, at(200));
+        assert!(family.is_empty(), "all idle, none held");
+        assert_eq!(family.get(&path(0)).get(), 0, "fresh after expiry");
+    }
+
+    #[derive(Hash)]
+    struct PathRef<'a> {
+        path: &'a str,
+    }
+
+    impl BorrowedLabels<PathLabels> for PathRef<'_> {
+        fn matches(&self, owned: &PathLabels) -> bool {
+            self.path == owned.path
+        }
+        fn to_label_set(&self) -> std::borrow::Cow<'_, PathLabels> {
+            std::borrow::Cow::Owned(PathLabels {
+                path: self.path.to_owned(),
+            })
+        }
+    }
+
+    #[test]
+    fn borrowed_labels_find_the_series_of_their_owned_form() {
+        let family = limited(10);
+        family.get(&PathRef { path: "/items/1" }).inc();
+        assert_eq!(write_locks(&family), 1, "created once");
+        family.get(&path(1)).inc();
+        family.get(&PathRef { path: "/items/1" }).inc();
+        assert_eq!(
+            write_locks(&family),
+            1,
+            "found by either form under the read lock"
+        );
+        assert_eq!(family.get(&path(1)).get(), 3);
+        assert!(family.remove(&PathRef { path: "/items/1" }));
+        assert!(family.is_empty());
+    }
+
+    #[test]
+    fn racing_threads_increment_remove_and_recreate_series() {
+        // Each thread walks its own pseudo-random sequence of label sets, removing some, clearing
+        // or retaining now and then, and checks what it can: a handle is usable after any removal,
+        // and the family never exceeds its limit (fewer steps under Miri).
+        const THREADS: u64 = 8;
+        const LABEL_SETS: u64 = 16;
+        let steps = if cfg!(miri) { 40 } else { 20_000 };
+        let limit = 12;
+        let family = limited(limit);
+        std::thread::scope(|scope| {
+            for thread in 0..THREADS {
+                let family = &family;
+                scope.spawn(move || {
+                    let mut state = thread.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    let mut held = Vec::new();
+                    for _ in 0..steps {
+                        // xorshift64
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        let labels = path((state % LABEL_SETS) as usize);
+                        match (state >> 32) % 16 {
+                            0..=9 => family.get(&labels).inc(),
+                            10 | 11 => {
+                                family.remove(&labels);
+                            }
+                            12 => held.push(family.get(&labels)),
+                            13 => family.retain(|other| other.path.len() % 2 == 0),
+                            14 if held.len() > 4 => held.clear(),
+                            14 => family.clear(),
+                            _ => {
+                                for handle in &held {
+                                    handle.inc();
+                                }
+                            }
+                        }
+                        assert!(family.len() <= limit);
+                    }
+                    for handle in &held {
+                        handle.inc();
+                    }
+                });
+            }
+        });
+        let total: u64 = (0..LABEL_SETS as usize)
+            .filter(|i| family.remove(&path(*i)))
+            .count() as u64;
+        assert!(total <= limit as u64);
+        assert!(family.is_empty());
+        // Everything removed is freed once no handle holds it: only the table's two references
+        // were ever left, so recreating starts at zero.
+        assert_eq!(family.get(&path(0)).get(), 0);
     }
 }

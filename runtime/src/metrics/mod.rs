@@ -11,6 +11,7 @@ mod histogram;
 mod info;
 mod native_histogram;
 mod number;
+mod refcounted;
 mod sharded;
 mod state_set;
 mod summary;
@@ -19,7 +20,7 @@ pub use buckets::{Buckets, exponential_buckets, linear_buckets, valid_buckets};
 pub use counter::Counter;
 pub(crate) use duration_histogram::DurationHistogram;
 pub use exemplar::{Exemplar, MAX_EXEMPLAR_LABEL_CHARS};
-pub use family::Family;
+pub use family::{Family, SeriesHandle};
 pub use gauge::{Gauge, InProgress};
 pub use gauge_histogram::GaugeHistogram;
 pub use histogram::{DEFAULT_BUCKETS, Histogram, HistogramTimer};
@@ -124,6 +125,10 @@ pub struct MetricConfig {
     /// Objectives and window of a [`Summary`] (`#[metric(quantiles(0.5 = 0.05), max_age =
     /// "10m", age_buckets = 5)]`); invalid objectives are left out.
     pub summary: SummaryOptions<'static>,
+    /// How long a series of an open [`Family`] may go unused before a scrape drops it
+    /// (`#[metric(expire_after = "10m")]`); `None` keeps series until removed. See
+    /// [`Family::expire_after`].
+    pub expire_after: Option<std::time::Duration>,
 }
 
 impl MetricConfig {
@@ -135,6 +140,7 @@ impl MetricConfig {
         preinit: false,
         native: NativeHistogramOptions::DEFAULT,
         summary: SummaryOptions::DEFAULT,
+        expire_after: None,
     };
 }
 
@@ -219,6 +225,9 @@ pub trait Metric: Send + Sync + 'static {
     const CLOSED_LABEL_SETS: Option<usize> = None;
     /// Whether its series are [`NativeHistogram`]s (`#[metric(native(...))]` needs them).
     const NATIVE: bool = false;
+    /// Whether the metric is a [`Family`] over an open label set, whose series can expire
+    /// (`#[metric(expire_after = "...")]`, checked at compile time).
+    const OPEN_LABEL_SETS: bool = false;
     /// Creates the metric with no observations.
     fn new(config: &MetricConfig) -> Self;
     /// Writes the samples of the family (its header is already written).

@@ -68,7 +68,7 @@ struct AppMetrics {
     #[metric(name = "requests_by_outcome", preinit)]
     outcomes: Family<RequestLabels, Counter>,
     /// Connections open to each peer.
-    #[metric(help = "Connections open to each peer.")]
+    #[metric(help = "Connections open to each peer.", expire_after = "1h30m")]
     peer_connections: Family<PeerLabels, Gauge>,
     /// Health of the application.
     health: StateSet<Health>,

@@ -1,0 +1,15 @@
+use promexport::{Counter, Family, LabelSet, Metrics};
+
+#[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+#[derive(Metrics)]
+struct PeerMetrics {
+    /// Bytes sent by peer.
+    #[metric(expire_after = "10")]
+    sent: Family<PeerLabels, Counter>,
+}
+
+fn main() {}
