@@ -423,9 +423,39 @@ impl Registry {
     pub fn encode_selected(&self, format: Format, out: &mut Vec<u8>, selected: &[String]) {
         let start = out.len();
         out.reserve(self.inner.last_size.load(Ordering::Relaxed));
+        self.encode_all(Encoder::selecting(out, format, selected));
+        self.inner
+            .last_size
+            .store(out.len() - start, Ordering::Relaxed);
+    }
+
+    /// The size of the last exposition [`encode_selected`](Self::encode_selected) or a streamed
+    /// scrape wrote: the server streams the scrapes of a registry that serves a large one.
+    #[cfg(feature = "serve")]
+    pub(crate) fn last_exposition_size(&self) -> usize {
+        self.inner.last_size.load(Ordering::Relaxed)
+    }
+
+    /// Like [`encode_selected`](Self::encode_selected), but handing the exposition to `chunks`
+    /// in pieces of about [`CHUNK_BYTES`](crate::encoding::CHUNK_BYTES) as it is written.
+    #[cfg(feature = "serve")]
+    pub(crate) fn encode_streamed(
+        &self,
+        format: Format,
+        selected: &[String],
+        chunks: &mut dyn crate::encoding::ChunkSink,
+    ) {
+        let chunk = crate::encoding::CHUNK_BYTES;
+        // A series can take the buffer past the chunk size before the next boundary.
+        let mut out = Vec::with_capacity(chunk + chunk / 2);
+        self.encode_all(Encoder::selecting(&mut out, format, selected).streaming_to(chunks));
+        let size = chunks.end(&mut out);
+        self.inner.last_size.store(size, Ordering::Relaxed);
+    }
+
+    fn encode_all(&self, encoder: Encoder<'_>) {
         let created_lines = self.inner.open_metrics_created.load(Ordering::Relaxed);
-        let mut encoder =
-            Encoder::selecting(out, format, selected).open_metrics_created(created_lines);
+        let mut encoder = encoder.open_metrics_created(created_lines);
         let collectors = self
             .inner
             .state
@@ -439,9 +469,6 @@ impl Registry {
         #[cfg(feature = "prometheus-interop")]
         encode_foreign(&mut encoder, &self.inner.foreign.gather());
         encoder.finish();
-        self.inner
-            .last_size
-            .store(out.len() - start, Ordering::Relaxed);
     }
 
     /// Encodes every family onto an encoder another registry's encoding began: the exporter

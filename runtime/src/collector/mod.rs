@@ -16,4 +16,4 @@ pub use defaults::{BuildInfo, BuildInfoSource, DefaultCollector};
 #[cfg(feature = "serve")]
 pub use target::Collector;
 #[cfg(feature = "serve")]
-pub(crate) use target::{Refresh, collection_timeout, own_collections};
+pub(crate) use target::{Refresh, collect_for_scrape, collection_timeout, own_collections};

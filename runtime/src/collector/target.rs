@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use scrape::own_collections;
+pub(crate) use scrape::{collect_for_scrape, own_collections};
 pub(crate) use state::Refresh;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -239,6 +239,9 @@ pub struct FamilyEncoder<'a> {
     /// Where the series go instead of `out`, for [`Encoder::to_sink`](super::Encoder::to_sink).
     #[cfg(feature = "remote-write")]
     pub(super) sink: Option<&'a mut dyn SeriesSink>,
+    /// Who takes the text in pieces, at series boundaries (see `Encoder::streaming_to`).
+    #[cfg(feature = "serve")]
+    pub(super) chunks: Option<&'a mut dyn super::ChunkSink>,
     /// HELP, repeated by the gauges that follow a gauge histogram in text 0.0.4.
     pub(super) help: &'a str,
     /// Protobuf: where the family's message starts, and how many series it holds so far.
@@ -276,6 +279,13 @@ impl FamilyEncoder<'_> {
     where
         Self: 'l,
     {
+        // Every series method starts here: a boundary between two series.
+        #[cfg(feature = "serve")]
+        if self.out.len() >= super::CHUNK_BYTES {
+            if let Some(chunks) = self.chunks.as_deref_mut() {
+                chunks.series_boundary(self.out);
+            }
+        }
         (self.text.format == Format::Protobuf).then(|| {
             self.series += 1;
             ProtoSeries {

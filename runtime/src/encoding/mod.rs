@@ -6,6 +6,8 @@
 //! typed methods of [`FamilyEncoder`] (one per metric shape), which each format turns into its
 //! own lines or messages.
 
+#[cfg(feature = "serve")]
+mod chunks;
 mod created;
 mod family;
 #[cfg(feature = "prometheus-interop")]
@@ -15,6 +17,8 @@ mod protobuf;
 pub(crate) mod series_sink;
 pub(crate) mod text;
 
+#[cfg(feature = "serve")]
+pub(crate) use chunks::{CHUNK_BYTES, ChunkSink};
 pub use created::Created;
 pub use family::{
     ClassicBucket, ClassicBuckets, FamilyEncoder, HistogramSample, Labels, NativeHistogramParts,
@@ -158,6 +162,9 @@ pub struct Encoder<'a> {
     /// Where the series go instead of an exposition (remote write).
     #[cfg(feature = "remote-write")]
     sink: Option<&'a mut dyn series_sink::SeriesSink>,
+    /// Who takes the output in pieces as it grows (the server's streamed responses).
+    #[cfg(feature = "serve")]
+    chunks: Option<&'a mut dyn ChunkSink>,
 }
 
 impl<'a> Encoder<'a> {
@@ -177,7 +184,17 @@ impl<'a> Encoder<'a> {
             created_lines: false,
             #[cfg(feature = "remote-write")]
             sink: None,
+            #[cfg(feature = "serve")]
+            chunks: None,
         }
+    }
+
+    /// Hands the output to `chunks` as it grows, between families and (in the text formats)
+    /// between series, so that it never holds much more than [`CHUNK_BYTES`].
+    #[cfg(feature = "serve")]
+    pub(crate) fn streaming_to(mut self, chunks: &'a mut dyn ChunkSink) -> Self {
+        self.chunks = Some(chunks);
+        self
     }
 
     /// An encoder that hands every series to `sink` rather than writing an exposition
@@ -236,7 +253,13 @@ impl<'a> Encoder<'a> {
         const_labels: &'e str,
     ) -> FamilyEncoder<'e> {
         let format = self.format;
-        let out = if self.is_selected(name, kind) {
+        #[cfg(feature = "serve")]
+        if let Some(chunks) = self.chunks.as_deref_mut() {
+            // Before the protobuf message starts: its length is written in front of it.
+            chunks.family_boundary(self.out);
+        }
+        let selected = self.is_selected(name, kind);
+        let out = if selected {
             &mut *self.out
         } else {
             self.discarded.clear();
@@ -285,6 +308,12 @@ impl<'a> Encoder<'a> {
         }
         FamilyEncoder {
             out,
+            // A protobuf family is one message, written whole; discarded families are not sent.
+            #[cfg(feature = "serve")]
+            chunks: match &mut self.chunks {
+                Some(chunks) if selected && format != Format::Protobuf => Some(&mut **chunks),
+                _ => None,
+            },
             #[cfg(feature = "remote-write")]
             sink: match &mut self.sink {
                 Some(sink) => Some(&mut **sink),

@@ -22,16 +22,27 @@ thread_local! {
 
 /// `data` as a complete gzip member, compressed with this thread's compressor.
 pub(super) fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    with_compressor(|compress| {
+        // Expositions compress 3-10×; a third of the input plus the framing is rarely exceeded.
+        let mut out = Vec::with_capacity(HEADER.len() + data.len() / 3 + 64 + TRAILER_LEN);
+        let mut member = Member::begin(compress, &mut out);
+        member.write(data, &mut out, FlushCompress::Finish)?;
+        member.end(&mut out);
+        Ok(out)
+    })
+}
+
+/// Runs `compressing` with this thread's compressor (a new one during the thread's destruction).
+pub(super) fn with_compressor<R>(mut compressing: impl FnMut(&mut Compress) -> R) -> R {
     let reused = COMPRESSOR.try_with(|slot| {
         // Not borrowed already (nothing here re-enters), but a fresh compressor is as correct.
         let mut slot = slot.try_borrow_mut().ok()?;
-        let compress = slot.get_or_insert_with(new_compressor);
-        Some(gzip_with(compress, data))
+        Some(compressing(slot.get_or_insert_with(new_compressor)))
     });
     match reused {
         Ok(Some(result)) => result,
         // During the thread's destruction, or re-entered.
-        Ok(None) | Err(_) => gzip_with(&mut new_compressor(), data),
+        Ok(None) | Err(_) => compressing(&mut new_compressor()),
     }
 }
 
@@ -40,39 +51,75 @@ fn new_compressor() -> Compress {
     Compress::new(Compression::new(LEVEL), false)
 }
 
-/// Resets `compress` (so a failed or earlier response leaves nothing behind) and compresses
-/// `data` with it in one call when the output fits the first estimate.
-fn gzip_with(compress: &mut Compress, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    compress.reset();
-    // Expositions compress 3-10×; a third of the input plus the framing is rarely exceeded.
-    let mut out = Vec::with_capacity(HEADER.len() + data.len() / 3 + 64 + TRAILER_LEN);
-    out.extend_from_slice(&HEADER);
-    loop {
-        let consumed = usize::try_from(compress.total_in()).unwrap_or(data.len());
-        let rest = data.get(consumed..).unwrap_or_default();
-        if out.len() == out.capacity() {
-            out.reserve(out.len());
-        }
-        let progress = (compress.total_in(), compress.total_out());
-        let status = compress
-            .compress_vec(rest, &mut out, FlushCompress::Finish)
-            .map_err(std::io::Error::other)?;
-        match status {
-            Status::StreamEnd => break,
-            // Room was free, yet nothing moved: a stream that cannot end (never loop on it).
-            _ if progress == (compress.total_in(), compress.total_out()) => {
-                return Err(std::io::Error::other("deflate made no progress"));
-            }
-            // Out of room: more is reserved above.
-            Status::Ok | Status::BufError => out.reserve(out.len()),
+/// One gzip member being written: the header, deflate blocks as the input comes, the trailer.
+pub(super) struct Member<'c> {
+    compress: &'c mut Compress,
+    crc: Crc,
+}
+
+impl std::fmt::Debug for Member<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("total_in", &self.compress.total_in())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Member<'c> {
+    /// Resets `compress` (so a failed or earlier response leaves nothing behind) and writes the
+    /// header to `out`.
+    pub(super) fn begin(compress: &'c mut Compress, out: &mut Vec<u8>) -> Self {
+        compress.reset();
+        out.extend_from_slice(&HEADER);
+        Member {
+            compress,
+            crc: Crc::new(),
         }
     }
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    // ISIZE is the input's size modulo 2^32.
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    Ok(out)
+
+    /// Compresses all of `data` onto `out`, which grows as needed; `FlushCompress::Finish`
+    /// ends the deflate stream (with `data` its last input).
+    pub(super) fn write(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        flush: FlushCompress,
+    ) -> std::io::Result<()> {
+        self.crc.update(data);
+        let start = self.compress.total_in();
+        loop {
+            let consumed = usize::try_from(self.compress.total_in() - start).unwrap_or(data.len());
+            let rest = data.get(consumed..).unwrap_or_default();
+            if rest.is_empty() && flush != FlushCompress::Finish {
+                return Ok(());
+            }
+            if out.len() == out.capacity() {
+                out.reserve(out.len().max(1024));
+            }
+            let progress = (self.compress.total_in(), self.compress.total_out());
+            let status = self
+                .compress
+                .compress_vec(rest, out, flush)
+                .map_err(std::io::Error::other)?;
+            let moved = progress != (self.compress.total_in(), self.compress.total_out());
+            match status {
+                Status::StreamEnd => return Ok(()),
+                // Room was free, yet nothing moved: a stream that cannot end (never loop on it).
+                _ if !moved && out.len() < out.capacity() => {
+                    return Err(std::io::Error::other("deflate made no progress"));
+                }
+                // Out of room, or more to do: room is made above.
+                Status::Ok | Status::BufError => {}
+            }
+        }
+    }
+
+    /// Writes the trailer, after a `write` with `FlushCompress::Finish`.
+    pub(super) fn end(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.crc.sum().to_le_bytes());
+        // ISIZE is the input's size modulo 2^32.
+        out.extend_from_slice(&self.crc.amount().to_le_bytes());
+    }
 }
 
 #[cfg(test)]

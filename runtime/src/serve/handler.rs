@@ -40,33 +40,56 @@ pub fn handle_request<B>(
     registry: &Registry,
     request: &Request<B>,
 ) -> impl Future<Output = Response<Full<Bytes>>> + Send + 'static {
-    let header_text = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value: &HeaderValue| value.to_str().ok())
-            .unwrap_or_default()
-    };
-    let allowed = request.method() == Method::GET || request.method() == Method::HEAD;
-    let head_only = request.method() == Method::HEAD;
-    let (format, content_type) = Format::negotiate(header_text(header::ACCEPT.as_str()));
-    let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str()));
-    let timeout = collection_timeout(header_text("x-prometheus-scrape-timeout-seconds"));
-    let selected = selected_names(request.uri().query().unwrap_or_default());
-    let registry = registry.clone();
-    async move {
-        if !allowed {
+    ScrapeRequest::read(request).answer(registry.clone())
+}
+
+/// What a scrape asks for, read from its request.
+#[derive(Debug)]
+pub(crate) struct ScrapeRequest {
+    pub(crate) allowed: bool,
+    pub(crate) head_only: bool,
+    pub(crate) format: Format,
+    pub(crate) content_type: &'static str,
+    pub(crate) gzip: bool,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) selected: Vec<String>,
+}
+
+impl ScrapeRequest {
+    pub(crate) fn read<B>(request: &Request<B>) -> Self {
+        let header_text = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+                .unwrap_or_default()
+        };
+        let (format, content_type) = Format::negotiate(header_text(header::ACCEPT.as_str()));
+        ScrapeRequest {
+            allowed: request.method() == Method::GET || request.method() == Method::HEAD,
+            head_only: request.method() == Method::HEAD,
+            format,
+            content_type,
+            gzip: accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str())),
+            timeout: collection_timeout(header_text("x-prometheus-scrape-timeout-seconds")),
+            selected: selected_names(request.uri().query().unwrap_or_default()),
+        }
+    }
+
+    /// The whole exposition in one body.
+    pub(crate) async fn answer(self, registry: Registry) -> Response<Full<Bytes>> {
+        if !self.allowed {
             return method_not_allowed();
         }
         // Each collector serves the collection this scrape waited for.
         let exposition = own_collections(async {
-            registry.collect(timeout).await;
+            registry.collect(self.timeout).await;
             let mut exposition = Vec::new();
-            registry.encode_selected(format, &mut exposition, &selected);
+            registry.encode_selected(self.format, &mut exposition, &self.selected);
             exposition
         })
         .await;
-        exposition_response(exposition, content_type, gzip, head_only)
+        exposition_response(exposition, self.content_type, self.gzip, self.head_only)
     }
 }
 
@@ -85,7 +108,19 @@ pub(crate) fn exposition_response(
         Ok(body) => Response::new(Full::new(body)),
         Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
     };
-    let headers = response.headers_mut();
+    exposition_headers(response.headers_mut(), content_type, gzip);
+    if head_only {
+        *response.body_mut() = Full::default();
+    }
+    response
+}
+
+/// The headers of an exposition, whole or streamed.
+pub(crate) fn exposition_headers(
+    headers: &mut hyper::HeaderMap,
+    content_type: &'static str,
+    gzip: bool,
+) {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::VARY,
@@ -94,10 +129,6 @@ pub(crate) fn exposition_response(
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    if head_only {
-        *response.body_mut() = Full::default();
-    }
-    response
 }
 
 /// The values of the `name[]` query parameters (client_python's filter), percent-decoded.

@@ -1,6 +1,7 @@
 //! The HTTP endpoint: hyper 1, HTTP/1.1 only, on a tokio runtime.
 
 mod address;
+mod body;
 mod connection;
 pub(crate) mod connection_limits;
 #[cfg(feature = "exporter")]
@@ -8,6 +9,7 @@ pub(crate) mod extra_routes;
 mod gzip;
 mod handle;
 pub(crate) mod handler;
+mod stream;
 #[cfg(feature = "web-config")]
 mod web_config;
 
@@ -25,9 +27,10 @@ pub(crate) use handler::{accepts_gzip, selected_names};
 pub(crate) use web_config::decode_basic;
 
 use crate::{Error, Registry};
+use body::ResponseBody;
 use connection::{Connection, Limits};
 use connection_limits::{AcceptBackoff, ConnectionMetrics, OpenConnection};
-use handler::{landing_page, method_not_allowed, plain};
+use handler::{ScrapeRequest, landing_page, method_not_allowed, plain};
 use hyper::{Method, StatusCode};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
@@ -70,6 +73,8 @@ fn outside_a_runtime(what: &str) -> Result<(), Error> {
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // The threads of streamed scrapes, each with its compressor, kept across scrape intervals.
+        .thread_keep_alive(Duration::from_secs(120))
         .build()?)
 }
 
@@ -122,8 +127,8 @@ impl std::fmt::Debug for Mounted {
 struct Routes {
     registry: Registry,
     path: String,
-    /// One permit per scrape in progress; none left: 503.
-    scrapes: tokio::sync::Semaphore,
+    /// One permit per scrape in progress (until its body is written); none left: 503.
+    scrapes: Arc<tokio::sync::Semaphore>,
     metrics: Arc<HandlerMetrics>,
     #[cfg(feature = "web-config")]
     web_config: Option<WebConfig>,
@@ -376,7 +381,7 @@ impl Server {
         let routes = Arc::new(Routes {
             registry,
             path: self.path,
-            scrapes: tokio::sync::Semaphore::new(self.max_concurrent_scrapes),
+            scrapes: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_scrapes)),
             metrics,
             #[cfg(feature = "web-config")]
             web_config: self.web_config.clone(),
@@ -459,14 +464,11 @@ async fn accept_any(
 }
 
 impl Routes {
-    async fn answer<B>(
-        &self,
-        request: &hyper::Request<B>,
-    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+    async fn answer<B>(&self, request: &hyper::Request<B>) -> hyper::Response<ResponseBody> {
         #[cfg(feature = "web-config")]
         if let Some(config) = &self.web_config {
             let mut response = match config.authorize(request.headers()).await.refusal() {
-                Some(refusal) => refusal,
+                Some(refusal) => refusal.map(ResponseBody::from),
                 None => self.route(request).await,
             };
             config.add_headers(response.headers_mut());
@@ -475,60 +477,84 @@ impl Routes {
         self.route(request).await
     }
 
-    async fn route<B>(
-        &self,
-        request: &hyper::Request<B>,
-    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+    async fn route<B>(&self, request: &hyper::Request<B>) -> hyper::Response<ResponseBody> {
         #[cfg(feature = "exporter")]
         if request.uri().path() != self.path {
             let path = request.uri().path();
             if let Some((_, route)) = self.mounted.routes.iter().find(|(at, _)| at == path) {
-                return route(extra_routes::head_of(request)).await;
+                return route(extra_routes::head_of(request))
+                    .await
+                    .map(ResponseBody::from);
             }
         }
-        match request.uri().path() {
-            path if path == self.path => self.scrape(request).await,
+        let response = match request.uri().path() {
+            path if path == self.path => return self.scrape(request).await,
             "/" if request.method() == Method::GET || request.method() == Method::HEAD => {
                 landing_page(&self.registry, &self.path)
             }
             "/" => method_not_allowed(),
             _ => plain(StatusCode::NOT_FOUND, "not found\n"),
-        }
+        };
+        response.map(ResponseBody::from)
     }
 }
 
 impl Routes {
-    async fn scrape<B>(
-        &self,
-        request: &hyper::Request<B>,
-    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
-        let response = match self.scrapes.try_acquire() {
-            Ok(_permit) => {
-                // Counted until dropped, also when the client goes away mid-scrape.
-                let _in_flight = self.metrics.requests_in_flight.track_in_progress();
-                #[cfg(feature = "exporter")]
-                if let Some(metrics) = &self.mounted.metrics {
-                    return self.counted(metrics(extra_routes::head_of(request)).await);
-                }
-                handle_request(&self.registry, request).await
-            }
-            Err(_) => plain(
+    async fn scrape<B>(&self, request: &hyper::Request<B>) -> hyper::Response<ResponseBody> {
+        let Ok(permit) = self.scrapes.clone().try_acquire_owned() else {
+            let refused = plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "too many concurrent scrapes; try again\n",
-            ),
+            );
+            return self.counted(refused.map(ResponseBody::from));
+        };
+        // Counted until the scrape ends, also when the client goes away mid-scrape.
+        let in_progress = InProgress::start(permit, self.metrics.clone());
+        #[cfg(feature = "exporter")]
+        if let Some(metrics) = &self.mounted.metrics {
+            let response = metrics(extra_routes::head_of(request)).await;
+            drop(in_progress);
+            return self.counted(response.map(ResponseBody::from));
+        }
+        let scrape = ScrapeRequest::read(request);
+        let response = if stream::streams(&scrape, &self.registry) {
+            stream::answer(scrape, &self.registry, in_progress).await
+        } else {
+            let response = scrape.answer(self.registry.clone()).await;
+            drop(in_progress);
+            response.map(ResponseBody::from)
         };
         self.counted(response)
     }
 
-    fn counted(
-        &self,
-        response: hyper::Response<http_body_util::Full<hyper::body::Bytes>>,
-    ) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+    fn counted(&self, response: hyper::Response<ResponseBody>) -> hyper::Response<ResponseBody> {
         let code = CodeLabels {
             code: response.status().as_u16(),
         };
         self.metrics.requests.get(&code).inc();
         response
+    }
+}
+
+/// A scrape being served: its permit, and its count in `requests_in_flight`, until dropped.
+struct InProgress {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    metrics: Arc<HandlerMetrics>,
+}
+
+impl InProgress {
+    fn start(permit: tokio::sync::OwnedSemaphorePermit, metrics: Arc<HandlerMetrics>) -> Self {
+        metrics.requests_in_flight.inc();
+        InProgress {
+            _permit: permit,
+            metrics,
+        }
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.metrics.requests_in_flight.dec();
     }
 }
 

@@ -21,6 +21,37 @@ pub(crate) async fn own_collections<F: Future>(scrape: F) -> F::Output {
     WAITED.scope(Waited::default(), scrape).await
 }
 
+/// What a scrape's collections gave, to encode on another thread (a streamed scrape).
+pub(crate) struct Collected(Waited);
+
+/// Runs `collect` as [`own_collections`] does, keeping what it collected for
+/// [`Collected::encode`].
+pub(crate) async fn collect_for_scrape(collect: impl Future<Output = ()>) -> Collected {
+    let outcomes = WAITED
+        .scope(Waited::default(), async {
+            collect.await;
+            WAITED.with(|waited| {
+                std::mem::take(
+                    &mut *waited
+                        .outcomes
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                )
+            })
+        })
+        .await;
+    Collected(Waited {
+        outcomes: Mutex::new(outcomes),
+    })
+}
+
+impl Collected {
+    /// Runs `encode` (on any thread) so that each collector serves what was collected.
+    pub(crate) fn encode<R>(self, encode: impl FnOnce() -> R) -> R {
+        WAITED.sync_scope(self.0, encode)
+    }
+}
+
 /// Notes, for the scrape being run (if any), what collector `id` collected for it.
 pub(super) fn record<M: Send + Sync + 'static>(id: u64, metrics: Option<Arc<M>>) {
     let _outside_a_scrape = WAITED.try_with(|waited| {
