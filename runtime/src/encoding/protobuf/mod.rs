@@ -7,15 +7,17 @@
 //! state sets are gauges, unknown is `UNTYPED`. Label lists, kept pre-escaped for the text
 //! formats, are unescaped into label pairs while writing.
 
+mod labels;
 mod wire;
 
 use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
 use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
+use labels::{escaped_label_pairs, label_pair};
 use wire::{
-    LENGTH_DELIMITED, begin, begin_delimited, double_field, end, int64_field, sint64_field,
-    string_field, tag, uint64_field, varint, zigzag,
+    Bytes, begin, begin_delimited, double_field, end, int64_field, sint64_field, string_field,
+    timestamp_field, uint64_field, varint, zigzag,
 };
 
 // Field numbers of metrics.proto.
@@ -61,8 +63,6 @@ const SPAN_LENGTH: u32 = 2;
 const EXEMPLAR_LABEL: u32 = 1;
 const EXEMPLAR_VALUE: u32 = 2;
 const EXEMPLAR_TIMESTAMP: u32 = 3;
-const TIMESTAMP_SECONDS: u32 = 1;
-const TIMESTAMP_NANOS: u32 = 2;
 
 /// `MetricType` of metrics.proto.
 fn metric_type(kind: MetricKind) -> i64 {
@@ -115,13 +115,12 @@ impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
     fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
-        escaped_label_pairs(out, METRIC_LABEL, self.const_labels);
+        if !self.const_labels.is_empty() {
+            escaped_label_pairs(out, METRIC_LABEL, self.const_labels);
+        }
         escaped_label_pairs(out, METRIC_LABEL, self.labels.escaped_list());
         for (name, value) in [self.labels.extra(), extra].into_iter().flatten() {
-            let pair = begin(out, METRIC_LABEL);
-            string_field(out, LABEL_NAME, &[name]);
-            string_field(out, LABEL_VALUE, &[value]);
-            end(out, pair);
+            label_pair(out, METRIC_LABEL, name.as_bytes(), value.as_bytes());
         }
         start
     }
@@ -134,13 +133,23 @@ impl ProtoSeries<'_> {
         exemplar: Option<&Exemplar>,
     ) {
         let metric = self.begin(out, None);
-        let counter = begin(out, METRIC_COUNTER);
-        double_field(out, VALUE, as_f64(value));
         if let Some(exemplar) = exemplar {
+            let counter = begin(out, METRIC_COUNTER);
+            double_field(out, VALUE, as_f64(value));
             exemplar_field(out, COUNTER_EXEMPLAR, exemplar);
+            created_field(out, COUNTER_CREATED, created);
+            end(out, counter);
+        } else {
+            // Small enough for the stack: the whole `Counter` in one copy.
+            let mut counter = Bytes::<48>::new();
+            let message = counter.begin(METRIC_COUNTER);
+            counter.double_field(VALUE, as_f64(value));
+            if let Some((seconds, nanos)) = created.map(Created::seconds_and_nanos) {
+                counter.timestamp_field(COUNTER_CREATED, seconds, nanos);
+            }
+            counter.end(message);
+            counter.append_to(out);
         }
-        created_field(out, COUNTER_CREATED, created);
-        end(out, counter);
         end(out, metric);
     }
 
@@ -318,55 +327,6 @@ fn created_field(out: &mut Vec<u8>, field: u32, created: Option<Created>) {
     if let Some(created) = created {
         let (seconds, nanos) = created.seconds_and_nanos();
         timestamp_field(out, field, seconds, nanos);
-    }
-}
-
-/// A `google.protobuf.Timestamp` (proto3: zero fields are left out).
-fn timestamp_field(out: &mut Vec<u8>, field: u32, seconds: i64, nanos: i32) {
-    let timestamp = begin(out, field);
-    if seconds != 0 {
-        int64_field(out, TIMESTAMP_SECONDS, seconds);
-    }
-    if nanos != 0 {
-        int64_field(out, TIMESTAMP_NANOS, i64::from(nanos));
-    }
-    end(out, timestamp);
-}
-
-/// Writes a pre-escaped `name="value",...` list as `LabelPair`s in `field`, unescaping the
-/// values. A list that is not well formed (the API lets callers pass any text) still gives
-/// pairs, never a panic: a name without `="` takes the rest as its name.
-fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
-    let mut rest = list.as_bytes();
-    while !rest.is_empty() {
-        let name_end = rest
-            .windows(2)
-            .position(|pair| pair == b"=\"")
-            .unwrap_or(rest.len());
-        let (name, after) = rest.split_at(name_end);
-        let pair = begin(out, field);
-        tag(out, LABEL_NAME, LENGTH_DELIMITED);
-        varint(out, name.len() as u64);
-        out.extend_from_slice(name);
-        let value = begin(out, LABEL_VALUE);
-        let mut bytes = after.get(2..).unwrap_or_default().iter();
-        while let Some(&byte) = bytes.next() {
-            match byte {
-                b'"' => break,
-                b'\\' => match bytes.next() {
-                    Some(b'n') => out.push(b'\n'),
-                    Some(&escaped) => out.push(escaped),
-                    None => out.push(b'\\'),
-                },
-                byte => out.push(byte),
-            }
-        }
-        end(out, value);
-        end(out, pair);
-        rest = bytes.as_slice();
-        if let [b',', tail @ ..] = rest {
-            rest = tail;
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The messages checked field by field with a small wire reader (Go's `expfmt` reads them too:
 //! tests/tests/protobuf.rs).
 
+use super::wire::TIMESTAMP_SECONDS;
 use super::*;
 use crate::encoding::{ClassicBucket, Encoder, Format, Quantile};
 

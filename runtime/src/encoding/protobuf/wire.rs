@@ -10,26 +10,164 @@ pub(super) const VARINT: u32 = 0;
 pub(super) const FIXED64: u32 = 1;
 pub(super) const LENGTH_DELIMITED: u32 = 2;
 
-pub(super) fn varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
+/// A few bytes of fields assembled on the stack and appended in one copy of the whole array (a
+/// fixed-size copy, where a copy of a variable length would call `memcpy`), cut back to what
+/// was written. `N` is the most the caller writes, plus 8 (varints are stored eight bytes at a
+/// time); what does not fit is left out.
+pub(super) struct Bytes<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Bytes<N> {
+    #[inline]
+    pub(super) const fn new() -> Self {
+        Bytes {
+            bytes: [0; N],
+            len: 0,
+        }
     }
-    out.push(value as u8);
+
+    /// The `len` low bytes of `word`, little-endian.
+    #[inline]
+    fn word(&mut self, word: u64, len: usize) {
+        debug_assert!(self.len + 8 <= N, "a Bytes<{N}> is full");
+        if let Some(slot) = self.bytes.get_mut(self.len..self.len + 8) {
+            slot.copy_from_slice(&word.to_le_bytes());
+            self.len += len;
+        }
+    }
+
+    #[inline]
+    pub(super) fn push(&mut self, byte: u8) {
+        self.word(u64::from(byte), 1);
+    }
+
+    #[inline]
+    pub(super) fn varint(&mut self, value: u64) {
+        match varint_word(value) {
+            Some((word, len)) => self.word(word, len),
+            None => {
+                // 57 bits or more: the low 56 as eight bytes, the rest after them.
+                let (low, _) = varint_word(value & ((1 << 56) - 1)).unwrap_or_default();
+                self.word(low | HIGH_BITS, 8);
+                let (high, len) = varint_word(value >> 56).unwrap_or_default();
+                self.word(high, len);
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn tag(&mut self, field: u32, wire_type: u32) {
+        self.varint(u64::from((field << 3) | wire_type));
+    }
+
+    #[inline]
+    pub(super) fn double_field(&mut self, field: u32, value: f64) {
+        self.tag(field, FIXED64);
+        self.word(value.to_bits(), 8);
+    }
+
+    #[inline]
+    pub(super) fn uint64_field(&mut self, field: u32, value: u64) {
+        self.tag(field, VARINT);
+        self.varint(value);
+    }
+
+    /// Starts a length-delimited field of at most 127 bytes; returns where its length goes,
+    /// for [`end`](Self::end).
+    #[inline]
+    pub(super) fn begin(&mut self, field: u32) -> usize {
+        self.tag(field, LENGTH_DELIMITED);
+        self.push(0);
+        self.len - 1
+    }
+
+    /// Writes the length of the field started at `start`.
+    #[inline]
+    pub(super) fn end(&mut self, start: usize) {
+        let len = self.len - start - 1;
+        debug_assert!(len < 0x80, "a field of {len} bytes in a Bytes<{N}>");
+        if let Some(byte) = self.bytes.get_mut(start) {
+            *byte = len as u8;
+        }
+    }
+
+    /// A `google.protobuf.Timestamp` (proto3: zero fields are left out), at most 24 bytes.
+    #[inline]
+    pub(super) fn timestamp_field(&mut self, field: u32, seconds: i64, nanos: i32) {
+        let timestamp = self.begin(field);
+        if seconds != 0 {
+            self.uint64_field(TIMESTAMP_SECONDS, seconds as u64);
+        }
+        if nanos != 0 {
+            self.uint64_field(TIMESTAMP_NANOS, i64::from(nanos) as u64);
+        }
+        self.end(timestamp);
+    }
+
+    #[inline]
+    pub(super) fn append_to(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&self.bytes);
+        out.truncate(start + self.len);
+    }
 }
 
-fn varint_len(value: u64) -> usize {
-    // One byte per started group of 7 bits, and one for 0.
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// `value` as a varint in the low bytes of a word, and its length, for values below 2^56 (at
+/// most eight bytes): the groups of seven bits spread one to a byte, continuation bits on all
+/// bytes but the last.
+#[inline]
+fn varint_word(value: u64) -> Option<(u64, usize)> {
+    if value < 0x80 {
+        return Some((value, 1));
+    }
+    if value >= 1 << 56 {
+        return None;
+    }
+    let mut word = 0;
+    for group in 0..8 {
+        word |= (value & (0x7f << (7 * group))) << group;
+    }
+    let len = varint_len(value);
+    let continuation = HIGH_BITS & ((1 << (8 * (len - 1))) - 1);
+    Some((word | continuation, len))
 }
 
+/// Field numbers of `google.protobuf.Timestamp`.
+pub(super) const TIMESTAMP_SECONDS: u32 = 1;
+pub(super) const TIMESTAMP_NANOS: u32 = 2;
+
+#[inline]
+pub(super) fn varint(out: &mut Vec<u8>, value: u64) {
+    if value < 0x80 {
+        out.push(value as u8);
+    } else {
+        let mut bytes = Bytes::<18>::new();
+        bytes.varint(value);
+        bytes.append_to(out);
+    }
+}
+
+pub(super) fn varint_len(value: u64) -> usize {
+    // One byte per started group of 7 bits, and one for 0: `bits.div_ceil(7)` for 1 to 64
+    // bits, without the division.
+    let bits = 64 - (value | 1).leading_zeros() as usize;
+    (bits * 9 + 64) / 64
+}
+
+#[inline]
 pub(super) fn tag(out: &mut Vec<u8>, field: u32, wire_type: u32) {
     varint(out, u64::from((field << 3) | wire_type));
 }
 
+#[inline]
 pub(super) fn uint64_field(out: &mut Vec<u8>, field: u32, value: u64) {
-    tag(out, field, VARINT);
-    varint(out, value);
+    let mut bytes = Bytes::<24>::new();
+    bytes.uint64_field(field, value);
+    bytes.append_to(out);
 }
 
 /// `int32`, `int64` and enums: negative values take ten bytes, as protobuf defines them.
@@ -46,9 +184,18 @@ pub(super) fn sint64_field(out: &mut Vec<u8>, field: u32, value: i64) {
     uint64_field(out, field, zigzag(value));
 }
 
+#[inline]
 pub(super) fn double_field(out: &mut Vec<u8>, field: u32, value: f64) {
-    tag(out, field, FIXED64);
-    out.extend_from_slice(&value.to_le_bytes());
+    let mut bytes = Bytes::<16>::new();
+    bytes.double_field(field, value);
+    bytes.append_to(out);
+}
+
+/// A `google.protobuf.Timestamp`.
+pub(super) fn timestamp_field(out: &mut Vec<u8>, field: u32, seconds: i64, nanos: i32) {
+    let mut bytes = Bytes::<32>::new();
+    bytes.timestamp_field(field, seconds, nanos);
+    bytes.append_to(out);
 }
 
 /// A string field made of `parts` (a family name and its suffix).
@@ -61,9 +208,15 @@ pub(super) fn string_field(out: &mut Vec<u8>, field: u32, parts: &[&str]) {
 }
 
 /// Starts a length-delimited field; returns where its length goes, for [`end`].
+#[inline]
 pub(super) fn begin(out: &mut Vec<u8>, field: u32) -> usize {
-    tag(out, field, LENGTH_DELIMITED);
-    begin_delimited(out)
+    if field < 16 {
+        out.extend_from_slice(&[((field << 3) | LENGTH_DELIMITED) as u8, 0]);
+    } else {
+        tag(out, field, LENGTH_DELIMITED);
+        out.push(0);
+    }
+    out.len() - 1
 }
 
 /// Starts a message framed by its length alone (the delimited stream of families).
@@ -73,8 +226,17 @@ pub(super) fn begin_delimited(out: &mut Vec<u8>) -> usize {
 }
 
 /// Writes the length of the field started at `start`, now that its bytes follow it.
+#[inline]
 pub(super) fn end(out: &mut Vec<u8>, start: usize) {
     let len = out.len() - start - 1;
+    match out.get_mut(start) {
+        Some(byte) if len < 0x80 => *byte = len as u8,
+        _ => end_long(out, start, len),
+    }
+}
+
+/// [`end`] of a field of 128 bytes or more: its bytes move up to make room for the length.
+fn end_long(out: &mut Vec<u8>, start: usize, len: usize) {
     let width = varint_len(len as u64);
     if width > 1 {
         let end = out.len();

@@ -65,12 +65,26 @@ impl SparseBuckets {
     /// Adds `increment` to bucket `key`, creating it if needed; returns whether it was created.
     #[inline]
     pub(super) fn add(&self, key: i32, increment: u64) -> bool {
+        let (count, created) = self.bucket(key);
+        count.fetch_add(increment, Ordering::Relaxed);
+        created
+    }
+
+    /// The count of bucket `key`, created (at zero) if needed, and whether it was created.
+    #[inline]
+    pub(super) fn bucket(&self, key: i32) -> (&AtomicU64, bool) {
         let mut table = self
             .first
             .get_or_init(|| Table::with_slots(self.first_slots));
+        let home = key as u32 as usize;
+        // Most observations find their bucket at home, in the first table.
+        if let Some(slot) = table.slots.get(home & (table.slots.len() - 1)) {
+            if slot.key.load(Ordering::Acquire) == key {
+                return (&slot.count, false);
+            }
+        }
         loop {
             let mask = table.slots.len() - 1;
-            let home = key as u32 as usize;
             for probe in 0..PROBES {
                 let slot = &table.slots[(home + probe) & mask];
                 let mut claimed = slot.key.load(Ordering::Acquire);
@@ -79,16 +93,12 @@ impl SparseBuckets {
                         .key
                         .compare_exchange(EMPTY, key, Ordering::AcqRel, Ordering::Acquire)
                     {
-                        Ok(_) => {
-                            slot.count.fetch_add(increment, Ordering::Relaxed);
-                            return true;
-                        }
+                        Ok(_) => return (&slot.count, true),
                         Err(other) => claimed = other,
                     }
                 }
                 if claimed == key {
-                    slot.count.fetch_add(increment, Ordering::Relaxed);
-                    return false;
+                    return (&slot.count, false);
                 }
             }
             let slots = table.slots.len() * 2;
@@ -96,6 +106,18 @@ impl SparseBuckets {
                 .next
                 .get_or_init(|| Box::new(Table::with_slots(slots)));
         }
+    }
+
+    /// The sum of every bucket's count (Acquire: what an observation wrote before its count
+    /// is seen with it).
+    pub(super) fn total(&self) -> u64 {
+        let mut total = 0_u64;
+        for table in self.first.get().into_iter().flat_map(Table::chain) {
+            for slot in &table.slots {
+                total = total.wrapping_add(slot.count.load(Ordering::Acquire));
+            }
+        }
+        total
     }
 
     /// Calls `visit` with every bucket's key and count (those at zero included).

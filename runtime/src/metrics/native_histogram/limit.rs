@@ -55,6 +55,7 @@ impl NativeHistogram {
         cold.observe(value, classic, true);
         let before = self
             .count_and_hot
+            .0
             .swap((cold_index << 63) + 1, Ordering::AcqRel);
         wait_for(hot, before & STARTED);
         hot.reset(self.schema, self.zero_threshold);
@@ -75,7 +76,10 @@ impl NativeHistogram {
         }
         let (hot, cold, cold_index) = self.current();
         cold.reset(self.schema, self.zero_threshold);
-        let before = self.count_and_hot.swap(cold_index << 63, Ordering::AcqRel);
+        let before = self
+            .count_and_hot
+            .0
+            .swap(cold_index << 63, Ordering::AcqRel);
         wait_for(hot, before & STARTED);
         hot.reset(self.schema, self.zero_threshold);
         // When Go's timer would have fired: every observation since was checked against it.
@@ -121,7 +125,7 @@ impl NativeHistogram {
             buckets.for_each(|key, count| {
                 let count = count.swap(0, Ordering::Relaxed);
                 if key == smallest {
-                    hot.zero_count.fetch_add(count, Ordering::Relaxed);
+                    hot.written.zero_count.fetch_add(count, Ordering::Relaxed);
                     merged = true;
                 } else if hot_buckets.add(key, count) {
                     hot.bucket_number.fetch_add(1, Ordering::Relaxed);

@@ -10,8 +10,8 @@
 //! # Why hot and cold counts
 //!
 //! Two sets of [`Counts`], as in Go: observations go to the hot one, announced by incrementing
-//! `count_and_hot` (whose top bit says which set is hot) and completed by incrementing that set's
-//! `count`. A scrape, or a change of layout, flips the bit under `layout`'s lock, waits until the
+//! `count_and_hot` (whose top bit says which set is hot) and completed by the last count they
+//! increment in that set (see `counts.rs`). A scrape, or a change of layout, flips the bit under `layout`'s lock, waits until the
 //! now cold set has completed as many observations as were started (a short spin: observations
 //! never block), reads or rearranges it alone, and adds it back into the hot one. So `observe`
 //! takes no lock and allocates only when it creates a bucket, a scrape sees count, sum and
@@ -186,7 +186,7 @@ struct Layout {
 /// ```
 pub struct NativeHistogram {
     /// Top bit: which of `counts` is hot; the rest: observations started (see the module docs).
-    count_and_hot: AtomicU64,
+    count_and_hot: CountAndHot,
     counts: [Counts; 2],
     options: NativeHistogramOptions,
     schema: i32,
@@ -201,6 +201,11 @@ pub struct NativeHistogram {
     #[cfg(test)]
     skew: AtomicU64,
 }
+
+/// Written by every observation, so on a cache line of its own: observations on another thread
+/// then do not take the line that holds what they only read (options, `reset_due`).
+#[repr(align(128))]
+struct CountAndHot(AtomicU64);
 
 /// What a [`NativeHistogram`] holds at one moment: the parts of a protobuf histogram.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,7 +288,7 @@ impl NativeHistogram {
             )
         };
         NativeHistogram {
-            count_and_hot: AtomicU64::new(0),
+            count_and_hot: CountAndHot(AtomicU64::new(0)),
             counts: [counts(), counts()],
             options,
             schema,
@@ -322,7 +327,7 @@ impl NativeHistogram {
             self.reset_if_due();
         }
         let native = !value.is_nan();
-        let started = self.count_and_hot.fetch_add(1, Ordering::AcqRel);
+        let started = self.count_and_hot.0.fetch_add(1, Ordering::AcqRel);
         let hot = &self.counts[(started >> 63) as usize];
         hot.observe(value, classic, native);
         if native
@@ -391,11 +396,11 @@ impl NativeHistogram {
             .collect();
         let snapshot = NativeHistogramSnapshot {
             count,
-            sum: f64::from_bits(cold.sum_bits.load(Ordering::Relaxed)),
+            sum: cold.sum(),
             classic,
             schema: cold.schema.load(Ordering::Relaxed),
             zero_threshold: cold.zero_threshold(),
-            zero_count: cold.zero_count.load(Ordering::Relaxed),
+            zero_count: cold.zero_count(),
             positive: Counts::populated(&cold.positive),
             negative: Counts::populated(&cold.negative),
             exemplars: lock(&self.native_exemplars).kept().to_vec(),
@@ -410,7 +415,7 @@ impl NativeHistogram {
     /// observation started on them; returns (hot, cold, observations started). The caller holds
     /// `layout`.
     fn swap(&self) -> (&Counts, &Counts, u64) {
-        let before = self.count_and_hot.fetch_add(1 << 63, Ordering::AcqRel);
+        let before = self.count_and_hot.0.fetch_add(1 << 63, Ordering::AcqRel);
         let cold = &self.counts[(before >> 63) as usize];
         let hot = &self.counts[(!before >> 63) as usize];
         let started = before & STARTED;
@@ -420,7 +425,7 @@ impl NativeHistogram {
 
     /// The two sets as they are now: (hot, cold, index of cold). The caller holds `layout`.
     fn current(&self) -> (&Counts, &Counts, u64) {
-        let hot_index = self.count_and_hot.load(Ordering::Acquire) >> 63;
+        let hot_index = self.count_and_hot.0.load(Ordering::Acquire) >> 63;
         (
             &self.counts[hot_index as usize],
             &self.counts[(hot_index ^ 1) as usize],
@@ -444,7 +449,7 @@ fn duration_nanos(duration: Duration) -> u64 {
 /// Waits until `counts` has completed `started` observations: they run without blocking, so
 /// this is short, and yields so that a preempted one can finish.
 fn wait_for(counts: &Counts, started: u64) {
-    while counts.count.load(Ordering::Acquire) != started {
+    while counts.completed() != started {
         std::thread::yield_now();
     }
 }

@@ -41,8 +41,35 @@ pub(crate) fn frexp(value: f64) -> (f64, i32) {
 
 /// The index of the bucket `(base^(i-1), base^i]` that holds `|value|` at `schema`, with
 /// `±Inf` one above the bucket of `f64::MAX`. `value` is not NaN.
+///
+/// A normal value's fraction and exponent are its bits, as `frexp` would return them: only
+/// zero, subnormals and infinities take [`frexp`].
 #[inline]
 pub(crate) fn bucket_key(value: f64, schema: i32) -> i32 {
+    const MANTISSA: u64 = (1 << 52) - 1;
+    let bits = value.to_bits();
+    let biased_exponent = ((bits >> 52) & 0x7ff) as i32;
+    if biased_exponent == 0 || biased_exponent == 0x7ff {
+        return unusual_bucket_key(value, schema);
+    }
+    let exponent = biased_exponent - 1022;
+    if schema > 0 {
+        let fraction = f64::from_bits((bits & MANTISSA) | (1022 << 52));
+        let bounds = BOUNDS[schema as usize];
+        bounds.partition_point(|bound| *bound < fraction) as i32
+            + (exponent - 1) * bounds.len() as i32
+    } else {
+        // A fraction of exactly 0.5 (a power of two) is the top of the bucket below.
+        let key = exponent - i32::from(bits & MANTISSA == 0);
+        let offset = (1 << -schema) - 1;
+        (key + offset) >> -schema
+    }
+}
+
+/// [`bucket_key`] of zero, subnormals and infinities, step by step as client_golang computes it.
+#[cold]
+#[inline(never)]
+fn unusual_bucket_key(value: f64, schema: i32) -> i32 {
     let infinite = value.is_infinite();
     let magnitude = if infinite { f64::MAX } else { value.abs() };
     let (fraction, exponent) = frexp(magnitude);
@@ -124,6 +151,34 @@ mod tests {
         assert_eq!(frexp(5e-324), (0.5, -1073));
         assert_eq!(frexp(f64::MIN_POSITIVE), (0.5, -1021));
         assert_eq!(frexp(0.0), (0.0, 0));
+    }
+
+    /// The bits of a normal value give what `frexp` gives, for every schema.
+    #[test]
+    fn the_fast_path_agrees_with_frexp() {
+        let mut value = 1e-300_f64;
+        let mut values = vec![f64::MIN_POSITIVE, f64::MAX, 0.5, 1.0, 2.0, 3.0];
+        while value < 1e300 {
+            values.extend([value, value.next_up(), value.next_down(), -value]);
+            value *= 1.37;
+        }
+        for schema in 1..=MAX_SCHEMA {
+            for bound in BOUNDS[schema as usize] {
+                for exponent in [-1000, -1, 0, 1, 7, 1000] {
+                    let at = ldexp(*bound, exponent);
+                    values.extend([at, at.next_up(), at.next_down()]);
+                }
+            }
+        }
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            for &value in &values {
+                assert_eq!(
+                    bucket_key(value, schema),
+                    unusual_bucket_key(value, schema),
+                    "{value:e} at {schema}"
+                );
+            }
+        }
     }
 
     #[test]
