@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 /// as Prometheus advises for the label values a dashboard or alert expects to see.
 ///
 /// Other label sets are looked up in a hash table under a read lock; a new label set takes the
-/// write lock once. [`get`](Self::get) accepts the label set or a borrowed form of it
+/// write lock once. A scrape holds the lock only to copy the table's series pointers, not while
+/// it encodes them, so it stalls neither updates nor new label sets. [`get`](Self::get) accepts the label set or a borrowed form of it
 /// ([`BorrowedLabels`]), so finding an existing series allocates nothing. They are served in the
 /// table's order, which is no particular one (a list in creation order cost 12 bytes a series).
 ///
@@ -151,7 +152,8 @@ const TABLE_REFERENCES: usize = 1;
 /// A series of an open label set is shared: the handle keeps it alive after it is removed or
 /// expired (its updates are then not served), and a series held by a handle is never expired.
 /// Getting a handle and dropping it costs two uncontended atomic operations on the series' own
-/// cache line, the one its update writes anyway.
+/// cache line, the one its update writes anyway; [`Family::with`] updates a series without
+/// one.
 pub struct SeriesHandle<'a, L, M> {
     series: Handle<'a, L, M>,
 }
