@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 /// as Prometheus advises for the label values a dashboard or alert expects to see.
 ///
 /// Other label sets are looked up in a hash table under a read lock; a new label set takes the
-/// write lock once. A scrape holds the lock only to copy the table's series pointers, not while
-/// it encodes them, so it stalls neither updates nor new label sets. [`get`](Self::get) accepts the label set or a borrowed form of it
+/// write lock once. A scrape holds the read lock only while it copies the table's series
+/// pointers, not while it encodes them, so updates and new label sets wait for the copy at most,
+/// not for the encoding. [`get`](Self::get) accepts the label set or a borrowed form of it
 /// ([`BorrowedLabels`]), so finding an existing series allocates nothing. They are served in the
 /// table's order, which is no particular one (a list in creation order cost 12 bytes a series).
 ///
@@ -722,8 +723,8 @@ impl<L: LabelSet, M: Series> std::fmt::Debug for Family<L, M> {
 }
 
 /// The series of an open label set as a scrape found them, so that it encodes them without
-/// holding the family's lock: a scrape of a large family then stalls no writer (a new label
-/// set waited for the write lock for the whole encoding, and every update queued behind it).
+/// holding the family's lock: a writer waits for the copy at most (a new label set waited for
+/// the write lock for the whole encoding, and every update queued behind it).
 ///
 /// It holds pointers, not references: a reference each would cost an atomic read-modify-write
 /// on every series' cache line under the lock, where the pointers are copied from the table
