@@ -357,6 +357,13 @@ fn labelled_string_inc(c: &mut Criterion) {
     group.bench_function("promexport", |b| {
         b.iter(|| promexport.string_requests.get(black_box(&labels)).inc())
     });
+    group.bench_function("promexport_with", |b| {
+        b.iter(|| {
+            promexport
+                .string_requests
+                .with(black_box(&labels), Counter::inc)
+        })
+    });
 
     let tikv = prometheus::IntCounterVec::new(
         prometheus::Opts::new("bench_string_requests_total", "Requests."),

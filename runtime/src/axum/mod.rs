@@ -254,12 +254,12 @@ where
             status: &status,
         };
         let metrics = HttpServerMetrics::global();
-        metrics.requests.get(&labels).inc();
+        // `with`: updated under the families' read locks, without a handle to clone and drop.
+        metrics.requests.with(&labels, Counter::inc);
+        let elapsed = this.start.elapsed().as_secs_f64();
         metrics
             .duration
-            .get(&labels)
-            .0
-            .observe(this.start.elapsed().as_secs_f64());
+            .with(&labels, |duration| duration.0.observe(elapsed));
         Poll::Ready(output)
     }
 }

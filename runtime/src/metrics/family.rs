@@ -5,7 +5,7 @@ use crate::encoding::FamilyEncoder;
 use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 /// as Prometheus advises for the label values a dashboard or alert expects to see.
 ///
 /// Other label sets are looked up in a hash table under a read lock; a new label set takes the
-/// write lock once. [`get`](Self::get) accepts the label set or a borrowed form of it
+/// write lock once. A scrape holds the read lock only while it copies the table's series
+/// pointers, not while it encodes them, so updates and new label sets wait for the copy at most,
+/// not for the encoding. [`get`](Self::get) accepts the label set or a borrowed form of it
 /// ([`BorrowedLabels`]), so finding an existing series allocates nothing. They are served in the
 /// table's order, which is no particular one (a list in creation order cost 12 bytes a series).
 ///
@@ -112,6 +114,21 @@ struct Table<L, M> {
     /// Idle expiry: when recent scrapes started, oldest first, back to the last one more than
     /// `expire_after` ago.
     scrapes: VecDeque<(u32, Instant)>,
+    /// Scrapes encoding from a [`Snapshot`] of the series right now: raised under the read
+    /// lock, lowered (and read) under the write lock.
+    snapshots: AtomicUsize,
+    /// Series removed while a snapshot was out: kept until the last snapshot is done, since
+    /// snapshots point to their series without holding a reference.
+    removed_while_encoding: Vec<Refcounted<Entry<L, M>>>,
+}
+
+impl<L, M> Table<L, M> {
+    /// Lets go of a series the table no longer holds, or keeps it for the snapshots out.
+    fn release(&mut self, entry: Refcounted<Entry<L, M>>) {
+        if *self.snapshots.get_mut() > 0 {
+            self.removed_while_encoding.push(entry);
+        }
+    }
 }
 
 /// One series of an open label set, shared by the family and the handles to it.
@@ -136,7 +153,8 @@ const TABLE_REFERENCES: usize = 1;
 /// A series of an open label set is shared: the handle keeps it alive after it is removed or
 /// expired (its updates are then not served), and a series held by a handle is never expired.
 /// Getting a handle and dropping it costs two uncontended atomic operations on the series' own
-/// cache line, the one its update writes anyway.
+/// cache line, the one its update writes anyway; [`Family::with`] updates a series without
+/// one.
 pub struct SeriesHandle<'a, L, M> {
     series: Handle<'a, L, M>,
 }
@@ -213,6 +231,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                     scratch: String::new(),
                     epoch: 0,
                     scrapes: VecDeque::new(),
+                    snapshots: AtomicUsize::new(0),
+                    removed_while_encoding: Vec::new(),
                 }),
                 overflow: M::new(config),
                 rejected: OnceLock::new(),
@@ -294,6 +314,41 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         }
     }
 
+    /// Calls `update` with the series of `labels` (created at zero on first use) and returns
+    /// what it returns: the way to update a series without keeping it.
+    ///
+    /// For an open label set this is cheaper than [`get`](Self::get): `update` runs under the
+    /// family's read lock, which keeps the series alive, so no [`SeriesHandle`] is made (two
+    /// atomic read-modify-writes fewer). Keep `update` to the update, and do not use this
+    /// family from it: a writer waiting for the lock (a new label set, a removal) would
+    /// deadlock the nested call. For a closed label set it is the same as `get`.
+    ///
+    /// ```
+    /// use promexport::{Counter, Family, LabelSet};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    /// struct PathLabels { path: String }
+    ///
+    /// let hits: Family<PathLabels, Counter> = Family::default();
+    /// let labels = PathLabels { path: "/api/items".into() };
+    /// hits.with(&labels, |hits| hits.inc());
+    /// assert_eq!(hits.with(&labels, |hits| hits.get()), 1);
+    /// ```
+    #[inline]
+    pub fn with<Q: BorrowedLabels<L> + ?Sized, R>(
+        &self,
+        labels: &Q,
+        update: impl FnOnce(&M) -> R,
+    ) -> R {
+        if let Storage::Dynamic { table, .. } = &self.storage {
+            let table = read(table);
+            if let Some(entry) = Self::find(&table, labels) {
+                return update(&entry.metric);
+            }
+        }
+        update(&self.get(labels))
+    }
+
     /// The slot of `labels` in a closed label set.
     #[inline]
     fn slot_index<Q: BorrowedLabels<L> + ?Sized>(slots: &[FixedSlot<M>], labels: &Q) -> usize {
@@ -350,11 +405,12 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         counter.inc();
     }
 
+    /// The series of `labels`, stamped as used.
     #[inline]
-    fn lookup<'a, Q: BorrowedLabels<L> + ?Sized>(
-        table: &Table<L, M>,
+    fn find<'t, Q: BorrowedLabels<L> + ?Sized>(
+        table: &'t Table<L, M>,
         labels: &Q,
-    ) -> Option<SeriesHandle<'a, L, M>> {
+    ) -> Option<&'t Refcounted<Entry<L, M>>> {
         let hash = table.hasher.hash_one(labels);
         let entry = table.index.find(hash, |entry| labels.matches(&entry.key))?;
         // Without expiry the epoch stays 0, as every stamp does: a load, never a store.
@@ -362,7 +418,15 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         if stamp.load(Ordering::Relaxed) != table.epoch {
             stamp.store(table.epoch, Ordering::Relaxed);
         }
-        Some(SeriesHandle {
+        Some(entry)
+    }
+
+    #[inline]
+    fn lookup<'a, Q: BorrowedLabels<L> + ?Sized>(
+        table: &Table<L, M>,
+        labels: &Q,
+    ) -> Option<SeriesHandle<'a, L, M>> {
+        Self::find(table, labels).map(|entry| SeriesHandle {
             series: Handle::Shared(Refcounted::clone(entry)),
         })
     }
@@ -473,7 +537,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                     .index
                     .find_entry(hash, |entry| labels.matches(&entry.key))
                 {
-                    found.remove();
+                    let entry = found.remove().0;
+                    table.release(entry);
                     return true;
                 }
                 // A borrowed form that hashes unlike its label set is found by the owned one.
@@ -481,7 +546,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                 let hash = table.hasher.hash_one(&*owned);
                 match table.index.find_entry(hash, |entry| entry.key == *owned) {
                     Ok(found) => {
-                        found.remove();
+                        let entry = found.remove().0;
+                        table.release(entry);
                         true
                     }
                     Err(_) => false,
@@ -534,8 +600,15 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             }
             Storage::Dynamic { table, .. } => {
                 let mut table = self.write(table);
-                table.index = hashbrown::HashTable::new();
+                let removed = std::mem::replace(&mut table.index, hashbrown::HashTable::new());
                 table.scratch = String::new();
+                if *table.snapshots.get_mut() > 0 {
+                    table.removed_while_encoding.extend(removed);
+                } else {
+                    // Freed after the lock is released.
+                    drop(table);
+                    drop(removed);
+                }
             }
         }
     }
@@ -543,10 +616,15 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     /// Drops the series `keep` refuses.
     fn retain_entries(
         table: &mut Table<L, M>,
-        keep: impl FnMut(&mut Refcounted<Entry<L, M>>) -> bool,
+        mut keep: impl FnMut(&mut Refcounted<Entry<L, M>>) -> bool,
     ) {
         let before = table.index.len();
-        table.index.retain(keep);
+        if *table.snapshots.get_mut() == 0 {
+            table.index.retain(keep);
+        } else {
+            let removed = table.index.extract_if(|entry| !keep(entry));
+            table.removed_while_encoding.extend(removed);
+        }
         // A burst of series gone: give back what the table no longer needs.
         if table.index.len() < before && table.index.len() < table.index.capacity() / 4 {
             let hasher = &table.hasher;
@@ -644,24 +722,79 @@ impl<L: LabelSet, M: Series> std::fmt::Debug for Family<L, M> {
     }
 }
 
-impl<L: LabelSet, M: Series> Family<L, M> {
-    /// Calls `visit` with each series and its pre-escaped labels, in the order they are served.
-    fn for_each_series(&self, visit: &mut dyn FnMut(&M, &str)) {
-        match &self.storage {
-            Storage::Fixed(slots) => {
-                for slot in slots
-                    .iter()
-                    .filter(|slot| slot.live.load(Ordering::Relaxed))
-                {
-                    if let Some(series) = slot.series.get() {
-                        visit(&series.metric, &series.labels);
-                    }
-                }
+/// The series of an open label set as a scrape found them, so that it encodes them without
+/// holding the family's lock: a writer waits for the copy at most (a new label set waited for
+/// the write lock for the whole encoding, and every update queued behind it).
+///
+/// It holds pointers, not references: a reference each would cost an atomic read-modify-write
+/// on every series' cache line under the lock, where the pointers are copied from the table
+/// alone. The family keeps what it removes while a snapshot is out (`removed_while_encoding`),
+/// and frees it when the last snapshot is done.
+struct Snapshot<'a, L: LabelSet, M: Series> {
+    family: &'a Family<L, M>,
+    table: &'a RwLock<Table<L, M>>,
+    series: Vec<*const Entry<L, M>>,
+}
+
+impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
+    fn take(family: &'a Family<L, M>, table: &'a RwLock<Table<L, M>>) -> Self {
+        // Allocated before the lock is taken, with room for some growth meanwhile: the copy
+        // under the lock is then all the lock waits for.
+        let expected = read(table).index.len();
+        let mut series = Vec::with_capacity(expected + expected / 16);
+        let guard = read(table);
+        // Raised under the read lock: a removal (under the write lock) sees it, and keeps what
+        // it removes for this snapshot.
+        guard.snapshots.fetch_add(1, Ordering::Relaxed);
+        series.extend(guard.index.iter().map(Refcounted::as_ptr));
+        drop(guard);
+        Snapshot {
+            family,
+            table,
+            series,
+        }
+    }
+
+    fn for_each(&self, visit: &mut dyn FnMut(&M, &str)) {
+        for &entry in &self.series {
+            // SAFETY: the series was in the table when the snapshot was taken, under the read
+            // lock; since then, whatever removed it from the table (under the write lock, which
+            // saw `snapshots` raised) moved its reference into `removed_while_encoding`, which is
+            // kept until this snapshot is dropped. So a reference to it is held meanwhile, and
+            // `Refcounted` never hands out `&mut` to its value.
+            let entry = unsafe { &*entry };
+            visit(&entry.metric, &entry.labels);
+        }
+    }
+}
+
+impl<L: LabelSet, M: Series> Drop for Snapshot<'_, L, M> {
+    fn drop(&mut self) {
+        let removed = {
+            let mut table = self.family.write(self.table);
+            let snapshots = table.snapshots.get_mut();
+            *snapshots -= 1;
+            if *snapshots == 0 {
+                std::mem::take(&mut table.removed_while_encoding)
+            } else {
+                Vec::new()
             }
-            Storage::Dynamic { table, .. } => {
-                for entry in &read(table).index {
-                    visit(&entry.metric, &entry.labels);
-                }
+        };
+        // Freed after the lock is released.
+        drop(removed);
+    }
+}
+
+impl<L: LabelSet, M: Series> Family<L, M> {
+    /// Calls `visit` with each series of a closed label set and its pre-escaped labels, in the
+    /// order they are served.
+    fn for_each_fixed(slots: &[FixedSlot<M>], visit: &mut dyn FnMut(&M, &str)) {
+        for slot in slots
+            .iter()
+            .filter(|slot| slot.live.load(Ordering::Relaxed))
+        {
+            if let Some(series) = slot.series.get() {
+                visit(&series.metric, &series.labels);
             }
         }
     }
@@ -677,13 +810,22 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         Family::new(config)
     }
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
-        if let (Storage::Dynamic { table, .. }, Some(idle)) =
-            (&self.storage, self.config.expire_after)
-        {
-            self.expire_idle(table, idle, Instant::now());
+        match &self.storage {
+            Storage::Fixed(slots) => {
+                Self::for_each_fixed(slots, &mut |metric, labels| metric.encode(family, labels));
+                super::encode_trailing_gauges::<M>(family, |write| {
+                    Self::for_each_fixed(slots, write);
+                });
+            }
+            Storage::Dynamic { table, .. } => {
+                if let Some(idle) = self.config.expire_after {
+                    self.expire_idle(table, idle, Instant::now());
+                }
+                let snapshot = Snapshot::take(self, table);
+                snapshot.for_each(&mut |metric, labels| metric.encode(family, labels));
+                super::encode_trailing_gauges::<M>(family, |write| snapshot.for_each(write));
+            }
         }
-        self.for_each_series(&mut |metric, labels| metric.encode(family, labels));
-        super::encode_trailing_gauges::<M>(family, |write| self.for_each_series(write));
     }
 }
 
@@ -1042,6 +1184,186 @@ mod tests {
         assert_eq!(family.get(&path(1)).get(), 3);
         assert!(family.remove(&PathRef { path: "/items/1" }));
         assert!(family.is_empty());
+    }
+
+    #[test]
+    fn with_updates_an_open_series_without_a_handle() {
+        let family = limited(2);
+        family.with(&path(0), Counter::inc);
+        family.with(&PathRef { path: "/items/0" }, Counter::inc);
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        family.with(&path(0), |counter| {
+            let table = read(table);
+            let entry = entry_of(&table, "/items/0");
+            assert_eq!(Refcounted::count(entry), TABLE_REFERENCES, "no handle made");
+            assert!(std::ptr::eq(counter, &entry.metric));
+        });
+        assert_eq!(family.with(&path(0), Counter::get), 2);
+        family.with(&path(1), Counter::inc);
+        assert_eq!(family.with(&path(2), |counter| counter.inc()), ());
+        assert_eq!(family.len(), 2, "past the limit, as `get`");
+        assert_eq!(
+            served(&family),
+            [r#"path="/items/0""#, r#"path="/items/1""#]
+        );
+    }
+
+    /// The table's entry of `path`.
+    fn entry_of<'t>(
+        table: &'t Table<PathLabels, Counter>,
+        path: &str,
+    ) -> &'t Refcounted<Entry<PathLabels, Counter>> {
+        table
+            .index
+            .iter()
+            .find(|entry| entry.key.path == path)
+            .expect("served")
+    }
+
+    #[test]
+    fn writers_are_not_stalled_while_a_scrape_encodes() {
+        let family = limited(100);
+        for i in 0..3 {
+            family.get(&path(i)).inc();
+        }
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        let snapshot = Snapshot::take(&family, table);
+        let mut visited = Vec::new();
+        std::thread::scope(|scope| {
+            snapshot.for_each(&mut |counter, labels| {
+                visited.push((labels.to_owned(), counter.get()));
+                if visited.len() > 1 {
+                    return;
+                }
+                let (done, finished) = std::sync::mpsc::channel();
+                let family = &family;
+                scope.spawn(move || {
+                    family.get(&path(10)).inc();
+                    family.with(&path(0), Counter::inc);
+                    family.remove(&path(1));
+                    family.retain(|labels| labels.path != "/items/2");
+                    done.send(()).expect("the scrape waits");
+                });
+                finished
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("a writer stalled by the scrape");
+            });
+        });
+        visited.sort();
+        let labels: Vec<&str> = visited.iter().map(|(labels, _)| labels.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                r#"path="/items/0""#,
+                r#"path="/items/1""#,
+                r#"path="/items/2""#
+            ],
+            "the series as the scrape found them, removed ones too"
+        );
+        assert_eq!(read(table).removed_while_encoding.len(), 2, "kept");
+        drop(snapshot);
+        assert!(read(table).removed_while_encoding.is_empty(), "freed");
+        assert_eq!(
+            served(&family),
+            [r#"path="/items/0""#, r#"path="/items/10""#]
+        );
+        assert_eq!(family.get(&path(0)).get(), 2);
+    }
+
+    #[test]
+    fn series_cleared_under_overlapping_scrapes_are_freed_after_the_last() {
+        let family = limited(100);
+        let held = family.get(&path(0));
+        family.get(&path(1)).inc();
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        let first = Snapshot::take(&family, table);
+        family.clear();
+        family.get(&path(2)).inc();
+        let second = Snapshot::take(&family, table);
+        family.remove(&path(2));
+        assert_eq!(read(table).removed_while_encoding.len(), 3);
+        let mut served_first = Vec::new();
+        first.for_each(&mut |_, labels| served_first.push(labels.to_owned()));
+        served_first.sort();
+        assert_eq!(served_first, [r#"path="/items/0""#, r#"path="/items/1""#]);
+        drop(first);
+        assert_eq!(
+            read(table).removed_while_encoding.len(),
+            3,
+            "the second is out"
+        );
+        let mut served_second = Vec::new();
+        second.for_each(&mut |_, labels| served_second.push(labels.to_owned()));
+        assert_eq!(served_second, [r#"path="/items/2""#]);
+        drop(second);
+        assert!(read(table).removed_while_encoding.is_empty());
+        assert_eq!(
+            Refcounted::count(match &held.series {
+                Handle::Shared(entry) => entry,
+                Handle::Borrowed(_) => unreachable!("open label set"),
+            }),
+            1,
+            "only the handle holds its removed series"
+        );
+        assert!(family.is_empty());
+    }
+
+    #[test]
+    fn racing_scrapes_encode_while_series_are_removed_and_recreated() {
+        // Scrapers visit snapshots (Miri checks that no series they point to has been freed)
+        // while the other threads create, update, remove, retain and clear.
+        const LABEL_SETS: u64 = 12;
+        let steps = if cfg!(miri) { 30 } else { 5_000 };
+        let family = limited(8);
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..steps / 5 {
+                        let snapshot = Snapshot::take(&family, table);
+                        let mut labels = Vec::new();
+                        snapshot.for_each(&mut |counter, text| {
+                            assert!(counter.get() < u64::MAX);
+                            labels.push(text.to_owned());
+                        });
+                        let served = labels.len();
+                        labels.sort();
+                        labels.dedup();
+                        assert_eq!(labels.len(), served, "no series twice in one scrape");
+                        assert!(served <= 8);
+                    }
+                });
+            }
+            for thread in 0..2u64 {
+                let family = &family;
+                scope.spawn(move || {
+                    let mut state = thread.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    for _ in 0..steps {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        let labels = path((state % LABEL_SETS) as usize);
+                        match (state >> 32) % 8 {
+                            0..=3 => family.with(&labels, Counter::inc),
+                            4 | 5 => {
+                                family.remove(&labels);
+                            }
+                            6 => family.retain(|other| other.path.len() % 2 == 0),
+                            _ => family.clear(),
+                        }
+                    }
+                });
+            }
+        });
+        assert!(read(table).removed_while_encoding.is_empty());
     }
 
     #[test]

@@ -55,6 +55,14 @@ impl<T> Refcounted<T> {
         &this.inner().spare
     }
 
+    /// Where the value is, for a reader that keeps it alive by other means (the family's
+    /// encoder: the family keeps each series it snapshotted until the scrape is done).
+    pub(crate) fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: `inner` is valid (see `inner`); the place is projected without making a
+        // reference, so the pointer keeps the allocation's provenance.
+        unsafe { &raw const (*this.inner.as_ptr()).value }
+    }
+
     /// The number of references: exact only while no other thread clones or drops one.
     pub(crate) fn count(this: &Self) -> usize {
         this.inner().count.load(Ordering::Relaxed) as usize
