@@ -7,13 +7,11 @@
 //! state sets are gauges, unknown is `UNTYPED`. Label lists, kept pre-escaped for the text
 //! formats, are unescaped into label pairs while writing.
 
-mod wire;
-
 use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
 use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
-use wire::{
+use crate::protobuf_wire::{
     LENGTH_DELIMITED, begin, begin_delimited, double_field, end, int64_field, sint64_field,
     string_field, tag, uint64_field, varint, zigzag,
 };
