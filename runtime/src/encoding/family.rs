@@ -296,7 +296,12 @@ impl FamilyEncoder<'_> {
     ) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "_total", labels.into(), None, value);
+            let extras = series_sink::SampleExtras {
+                created,
+                exemplars: exemplar.as_slice(),
+            };
+            let labels = labels.into();
+            series_sink::sample(sink, &self.text, "_total", labels, None, value, extras);
             return;
         }
         let labels = labels.into();
@@ -313,7 +318,8 @@ impl FamilyEncoder<'_> {
     pub fn gauge<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
             return;
         }
         let labels = labels.into();
@@ -327,7 +333,8 @@ impl FamilyEncoder<'_> {
     pub fn unknown<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
             return;
         }
         let labels = labels.into();
@@ -348,6 +355,7 @@ impl FamilyEncoder<'_> {
                 labels.into(),
                 None,
                 Value::U64(1),
+                series_sink::SampleExtras::NONE,
             );
             return;
         }
@@ -366,7 +374,8 @@ impl FamilyEncoder<'_> {
         if let Some(sink) = self.sink.as_deref_mut() {
             let extra = Some((self.text.name, state));
             let value = Value::U64(u64::from(active));
-            series_sink::sample(sink, &self.text, "", labels.into(), extra, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), extra, value, none);
             return;
         }
         let labels = labels.into();

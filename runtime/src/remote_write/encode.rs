@@ -14,8 +14,10 @@ pub enum Protocol {
     /// Remote write 1.0: `prometheus.WriteRequest`, which every receiver accepts.
     #[default]
     V1,
-    /// Remote write 2.0 (experimental): `io.prometheus.write.v2.Request`, with a symbols table
-    /// and each series' metadata (type, help, unit). Prometheus 2.54+ and Mimir 2.17+ take it.
+    /// Remote write 2.0 (experimental): `io.prometheus.write.v2.Request`, with a symbols table,
+    /// each series' metadata (type, help, unit), the created timestamp of counters, histograms
+    /// and summaries, and exemplars (a counter's, a bucket's, a native histogram's).
+    /// Prometheus 2.54+ and Mimir 2.17+ take it.
     V2,
 }
 
@@ -180,52 +182,80 @@ impl<'a> Symbols<'a> {
             (self.table.len() - 1) as u32
         })
     }
+
+    /// Appends the refs of each name and value.
+    fn intern_labels(&mut self, labels: &'a [(String, String)], refs: &mut Vec<u32>) {
+        for (name, value) in labels {
+            refs.push(self.intern(name));
+            refs.push(self.intern(value));
+        }
+    }
 }
 
 /// `Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }`
 fn encode_v2(families: &[FamilyMetadata], series: &[Series]) -> Vec<u8> {
     let mut symbols = Symbols::new();
+    // Every series' label refs, its exemplars' label refs, then its family's help and unit
+    // refs, in one flat list: each series' part starts where the previous one's ends.
     let mut refs: Vec<u32> = Vec::new();
-    // Every series' label refs, then its family's help and unit refs, in one flat list.
-    let mut per_series: Vec<(usize, usize)> = Vec::with_capacity(series.len());
     for one in series {
-        let start = refs.len();
-        for (name, value) in &one.labels {
-            refs.push(symbols.intern(name));
-            refs.push(symbols.intern(value));
+        symbols.intern_labels(&one.labels, &mut refs);
+        for exemplar in &one.exemplars {
+            symbols.intern_labels(&exemplar.labels, &mut refs);
         }
         let family = families.get(one.family);
         refs.push(symbols.intern(family.map_or("", |f| f.help.as_str())));
         refs.push(symbols.intern(family.map_or("", |f| f.unit.as_str())));
-        per_series.push((start, refs.len()));
     }
     let mut out = Vec::with_capacity(series.len() * 48);
     for symbol in &symbols.table {
         put_str(&mut out, 4, symbol);
     }
-    for (one, &(first, last)) in series.iter().zip(&per_series) {
-        let (labels, metadata_refs) = refs[first..last].split_at(last - first - 2);
+    let mut rest = refs.as_slice();
+    let mut take = |count: usize| {
+        let (taken, after) = rest.split_at(count);
+        rest = after;
+        taken
+    };
+    for one in series {
+        // TimeSeries { labels_refs = 1 (packed); samples = 2 or histograms = 3; exemplars = 4;
+        // metadata = 5; created_timestamp = 6; }
+        let time_series = begin(&mut out, 5);
+        put_packed_refs(&mut out, 1, take(2 * one.labels.len()));
+        put_point(&mut out, one, 2, 3);
+        for exemplar in &one.exemplars {
+            // Exemplar { labels_refs = 1 (packed); value = 2; timestamp = 3; }
+            let message = begin(&mut out, 4);
+            put_packed_refs(&mut out, 1, take(2 * exemplar.labels.len()));
+            double_field(&mut out, 2, exemplar.value);
+            int64_field(&mut out, 3, exemplar.timestamp_ms);
+            end(&mut out, message);
+        }
         let kind = families
             .get(one.family)
             .map_or(MetricKind::Unknown, |f| f.kind);
-        // TimeSeries { labels_refs = 1 (packed); samples = 2 or histograms = 3; metadata = 5; }
-        let time_series = begin(&mut out, 5);
-        let packed = begin(&mut out, 1);
-        for &label in labels {
-            varint(&mut out, u64::from(label));
-        }
-        end(&mut out, packed);
-        // TimeSeries { samples = 2; histograms = 3; }
-        put_point(&mut out, one, 2, 3);
+        let help_and_unit = take(2);
         // Metadata { type = 1; help_ref = 3; unit_ref = 4; }
         let metadata = begin(&mut out, 5);
         uint64_field(&mut out, 1, metric_type(kind));
-        uint64_field(&mut out, 3, u64::from(metadata_refs[0]));
-        uint64_field(&mut out, 4, u64::from(metadata_refs[1]));
+        uint64_field(&mut out, 3, u64::from(help_and_unit[0]));
+        uint64_field(&mut out, 4, u64::from(help_and_unit[1]));
         end(&mut out, metadata);
+        if let Some(created_ms) = one.created_ms {
+            int64_field(&mut out, 6, created_ms);
+        }
         end(&mut out, time_series);
     }
     out
+}
+
+/// A packed list of symbol refs (always written, as Prometheus writes an empty one).
+fn put_packed_refs(out: &mut Vec<u8>, field: u32, refs: &[u32]) {
+    let packed = begin(out, field);
+    for &symbol in refs {
+        varint(out, u64::from(symbol));
+    }
+    end(out, packed);
 }
 
 #[cfg(test)]
@@ -244,6 +274,8 @@ mod tests {
                 labels: vec![("__name__".to_owned(), "jobs_total".to_owned())],
                 point: Point::Float(2.0),
                 timestamp_ms: 5,
+                created_ms: None,
+                exemplars: Vec::new(),
                 family: 0,
             }],
         }
