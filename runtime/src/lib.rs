@@ -101,6 +101,7 @@ pub mod axum;
     feature = "web-config"
 ))]
 mod base64;
+mod clock;
 mod collector;
 mod encoding;
 mod error;
