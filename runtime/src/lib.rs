@@ -101,6 +101,7 @@ pub mod axum;
     feature = "web-config"
 ))]
 mod base64;
+mod clock;
 mod collector;
 mod encoding;
 mod error;
@@ -118,6 +119,8 @@ mod instrument;
 mod labels;
 mod metrics;
 mod naming;
+// The protobuf writer of both the exposition and remote write (its `pub(super)` is the crate).
+mod protobuf_wire;
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub mod push;

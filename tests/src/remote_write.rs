@@ -114,10 +114,23 @@ pub struct TimeSeriesV2 {
     pub samples: Vec<Sample>,
     #[prost(message, repeated, tag = "3")]
     pub histograms: Vec<NativeHistogram>,
+    #[prost(message, repeated, tag = "4")]
+    pub exemplars: Vec<ExemplarV2>,
     #[prost(message, optional, tag = "5")]
     pub metadata: Option<MetadataV2>,
     #[prost(int64, tag = "6")]
     pub created_timestamp: i64,
+}
+
+/// `io.prometheus.write.v2.Exemplar`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ExemplarV2 {
+    #[prost(uint32, repeated, tag = "1")]
+    pub labels_refs: Vec<u32>,
+    #[prost(double, tag = "2")]
+    pub value: f64,
+    #[prost(int64, tag = "3")]
+    pub timestamp: i64,
 }
 
 /// `io.prometheus.write.v2.Metadata`.

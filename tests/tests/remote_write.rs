@@ -5,12 +5,16 @@
 //! takes 1.0 only), so 2.0 is checked field by field.
 
 use promexport::remote_write::{Endpoint, Protocol, RemoteWriter, RemoteWriterHandle};
-use promexport::{Counter, Format, Gauge, Histogram, LabelValue, Metrics, Registry, StateSet};
+use promexport::{
+    ClassicBucket, Collect, Counter, Created, Descriptor, Exemplar, FamilyDescription, Format,
+    Gauge, Histogram, HistogramSample, LabelValue, Labels, MetricKind, Metrics,
+    NativeHistogramParts, Registry, StateSet,
+};
 use promexport_tests::remote_write::{FakeReceiver, Received, Reply, RequestV2, WriteRequest};
 use promexport_tests::{free_port, sample_value, wait_for};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const GENEROUS: Duration = Duration::from_secs(30);
@@ -534,6 +538,170 @@ fn a_2_0_request_decodes_field_by_field() {
         }
     }
     assert_eq!(found, 3);
+}
+
+/// A counter and a native histogram with fixed created times and exemplars, written through
+/// the typed family API (the derive's counters carry no exemplar).
+struct Traced {
+    exemplar: Exemplar,
+    native_exemplar: Exemplar,
+}
+
+const TRACED_CREATED_MS: u64 = 1_700_000_000_123;
+
+impl Collect for Traced {
+    fn describe(&self) -> Vec<FamilyDescription> {
+        Vec::new()
+    }
+
+    fn encode(&self, encoder: &mut promexport::Encoder<'_>) {
+        let created = Some(Created::at(
+            UNIX_EPOCH + Duration::from_millis(TRACED_CREATED_MS),
+        ));
+        const REQUESTS: Descriptor = Descriptor {
+            name: "traced_requests",
+            help: "Requests.",
+            unit: None,
+            kind: MetricKind::Counter,
+        };
+        encoder.family(&REQUESTS, "").counter(
+            Labels::NONE,
+            promexport::Value::U64(3),
+            created,
+            Some(&self.exemplar),
+        );
+        const LATENCY: Descriptor = Descriptor {
+            name: "traced_seconds",
+            help: "Latency.",
+            unit: None,
+            kind: MetricKind::Histogram,
+        };
+        let buckets = [ClassicBucket {
+            upper_bound: f64::INFINITY,
+            cumulative_count: 1,
+            exemplar: None,
+        }];
+        let native = NativeHistogramParts {
+            schema: 0,
+            zero_threshold: 0.0,
+            zero_count: 0,
+            positive: &[(1, 1)],
+            negative: &[],
+            exemplars: &[&self.native_exemplar],
+        };
+        encoder.family(&LATENCY, "").histogram(
+            Labels::NONE,
+            &HistogramSample {
+                buckets: &buckets,
+                sum: 1.5,
+                created,
+                native: Some(native),
+            },
+        );
+    }
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[test]
+fn a_2_0_request_carries_created_timestamps_and_exemplars_field_by_field() {
+    let receiver = FakeReceiver::start();
+    let (registry, metrics) = job_registry();
+    let before = millis(SystemTime::now());
+    metrics.done.inc();
+    metrics
+        .duration
+        .observe_with_exemplar(0.2, &[("trace_id", "abc")])
+        .unwrap();
+    registry
+        .register(Traced {
+            // Out of order on purpose: 2.0 wants an exemplar's labels sorted.
+            exemplar: Exemplar::new(&[("trace_id", "t-1"), ("span_id", "s-9")], 1.0).unwrap(),
+            native_exemplar: Exemplar::new(&[("trace_id", "t-2")], 1.5).unwrap(),
+        })
+        .unwrap();
+    // Exemplar times are seconds, rounded to the nearest millisecond when sent.
+    let after = millis(SystemTime::now()) + 1;
+    let runtime = runtime();
+    let _entered = runtime.enter();
+    let writer = start(
+        &registry,
+        fast_retries(&receiver.url()).protocol(Protocol::V2),
+    );
+    let received = receiver.wait_for_accepted(1, GENEROUS);
+    runtime.block_on(writer.shutdown(GENEROUS)).unwrap();
+    let request = RequestV2::decode_body(&received[0].body);
+    let symbol = |index: u32| request.symbols[index as usize].as_str();
+    let labels = |refs: &[u32]| -> Vec<(&str, &str)> {
+        assert_eq!(refs.len() % 2, 0);
+        refs.chunks(2)
+            .map(|pair| (symbol(pair[0]), symbol(pair[1])))
+            .collect()
+    };
+    let series = |name: &str, le: Option<&str>| {
+        request
+            .timeseries
+            .iter()
+            .find(|series| {
+                let labels = labels(&series.labels_refs);
+                labels.contains(&("__name__", name))
+                    && le.is_none_or(|le| labels.contains(&("le", le)))
+            })
+            .unwrap_or_else(|| panic!("{name} {le:?}"))
+    };
+    let done_created = millis(metrics.done.created().time());
+    let duration_created = millis(metrics.duration.created().time());
+    let done = series("job_done_total", None);
+    assert_eq!(done.created_timestamp, done_created);
+    assert!(done.exemplars.is_empty());
+    let bucket = series("job_duration_seconds_bucket", Some("0.5"));
+    assert_eq!(bucket.created_timestamp, duration_created);
+    assert_eq!(bucket.exemplars.len(), 1);
+    let exemplar = &bucket.exemplars[0];
+    assert_eq!(labels(&exemplar.labels_refs), [("trace_id", "abc")]);
+    assert_eq!(exemplar.value, 0.2);
+    assert!(
+        (before..=after).contains(&exemplar.timestamp),
+        "{exemplar:?}"
+    );
+    let empty_bucket = series("job_duration_seconds_bucket", Some("+Inf"));
+    assert!(empty_bucket.exemplars.is_empty());
+    for name in ["job_duration_seconds_sum", "job_duration_seconds_count"] {
+        let one = series(name, None);
+        assert_eq!(one.created_timestamp, duration_created, "{name}");
+        assert!(one.exemplars.is_empty(), "{name}");
+    }
+    let gauge = series("job_waiting", None);
+    assert_eq!(gauge.created_timestamp, 0, "a gauge has no created time");
+    assert!(gauge.exemplars.is_empty());
+
+    let requests = series("traced_requests_total", None);
+    assert_eq!(requests.created_timestamp, TRACED_CREATED_MS as i64);
+    assert_eq!(requests.samples[0].value, 3.0);
+    let exemplar = &requests.exemplars[0];
+    assert_eq!(
+        labels(&exemplar.labels_refs),
+        [("span_id", "s-9"), ("trace_id", "t-1")]
+    );
+    assert_eq!(exemplar.value, 1.0);
+    assert!(
+        (before..=after).contains(&exemplar.timestamp),
+        "{exemplar:?}"
+    );
+    let native = request
+        .timeseries
+        .iter()
+        .find(|s| !s.histograms.is_empty())
+        .expect("the native series");
+    assert_eq!(native.created_timestamp, TRACED_CREATED_MS as i64);
+    assert_eq!(native.exemplars.len(), 1);
+    assert_eq!(
+        labels(&native.exemplars[0].labels_refs),
+        [("trace_id", "t-2")]
+    );
+    assert_eq!(native.exemplars[0].value, 1.5);
 }
 
 #[test]

@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 // The clock of instrumented functions: a pair of reads costs a third of `std::time::Instant`'s.
-use quanta::Instant;
+use crate::clock::Instant;
 
 /// The request method, closed so that clients cannot create series at will.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]

@@ -306,7 +306,12 @@ impl FamilyEncoder<'_> {
     ) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "_total", labels.into(), None, value);
+            let extras = series_sink::SampleExtras {
+                created,
+                exemplars: exemplar.as_slice(),
+            };
+            let labels = labels.into();
+            series_sink::sample(sink, &self.text, "_total", labels, None, value, extras);
             return;
         }
         let labels = labels.into();
@@ -323,7 +328,8 @@ impl FamilyEncoder<'_> {
     pub fn gauge<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
             return;
         }
         let labels = labels.into();
@@ -337,7 +343,8 @@ impl FamilyEncoder<'_> {
     pub fn unknown<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
             return;
         }
         let labels = labels.into();
@@ -358,6 +365,7 @@ impl FamilyEncoder<'_> {
                 labels.into(),
                 None,
                 Value::U64(1),
+                series_sink::SampleExtras::NONE,
             );
             return;
         }
@@ -376,7 +384,8 @@ impl FamilyEncoder<'_> {
         if let Some(sink) = self.sink.as_deref_mut() {
             let extra = Some((self.text.name, state));
             let value = Value::U64(u64::from(active));
-            series_sink::sample(sink, &self.text, "", labels.into(), extra, value);
+            let none = series_sink::SampleExtras::NONE;
+            series_sink::sample(sink, &self.text, "", labels.into(), extra, value, none);
             return;
         }
         let labels = labels.into();

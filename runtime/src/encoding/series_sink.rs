@@ -2,9 +2,10 @@
 //! a [`SeriesSink`] (remote write builds its requests from them). The text of the labels stays
 //! as the families keep it, pre-escaped; the sink reads it back.
 
-use super::Value;
 use super::family::{HistogramSample, Labels, NativeHistogramParts, SummarySample};
 use super::text::{TextFamily, write_f64};
+use super::{Created, Value};
+use crate::Exemplar;
 use crate::metrics::MetricKind;
 
 /// Where the series of an [`Encoder::to_sink`](super::Encoder::to_sink) go.
@@ -13,8 +14,14 @@ pub(crate) trait SeriesSink: std::fmt::Debug {
     fn family(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricKind);
     /// One float sample named `<name><suffix>`, labelled by pre-escaped `lists` and raw
     /// `extras`.
-    fn sample(&mut self, name: SampleName<'_>, labels: SeriesLabels<'_>, value: f64);
-    /// A native histogram named `<name>` (no suffix).
+    fn sample(
+        &mut self,
+        name: SampleName<'_>,
+        labels: SeriesLabels<'_>,
+        value: f64,
+        extras: SampleExtras<'_>,
+    );
+    /// A native histogram named `<name>` (no suffix); its exemplars are in `parts`.
     fn native_histogram(
         &mut self,
         name: &str,
@@ -22,7 +29,23 @@ pub(crate) trait SeriesSink: std::fmt::Debug {
         count: u64,
         sum: f64,
         parts: &NativeHistogramParts<'_>,
+        created: Option<Created>,
     );
+}
+
+/// What a series carries beside its value: when it started counting (every series of a
+/// counter, histogram or summary) and its exemplars (a counter's, a bucket's).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SampleExtras<'a> {
+    pub(crate) created: Option<Created>,
+    pub(crate) exemplars: &'a [&'a Exemplar],
+}
+
+impl SampleExtras<'_> {
+    pub(crate) const NONE: SampleExtras<'static> = SampleExtras {
+        created: None,
+        exemplars: &[],
+    };
 }
 
 /// `<family name><suffix>`.
@@ -66,12 +89,13 @@ pub(super) fn sample(
     own: Labels<'_>,
     extra: Option<(&str, &str)>,
     value: Value,
+    extras: SampleExtras<'_>,
 ) {
     let name = SampleName {
         family: family.name,
         suffix,
     };
-    sink.sample(name, labels(family, own, extra), float(value));
+    sink.sample(name, labels(family, own, extra), float(value), extras);
 }
 
 /// A histogram's `_bucket`, `_sum` and `_count` series (a gauge histogram's `_gsum` and
@@ -88,6 +112,10 @@ pub(super) fn histogram(
     } else {
         ("_sum", "_count")
     };
+    let created = SampleExtras {
+        created: histogram.created,
+        exemplars: &[],
+    };
     let mut count = 0;
     let mut le = String::new();
     let mut saw_infinity = false;
@@ -97,30 +125,33 @@ pub(super) fn histogram(
         saw_infinity |= bucket.upper_bound == f64::INFINITY;
         count = bucket.cumulative_count;
         let value = Value::U64(bucket.cumulative_count);
-        sample(sink, family, "_bucket", own, Some(("le", &le)), value);
-    });
-    if !saw_infinity {
+        let exemplar = bucket.exemplar;
+        let extras = SampleExtras {
+            exemplars: exemplar.as_slice(),
+            ..created
+        };
         sample(
             sink,
             family,
             "_bucket",
             own,
-            Some(("le", "+Inf")),
-            Value::U64(count),
+            Some(("le", &le)),
+            value,
+            extras,
         );
+    });
+    if !saw_infinity {
+        let le = Some(("le", "+Inf"));
+        sample(sink, family, "_bucket", own, le, Value::U64(count), created);
     }
-    sample(
-        sink,
-        family,
-        sum_suffix,
-        own,
-        None,
-        Value::F64(histogram.sum),
-    );
-    sample(sink, family, count_suffix, own, None, Value::U64(count));
+    let sum = Value::F64(histogram.sum);
+    sample(sink, family, sum_suffix, own, None, sum, created);
+    let count_value = Value::U64(count);
+    sample(sink, family, count_suffix, own, None, count_value, created);
     if let Some(native) = &histogram.native {
         let labels = labels(family, own, None);
-        sink.native_histogram(family.name, labels, count, histogram.sum, native);
+        let sum = histogram.sum;
+        sink.native_histogram(family.name, labels, count, sum, native, histogram.created);
     }
 }
 
@@ -130,13 +161,27 @@ pub(super) fn summary(
     own: Labels<'_>,
     summary: &SummarySample<'_>,
 ) {
+    let created = SampleExtras {
+        created: summary.created,
+        exemplars: &[],
+    };
     let mut quantile = String::new();
     for point in summary.quantiles {
         quantile.clear();
         write_f64(&mut quantile, point.quantile);
         let extra = Some(("quantile", quantile.as_str()));
-        sample(sink, family, "", own, extra, Value::F64(point.value));
+        sample(
+            sink,
+            family,
+            "",
+            own,
+            extra,
+            Value::F64(point.value),
+            created,
+        );
     }
-    sample(sink, family, "_sum", own, None, Value::F64(summary.sum));
-    sample(sink, family, "_count", own, None, Value::U64(summary.count));
+    let sum = Value::F64(summary.sum);
+    sample(sink, family, "_sum", own, None, sum, created);
+    let count = Value::U64(summary.count);
+    sample(sink, family, "_count", own, None, count, created);
 }

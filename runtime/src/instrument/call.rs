@@ -5,9 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
 use std::task::{Context, Poll};
-// quanta reads the TSC where it is invariant (a clock pair costs 23 ns here, against 59 ns for
-// `std::time::Instant`), and falls back to the OS clock elsewhere.
-use quanta::Instant;
+// The TSC where it is invariant, the OS clock elsewhere.
+use crate::clock::Instant;
 
 thread_local! {
     /// The instrumented function running on this thread: the caller of the next one.

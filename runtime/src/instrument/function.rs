@@ -211,11 +211,11 @@ impl Function {
     }
 }
 
-/// Calibrates quanta's clock (once per process) before a call can be timed with it, so the
+/// Calibrates the clock (once per process) before a call can be timed with it, so the
 /// calibration never lands inside a measured call. Every call finds its series through
 /// `insert` or through the collector, which both call this first.
 pub(crate) fn warm_up_clock() {
-    let _ = quanta::Instant::now();
+    crate::clock::warm_up();
 }
 
 fn find(head: *mut CallSeries, caller: *const Function) -> Option<&'static CallSeries> {

@@ -2,11 +2,10 @@
 //! `io.prometheus.write.v2.Request` (2.0), snappy-compressed (block format).
 
 use super::series::{Collection, FamilyMetadata, NativeHistogram, Point, Series};
-use super::wire::{
-    DOUBLE_FIELD_LEN, len_field_size, put_double, put_len_header, put_str, put_varint,
-    put_varint_field, varint_field_size, varint_len,
-};
 use crate::MetricKind;
+use crate::protobuf_wire::{
+    begin, double_field, end, int64_field, sint64_field, string_field, uint64_field, varint, zigzag,
+};
 use std::collections::HashMap;
 
 /// Which remote write protocol an endpoint speaks.
@@ -15,8 +14,10 @@ pub enum Protocol {
     /// Remote write 1.0: `prometheus.WriteRequest`, which every receiver accepts.
     #[default]
     V1,
-    /// Remote write 2.0 (experimental): `io.prometheus.write.v2.Request`, with a symbols table
-    /// and each series' metadata (type, help, unit). Prometheus 2.54+ and Mimir 2.17+ take it.
+    /// Remote write 2.0 (experimental): `io.prometheus.write.v2.Request`, with a symbols table,
+    /// each series' metadata (type, help, unit), the created timestamp of counters, histograms
+    /// and summaries, and exemplars (a counter's, a bucket's, a native histogram's).
+    /// Prometheus 2.54+ and Mimir 2.17+ take it.
     V2,
 }
 
@@ -68,102 +69,49 @@ pub(crate) fn compress(body: &[u8]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// A double is always 8 bytes: only the timestamp's size varies.
-fn sample_len(timestamp_ms: i64) -> usize {
-    DOUBLE_FIELD_LEN + varint_field_size(timestamp_ms as u64)
-}
-
 fn put_sample(out: &mut Vec<u8>, field: u32, value: f64, timestamp_ms: i64) {
-    put_len_header(out, field, sample_len(timestamp_ms));
-    put_double(out, 1, value);
-    put_varint_field(out, 2, timestamp_ms as u64);
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-fn spans_len(spans: &[(i32, u32)]) -> usize {
-    spans
-        .iter()
-        .map(|&(offset, length)| {
-            len_field_size(
-                varint_field_size(zigzag(i64::from(offset))) + varint_field_size(u64::from(length)),
-            )
-        })
-        .sum()
+    let sample = begin(out, field);
+    double_field(out, 1, value);
+    int64_field(out, 2, timestamp_ms);
+    end(out, sample);
 }
 
 fn put_spans(out: &mut Vec<u8>, field: u32, spans: &[(i32, u32)]) {
     for &(offset, length) in spans {
-        let offset = zigzag(i64::from(offset));
-        let len = varint_field_size(offset) + varint_field_size(u64::from(length));
-        put_len_header(out, field, len);
-        put_varint_field(out, 1, offset);
-        put_varint_field(out, 2, u64::from(length));
+        let span = begin(out, field);
+        sint64_field(out, 1, i64::from(offset));
+        uint64_field(out, 2, u64::from(length));
+        end(out, span);
     }
-}
-
-fn packed_deltas_len(deltas: &[i64]) -> usize {
-    deltas.iter().map(|&d| varint_len(zigzag(d))).sum()
 }
 
 fn put_packed_deltas(out: &mut Vec<u8>, field: u32, deltas: &[i64]) {
     if deltas.is_empty() {
         return;
     }
-    put_len_header(out, field, packed_deltas_len(deltas));
+    let packed = begin(out, field);
     for &delta in deltas {
-        put_varint(out, zigzag(delta));
+        varint(out, zigzag(delta));
     }
+    end(out, packed);
 }
 
 /// `Histogram { count_int = 1; sum = 3; schema = 4; zero_threshold = 5; zero_count_int = 6;
 /// negative_spans = 8; negative_deltas = 9; positive_spans = 11; positive_deltas = 12;
 /// timestamp = 15; }`, the same message in 1.0 and 2.0.
-fn histogram_len(histogram: &NativeHistogram, timestamp_ms: i64) -> usize {
-    let packed = |deltas: &[i64]| {
-        if deltas.is_empty() {
-            0
-        } else {
-            len_field_size(packed_deltas_len(deltas))
-        }
-    };
-    varint_field_size(histogram.count)
-        + DOUBLE_FIELD_LEN
-        + varint_field_size(zigzag(i64::from(histogram.schema)))
-        + DOUBLE_FIELD_LEN
-        + varint_field_size(histogram.zero_count)
-        + spans_len(&histogram.negative_spans)
-        + packed(&histogram.negative_deltas)
-        + spans_len(&histogram.positive_spans)
-        + packed(&histogram.positive_deltas)
-        + varint_field_size(timestamp_ms as u64)
-}
-
 fn put_histogram(out: &mut Vec<u8>, field: u32, histogram: &NativeHistogram, timestamp_ms: i64) {
-    put_len_header(out, field, histogram_len(histogram, timestamp_ms));
-    put_varint_field(out, 1, histogram.count);
-    put_double(out, 3, histogram.sum);
-    put_varint_field(out, 4, zigzag(i64::from(histogram.schema)));
-    put_double(out, 5, histogram.zero_threshold);
-    put_varint_field(out, 6, histogram.zero_count);
+    let message = begin(out, field);
+    uint64_field(out, 1, histogram.count);
+    double_field(out, 3, histogram.sum);
+    sint64_field(out, 4, i64::from(histogram.schema));
+    double_field(out, 5, histogram.zero_threshold);
+    uint64_field(out, 6, histogram.zero_count);
     put_spans(out, 8, &histogram.negative_spans);
     put_packed_deltas(out, 9, &histogram.negative_deltas);
     put_spans(out, 11, &histogram.positive_spans);
     put_packed_deltas(out, 12, &histogram.positive_deltas);
-    put_varint_field(out, 15, timestamp_ms as u64);
-}
-
-/// The size of a series' point: a `Sample` (in field `samples`) or a `Histogram` (in field
-/// `histograms`), with its field header.
-fn point_len(series: &Series) -> usize {
-    match &series.point {
-        Point::Float(_) => len_field_size(sample_len(series.timestamp_ms)),
-        Point::Histogram(histogram) => {
-            len_field_size(histogram_len(histogram, series.timestamp_ms))
-        }
-    }
+    int64_field(out, 15, timestamp_ms);
+    end(out, message);
 }
 
 /// Writes a series' point: floats in field `samples`, native histograms in `histograms`.
@@ -176,28 +124,26 @@ fn put_point(out: &mut Vec<u8>, series: &Series, samples: u32, histograms: u32) 
     }
 }
 
+fn put_str(out: &mut Vec<u8>, field: u32, text: &str) {
+    string_field(out, field, &[text]);
+}
+
 /// `WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }`
 fn encode_v1(families: &[FamilyMetadata], series: &[Series]) -> Vec<u8> {
     let mut out = Vec::with_capacity(series.len() * 96);
     let mut sent_families = Vec::new();
     for one in series {
         // TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
-        let label_len = |(name, value): &(String, String)| {
-            len_field_size(len_field_size(name.len()) + len_field_size(value.len()))
-        };
-        let len = one.labels.iter().map(label_len).sum::<usize>() + point_len(one);
-        put_len_header(&mut out, 1, len);
+        let time_series = begin(&mut out, 1);
         for (name, value) in &one.labels {
-            put_len_header(
-                &mut out,
-                1,
-                len_field_size(name.len()) + len_field_size(value.len()),
-            );
+            let label = begin(&mut out, 1);
             put_str(&mut out, 1, name);
             put_str(&mut out, 2, value);
+            end(&mut out, label);
         }
         // TimeSeries { samples = 2; histograms = 4; }
         put_point(&mut out, one, 2, 4);
+        end(&mut out, time_series);
         if sent_families.last() != Some(&one.family) {
             sent_families.push(one.family);
         }
@@ -206,15 +152,12 @@ fn encode_v1(families: &[FamilyMetadata], series: &[Series]) -> Vec<u8> {
     sent_families.dedup();
     for family in sent_families.iter().filter_map(|&i| families.get(i)) {
         // MetricMetadata { type = 1; metric_family_name = 2; help = 4; unit = 5; }
-        let len = varint_field_size(metric_type(family.kind))
-            + len_field_size(family.name.len())
-            + len_field_size(family.help.len())
-            + len_field_size(family.unit.len());
-        put_len_header(&mut out, 3, len);
-        put_varint_field(&mut out, 1, metric_type(family.kind));
+        let metadata = begin(&mut out, 3);
+        uint64_field(&mut out, 1, metric_type(family.kind));
         put_str(&mut out, 2, &family.name);
         put_str(&mut out, 4, &family.help);
         put_str(&mut out, 5, &family.unit);
+        end(&mut out, metadata);
     }
     out
 }
@@ -239,54 +182,80 @@ impl<'a> Symbols<'a> {
             (self.table.len() - 1) as u32
         })
     }
+
+    /// Appends the refs of each name and value.
+    fn intern_labels(&mut self, labels: &'a [(String, String)], refs: &mut Vec<u32>) {
+        for (name, value) in labels {
+            refs.push(self.intern(name));
+            refs.push(self.intern(value));
+        }
+    }
 }
 
 /// `Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }`
 fn encode_v2(families: &[FamilyMetadata], series: &[Series]) -> Vec<u8> {
     let mut symbols = Symbols::new();
+    // Every series' label refs, its exemplars' label refs, then its family's help and unit
+    // refs, in one flat list: each series' part starts where the previous one's ends.
     let mut refs: Vec<u32> = Vec::new();
-    // Every series' label refs, then its family's help and unit refs, in one flat list.
-    let mut per_series: Vec<(usize, usize)> = Vec::with_capacity(series.len());
     for one in series {
-        let start = refs.len();
-        for (name, value) in &one.labels {
-            refs.push(symbols.intern(name));
-            refs.push(symbols.intern(value));
+        symbols.intern_labels(&one.labels, &mut refs);
+        for exemplar in &one.exemplars {
+            symbols.intern_labels(&exemplar.labels, &mut refs);
         }
         let family = families.get(one.family);
         refs.push(symbols.intern(family.map_or("", |f| f.help.as_str())));
         refs.push(symbols.intern(family.map_or("", |f| f.unit.as_str())));
-        per_series.push((start, refs.len()));
     }
     let mut out = Vec::with_capacity(series.len() * 48);
     for symbol in &symbols.table {
         put_str(&mut out, 4, symbol);
     }
-    for (one, &(start, end)) in series.iter().zip(&per_series) {
-        let (labels, metadata_refs) = refs[start..end].split_at(end - start - 2);
+    let mut rest = refs.as_slice();
+    let mut take = |count: usize| {
+        let (taken, after) = rest.split_at(count);
+        rest = after;
+        taken
+    };
+    for one in series {
+        // TimeSeries { labels_refs = 1 (packed); samples = 2 or histograms = 3; exemplars = 4;
+        // metadata = 5; created_timestamp = 6; }
+        let time_series = begin(&mut out, 5);
+        put_packed_refs(&mut out, 1, take(2 * one.labels.len()));
+        put_point(&mut out, one, 2, 3);
+        for exemplar in &one.exemplars {
+            // Exemplar { labels_refs = 1 (packed); value = 2; timestamp = 3; }
+            let message = begin(&mut out, 4);
+            put_packed_refs(&mut out, 1, take(2 * exemplar.labels.len()));
+            double_field(&mut out, 2, exemplar.value);
+            int64_field(&mut out, 3, exemplar.timestamp_ms);
+            end(&mut out, message);
+        }
         let kind = families
             .get(one.family)
             .map_or(MetricKind::Unknown, |f| f.kind);
+        let help_and_unit = take(2);
         // Metadata { type = 1; help_ref = 3; unit_ref = 4; }
-        let metadata_len = varint_field_size(metric_type(kind))
-            + varint_field_size(u64::from(metadata_refs[0]))
-            + varint_field_size(u64::from(metadata_refs[1]));
-        let packed_len: usize = labels.iter().map(|&r| varint_len(u64::from(r))).sum();
-        // TimeSeries { labels_refs = 1 (packed); samples = 2 or histograms = 3; metadata = 5; }
-        let len = len_field_size(packed_len) + point_len(one) + len_field_size(metadata_len);
-        put_len_header(&mut out, 5, len);
-        put_len_header(&mut out, 1, packed_len);
-        for &label in labels {
-            put_varint(&mut out, u64::from(label));
+        let metadata = begin(&mut out, 5);
+        uint64_field(&mut out, 1, metric_type(kind));
+        uint64_field(&mut out, 3, u64::from(help_and_unit[0]));
+        uint64_field(&mut out, 4, u64::from(help_and_unit[1]));
+        end(&mut out, metadata);
+        if let Some(created_ms) = one.created_ms {
+            int64_field(&mut out, 6, created_ms);
         }
-        // TimeSeries { samples = 2; histograms = 3; }
-        put_point(&mut out, one, 2, 3);
-        put_len_header(&mut out, 5, metadata_len);
-        put_varint_field(&mut out, 1, metric_type(kind));
-        put_varint_field(&mut out, 3, u64::from(metadata_refs[0]));
-        put_varint_field(&mut out, 4, u64::from(metadata_refs[1]));
+        end(&mut out, time_series);
     }
     out
+}
+
+/// A packed list of symbol refs (always written, as Prometheus writes an empty one).
+fn put_packed_refs(out: &mut Vec<u8>, field: u32, refs: &[u32]) {
+    let packed = begin(out, field);
+    for &symbol in refs {
+        varint(out, u64::from(symbol));
+    }
+    end(out, packed);
 }
 
 #[cfg(test)]
@@ -305,6 +274,8 @@ mod tests {
                 labels: vec![("__name__".to_owned(), "jobs_total".to_owned())],
                 point: Point::Float(2.0),
                 timestamp_ms: 5,
+                created_ms: None,
+                exemplars: Vec::new(),
                 family: 0,
             }],
         }

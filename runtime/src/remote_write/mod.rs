@@ -41,7 +41,6 @@ mod endpoint;
 mod queue;
 mod series;
 mod stats;
-mod wire;
 
 pub use encode::Protocol;
 pub use endpoint::Endpoint;

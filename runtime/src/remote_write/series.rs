@@ -5,8 +5,9 @@
 //! text formats): each family's series arrive whole, a histogram's native part included.
 
 use crate::encoding::NativeHistogramParts;
-use crate::encoding::series_sink::{SampleName, SeriesLabels, SeriesSink};
-use crate::{MetricKind, Registry};
+use crate::encoding::series_sink::{SampleExtras, SampleName, SeriesLabels, SeriesSink};
+use crate::{Created, Exemplar, MetricKind, Registry};
+use std::time::UNIX_EPOCH;
 
 /// Label names and (unescaped) values, sorted by name.
 pub(crate) type Labels = Vec<(String, String)>;
@@ -18,8 +19,42 @@ pub(crate) struct Series {
     pub(crate) labels: Labels,
     pub(crate) point: Point,
     pub(crate) timestamp_ms: i64,
+    /// When a counter, histogram or summary started counting (remote write 2.0 sends it).
+    pub(crate) created_ms: Option<i64>,
+    /// A counter's or a bucket's latest exemplar, a native histogram's (2.0 sends them).
+    pub(crate) exemplars: Vec<SeriesExemplar>,
     /// Index of its family in [`Collection::families`].
     pub(crate) family: usize,
+}
+
+/// An exemplar with its labels unescaped and sorted by name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SeriesExemplar {
+    pub(crate) labels: Labels,
+    pub(crate) value: f64,
+    pub(crate) timestamp_ms: i64,
+}
+
+impl SeriesExemplar {
+    fn new(exemplar: &Exemplar) -> Self {
+        let mut labels = Vec::new();
+        unescape_list(exemplar.labels(), &mut labels);
+        labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        SeriesExemplar {
+            labels,
+            value: exemplar.value(),
+            timestamp_ms: (exemplar.timestamp() * 1e3).round() as i64,
+        }
+    }
+}
+
+/// Milliseconds since the epoch; 2.0 reads 0 as "not set", so the epoch itself is sent as 1.
+fn created_ms(created: Created) -> i64 {
+    let since = created
+        .time()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 /// The value of a series.
@@ -139,7 +174,14 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn push(&mut self, name: String, labels: SeriesLabels<'_>, point: Point) {
+    fn push(
+        &mut self,
+        name: String,
+        labels: SeriesLabels<'_>,
+        point: Point,
+        created: Option<Created>,
+        exemplars: &[&Exemplar],
+    ) {
         let Some(family) = self.collection.families.len().checked_sub(1) else {
             return;
         };
@@ -161,6 +203,8 @@ impl Builder<'_> {
             labels: all,
             point,
             timestamp_ms: self.timestamp_ms,
+            created_ms: created.map(created_ms),
+            exemplars: exemplars.iter().map(|e| SeriesExemplar::new(e)).collect(),
             family,
         });
     }
@@ -181,9 +225,16 @@ impl SeriesSink for Builder<'_> {
         });
     }
 
-    fn sample(&mut self, name: SampleName<'_>, labels: SeriesLabels<'_>, value: f64) {
+    fn sample(
+        &mut self,
+        name: SampleName<'_>,
+        labels: SeriesLabels<'_>,
+        value: f64,
+        extras: SampleExtras<'_>,
+    ) {
         let name = format!("{}{}", name.family, name.suffix);
-        self.push(name, labels, Point::Float(value));
+        let point = Point::Float(value);
+        self.push(name, labels, point, extras.created, extras.exemplars);
     }
 
     fn native_histogram(
@@ -193,13 +244,10 @@ impl SeriesSink for Builder<'_> {
         count: u64,
         sum: f64,
         parts: &NativeHistogramParts<'_>,
+        created: Option<Created>,
     ) {
-        let histogram = NativeHistogram::new(count, sum, parts);
-        self.push(
-            name.to_owned(),
-            labels,
-            Point::Histogram(Box::new(histogram)),
-        );
+        let histogram = Point::Histogram(Box::new(NativeHistogram::new(count, sum, parts)));
+        self.push(name.to_owned(), labels, histogram, created, parts.exemplars);
     }
 }
 
@@ -343,6 +391,8 @@ mod tests {
                 ]),
                 point: Point::Float(3.0),
                 timestamp_ms: 1_000,
+                created_ms: None,
+                exemplars: Vec::new(),
                 family: 0,
             }
         );

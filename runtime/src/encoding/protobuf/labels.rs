@@ -6,8 +6,8 @@
 //! overwritten with the value's tag and length). From the first `\` on, or where a list is not
 //! well formed, the pairs are read byte by byte.
 
-use super::wire::{LENGTH_DELIMITED, begin, end, tag, varint};
 use super::{LABEL_NAME, LABEL_VALUE};
+use crate::protobuf_wire::{LENGTH_DELIMITED, begin, end, tag, varint};
 use std::ops::Range;
 
 /// Writes the pre-escaped list `list` as `LabelPair`s in `field`, unescaping the values. A

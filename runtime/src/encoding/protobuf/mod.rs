@@ -8,17 +8,16 @@
 //! formats, are unescaped into label pairs while writing.
 
 mod labels;
-mod wire;
 
 use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
 use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
-use labels::{escaped_label_pairs, label_pair};
-use wire::{
+use crate::protobuf_wire::{
     Bytes, begin, begin_delimited, double_field, end, int64_field, sint64_field, string_field,
     timestamp_field, uint64_field, varint, zigzag,
 };
+use labels::{escaped_label_pairs, label_pair};
 
 // Field numbers of metrics.proto.
 const FAMILY_NAME: u32 = 1;

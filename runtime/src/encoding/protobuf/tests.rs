@@ -1,9 +1,9 @@
 //! The messages checked field by field with a small wire reader (Go's `expfmt` reads them too:
 //! tests/tests/protobuf.rs).
 
-use super::wire::TIMESTAMP_SECONDS;
 use super::*;
 use crate::encoding::{ClassicBucket, Encoder, Format, Quantile};
+use crate::protobuf_wire::TIMESTAMP_SECONDS;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Field {
