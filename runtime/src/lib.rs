@@ -102,6 +102,7 @@ pub mod axum;
 ))]
 mod base64;
 mod collector;
+mod const_metrics;
 mod encoding;
 mod error;
 #[cfg(feature = "exporter")]
@@ -138,6 +139,7 @@ pub use collector::ProcessCollector;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
+pub use const_metrics::{ConstFamily, ConstMetrics, FamilyError, SampleLabel, SampleLabels};
 pub use encoding::{
     ClassicBucket, ClassicBuckets, Created, Encoder, FamilyEncoder, Format, HistogramSample,
     LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample, Value,

@@ -261,7 +261,8 @@ impl<M: Collect + Default> Collector<M> {
             )));
         }
         let state = Arc::new(State::new(self));
-        registry.register(state.clone())?;
+        let stopped = Arc::clone(&state);
+        registry.register_stoppable(state.clone(), Box::new(move || stopped.stop()))?;
         match interval {
             Some(interval) => {
                 let task = tokio::spawn(Arc::clone(&state).run_every(interval));

@@ -489,6 +489,13 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
         }
     }
 
+    /// Unregistered: the interval loop ends (a scrape-time collector has none).
+    pub(super) fn stop(&self) {
+        if let Some(task) = self.interval_loop.get() {
+            task.abort();
+        }
+    }
+
     pub(super) fn set_interval_loop(&self, task: AbortHandle) {
         let _set_once_at_registration = self.interval_loop.set(task);
     }
