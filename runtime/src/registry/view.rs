@@ -241,3 +241,137 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{
+        ConstFamily, ConstMetrics, Counter, Error, Family, Format, Histogram, LabelSet, Registry,
+    };
+    use std::sync::Arc;
+
+    #[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+    #[label(crate = crate)]
+    struct TenantLabels {
+        tenant: String,
+    }
+
+    #[derive(crate::Metrics)]
+    #[metrics(crate = crate, no_global)]
+    struct Requests {
+        /// Requests by tenant.
+        requests: Family<TenantLabels, Counter>,
+    }
+
+    #[derive(crate::Metrics)]
+    #[metrics(crate = crate, no_global, const_labels(zone = "a"))]
+    struct Latency {
+        /// Latency.
+        latency: Histogram,
+    }
+
+    #[test]
+    fn a_label_the_family_has_or_writes_is_refused_at_registration() {
+        let registry = Registry::new();
+        let tenant = registry.with_const_labels(&[("tenant", "a")]).unwrap();
+        let error = tenant.register(Requests::new()).unwrap_err();
+        assert!(
+            matches!(&error, Error::LabelConflict { label, family: Some(family) }
+                if label == "tenant" && family == "requests"),
+            "{error:?}"
+        );
+        for label in ["le", "zone"] {
+            let view = registry.with_const_labels(&[(label, "x")]).unwrap();
+            let error = view.register(Latency::new()).unwrap_err();
+            assert!(matches!(error, Error::LabelConflict { .. }), "{error:?}");
+        }
+        let twice = tenant.with_const_labels(&[("tenant", "b")]).unwrap_err();
+        assert!(matches!(twice, Error::LabelConflict { family: None, .. }));
+        let invalid = registry.with_const_labels(&[("a-b", "x")]).unwrap_err();
+        assert!(matches!(invalid, Error::InvalidName(_)), "{invalid:?}");
+        for prefix in ["", "9_", "a-", "__"] {
+            let error = registry.with_prefix(prefix).unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidName(_)),
+                "{prefix}: {error:?}"
+            );
+        }
+        // Nothing was registered by the refused attempts.
+        registry.register(Requests::new()).unwrap();
+    }
+
+    #[test]
+    fn views_compose_prefixes_and_labels_and_claim_prefixed_names() {
+        let registry = Registry::new();
+        let view = registry
+            .with_prefix("outer_")
+            .and_then(|v| v.with_const_labels(&[("zone", "a \"b\"")]))
+            .and_then(|v| v.with_prefix("inner_"))
+            .and_then(|v| v.with_const_labels(&[("shard", "1")]))
+            .unwrap();
+        let metrics = Arc::new(Requests::new());
+        view.register(metrics.clone()).unwrap();
+        metrics
+            .requests
+            .get(&TenantLabels { tenant: "t".into() })
+            .inc();
+        let text = registry.render(Format::Text);
+        assert!(
+            text.contains(
+                "outer_inner_requests_total{zone=\"a \\\"b\\\"\",shard=\"1\",tenant=\"t\"} 1\n"
+            ),
+            "{text}"
+        );
+        // The same struct without the view does not clash; twice through it does.
+        registry.register(Requests::new()).unwrap();
+        let error = view.register(Requests::new()).unwrap_err();
+        assert!(
+            error.to_string().contains("`outer_inner_requests_total`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_family_collected_later_keeps_its_own_label() {
+        let registry = Registry::new();
+        let view = registry.with_const_labels(&[("tenant", "view"), ("zone", "z")]);
+        let mut metrics = ConstMetrics::new();
+        let mut quota = ConstFamily::gauge("quota", "Quota.", &["tenant"]).unwrap();
+        quota.add(["own"], 5).unwrap();
+        metrics.push(quota).unwrap();
+        // `ConstMetrics` tells its labels too; a `Collector` of it could not (it collects later).
+        view.as_ref()
+            .unwrap()
+            .register(metrics.clone())
+            .unwrap_err();
+        struct Later(ConstMetrics);
+        impl crate::Collect for Later {
+            fn describe(&self) -> Vec<crate::FamilyDescription> {
+                Vec::new()
+            }
+            fn encode(&self, encoder: &mut crate::Encoder<'_>) {
+                self.0.encode(encoder);
+            }
+        }
+        view.unwrap().register(Later(metrics)).unwrap();
+        let text = registry.render(Format::Text);
+        assert!(
+            text.contains("quota{zone=\"z\",tenant=\"own\"} 5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unregistering_through_a_view_frees_the_prefixed_names() {
+        let registry = Registry::new();
+        let view = registry.with_prefix("v_").unwrap();
+        let metrics = Arc::new(Requests::new());
+        view.register(metrics.clone()).unwrap();
+        assert!(
+            !registry.unregister(&*metrics),
+            "not registered without the prefix"
+        );
+        assert!(view.unregister(&*metrics));
+        assert!(registry.families().is_empty());
+        view.register(metrics).unwrap();
+    }
+}
