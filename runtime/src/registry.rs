@@ -399,9 +399,9 @@ impl Registry {
     /// A registered collector is the one whose [`describe`](Collect::describe) lists the same
     /// families (names, types and help): pass the instance itself, or one built the same way.
     /// One that describes no family cannot be found. A [`Collector`](crate::Collector) is
-    /// found by [`Collector::unregister_from`](crate::Collector::unregister_from); its
-    /// collections stop. The process-wide structs of `#[derive(Metrics)]` are found too, but
-    /// come back in no other way.
+    /// removed by its prefix, with `unregister_collector` (feature `serve`). A struct of the
+    /// process-wide [`registry()`] is found too (`registry().register(Struct::global())`
+    /// serves it again).
     ///
     /// ```
     /// use promexport::{Counter, Format, Metrics, Registry};

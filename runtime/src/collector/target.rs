@@ -62,6 +62,11 @@ impl Failure {
 /// scrape still answers 200 with every other metric, the collector's own series are left out
 /// (never served stale) and `<prefix>_up` is 0.
 ///
+/// A target whose families are only known once read (names, label names and label values
+/// from the target, as the json, sql and snmp exporters mirror theirs) returns a
+/// [`ConstMetrics`](crate::ConstMetrics) of [`ConstFamily`](crate::ConstFamily)s instead;
+/// [`Registry::unregister_collector`] removes a collector again.
+///
 /// Besides the target's metrics, a collector serves:
 ///
 /// | metric | |
