@@ -105,6 +105,11 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         }
     });
     let field_names = fields.iter().map(|field| unraw(field.ident));
+    let field_labels = fields.iter().map(|field| {
+        let ty = field.ty;
+        quote!(<#ty as #krate::Metric>::LABEL_NAMES)
+    });
+    let const_label_names = &model.const_label_names;
     let type_name = ident.to_string();
     let checks = fields
         .iter()
@@ -192,6 +197,17 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
 
                 fn declared_by(&self, index: usize) -> #private::Option<#private::String> {
                     __declared_by(index)
+                }
+
+                fn label_names(
+                    &self,
+                    index: usize,
+                ) -> #private::Option<#private::Vec<#private::Cow<'static, str>>> {
+                    #private::field_label_names(
+                        &[#(#field_labels),*],
+                        &[#(#const_label_names),*],
+                        index,
+                    )
                 }
             }
 

@@ -36,6 +36,14 @@ pub enum Error {
     Io(std::io::Error),
     /// A name given at runtime (a collector's prefix) is not a valid metric name.
     InvalidName(String),
+    /// A label of a registry view ([`Registry::with_const_labels`](crate::Registry::with_const_labels))
+    /// is one a family registered through it already has, or one the view already adds.
+    LabelConflict {
+        /// The label.
+        label: String,
+        /// The family that has it (`None`: the view already adds it).
+        family: Option<String>,
+    },
     /// The web config file is wrong: `file:line: what`.
     WebConfig(String),
     /// An exemplar's labels are not valid (a name, or more than 128 characters in all).
@@ -88,6 +96,17 @@ impl fmt::Display for Error {
             Error::Foreign(error) => write!(f, "foreign collector refused: {error}"),
             Error::Io(error) => write!(f, "metrics server: {error}"),
             Error::InvalidName(problem) => f.write_str(problem),
+            Error::LabelConflict {
+                label,
+                family: Some(family),
+            } => write!(
+                f,
+                "the registry view adds the label `{label}`, which the family `{family}` already has"
+            ),
+            Error::LabelConflict {
+                label,
+                family: None,
+            } => write!(f, "the registry view already adds the label `{label}`"),
             Error::WebConfig(problem) => write!(f, "web config: {problem}"),
             Error::Exemplar(problem) => write!(f, "exemplar: {problem}"),
             Error::Push { message, .. } => write!(f, "push: {message}"),
@@ -106,6 +125,7 @@ impl std::error::Error for Error {
             | Error::DuplicateSeries { .. }
             | Error::Clashes(_)
             | Error::InvalidName(_)
+            | Error::LabelConflict { .. }
             | Error::WebConfig(_)
             | Error::Exemplar(_)
             | Error::Push { .. }

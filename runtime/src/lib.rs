@@ -103,6 +103,7 @@ pub mod axum;
 mod base64;
 mod clock;
 mod collector;
+mod const_metrics;
 mod encoding;
 mod error;
 #[cfg(feature = "exporter")]
@@ -141,6 +142,7 @@ pub use collector::ProcessCollector;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
+pub use const_metrics::{ConstFamily, ConstMetrics, FamilyError, SampleLabel, SampleLabels};
 pub use encoding::{
     ClassicBucket, ClassicBuckets, Created, Encoder, FamilyEncoder, Format, HistogramSample,
     LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample, Value,

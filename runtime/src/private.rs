@@ -8,7 +8,7 @@ pub use crate::instrument::{
     ResultOutcome, call, enter, instrument_future,
 };
 pub use crate::labels::product_cardinality;
-pub use crate::registry::{Registration, field_declaring};
+pub use crate::registry::{Registration, field_declaring, field_label_names};
 pub use core::clone::Clone;
 pub use core::cmp::PartialEq;
 pub use core::convert::From;

@@ -11,6 +11,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
+mod view;
+
+pub(crate) use view::View;
+
 /// Something that writes metric families into a scrape.
 ///
 /// `#[derive(Metrics)]` implements it; implement it by hand for a collector that computes its
@@ -35,6 +39,15 @@ pub trait Collect: Send + Sync + 'static {
     fn is_enabled(&self) -> bool {
         true
     }
+    /// The label names of the family at `index` in [`describe`](Self::describe), besides the
+    /// ones its type writes (`le`, `quantile`), when known at registration: a
+    /// [`Registry::with_const_labels`] view refuses a collector whose families already have
+    /// one of its labels. `#[derive(Metrics)]` and [`ConstFamily`](crate::ConstFamily)
+    /// implement it; the default, `None`, is "not told", and is not checked.
+    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+        let _ = index;
+        None
+    }
 }
 
 impl<C: Collect + ?Sized> Collect for Arc<C> {
@@ -49,6 +62,9 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
     }
     fn is_enabled(&self) -> bool {
         (**self).is_enabled()
+    }
+    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+        (**self).label_names(index)
     }
 }
 
@@ -65,6 +81,9 @@ impl<C: Collect + ?Sized> Collect for &'static C {
     fn is_enabled(&self) -> bool {
         (**self).is_enabled()
     }
+    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+        (**self).label_names(index)
+    }
 }
 
 /// ``field `name` of `type_name` `` for the field at `index`: what `#[derive(Metrics)]`
@@ -75,6 +94,20 @@ impl<C: Collect + ?Sized> Collect for &'static C {
 pub fn field_declaring(fields: &[&str], type_name: &str, index: usize) -> Option<String> {
     let field = fields.get(index)?;
     Some(format!("field `{field}` of `{type_name}`"))
+}
+
+/// The label names of the field at `index`, then the struct's const labels: what
+/// `#[derive(Metrics)]` answers to [`Collect::label_names`].
+///
+/// Not public API: called by generated code.
+#[doc(hidden)]
+pub fn field_label_names(
+    fields: &[&'static [&'static str]],
+    const_labels: &[&'static str],
+    index: usize,
+) -> Option<Vec<Cow<'static, str>>> {
+    let own = fields.get(index)?.iter().chain(const_labels);
+    Some(own.map(|name| Cow::Borrowed(*name)).collect())
 }
 
 /// Name, type and help of a family, as listed by [`Collect::describe`].
@@ -157,6 +190,15 @@ impl NameTable {
         Ok(())
     }
 
+    /// Frees the names claimed by `families`.
+    fn release(&mut self, families: &[FamilyDescription]) {
+        for family in families {
+            for name in family.claimed_names() {
+                self.owners.remove(&name);
+            }
+        }
+    }
+
     /// The names `families` would claim, or why they cannot: nothing is claimed yet, so a
     /// registration that can still fail after the check claims only once it has succeeded.
     fn check(
@@ -233,6 +275,9 @@ impl NameTable {
 #[derive(Clone, Default)]
 pub struct Registry {
     inner: Arc<Inner>,
+    /// The prefix and labels of what is registered through this handle
+    /// ([`with_prefix`](Self::with_prefix), [`with_const_labels`](Self::with_const_labels)).
+    view: Option<Arc<View>>,
 }
 
 #[derive(Default)]
@@ -252,7 +297,22 @@ struct Inner {
 #[derive(Default)]
 struct State {
     collectors: Vec<Arc<dyn Collect>>,
+    /// What unregistering a [`Collector`](crate::Collector) also stops, by the address of its
+    /// entry in `collectors`.
+    stops: HashMap<usize, Unregistered>,
     names: NameTable,
+}
+
+/// What to undo when a collector is unregistered besides serving it: its scrape-time
+/// refresher (by the address of its state) and its interval loop.
+struct Unregistered {
+    refresher: usize,
+    stop: Box<dyn FnOnce() + Send + Sync>,
+}
+
+/// The address of what an `Arc` points to, to find it again.
+fn address<T: ?Sized>(arc: &Arc<T>) -> usize {
+    Arc::as_ptr(arc).cast::<()>() as usize
 }
 
 impl std::fmt::Debug for Registry {
@@ -276,9 +336,21 @@ impl Registry {
 
     /// Adds a collector; fails if one of its names is taken (with [`Error::Clashes`] if more
     /// than one is), and then adds nothing.
+    ///
+    /// Through a view ([`with_prefix`](Self::with_prefix),
+    /// [`with_const_labels`](Self::with_const_labels)) the collector is served with the view's
+    /// prefix and labels, and its names are claimed with the prefix.
     pub fn register(&self, collector: impl Collect) -> Result<(), Error> {
         let source = Cow::Borrowed(std::any::type_name_of_val(&collector));
-        self.register_from(Arc::new(collector), source)
+        self.register_from(self.through_view(Arc::new(collector))?, source)
+    }
+
+    /// `collector` as this handle serves it: wrapped in its view, if it is one.
+    fn through_view(&self, collector: Arc<dyn Collect>) -> Result<Arc<dyn Collect>, Error> {
+        Ok(match &self.view {
+            Some(view) => Arc::new(view::Wrapped::new(collector, view.clone())?),
+            None => collector,
+        })
     }
 
     fn register_from(
@@ -298,6 +370,137 @@ impl Registry {
         Ok(())
     }
 
+    /// Registers a [`Collector`](crate::Collector)'s state: unregistering it also removes its
+    /// refresher (found by the address of `collector`) and calls `stop`.
+    #[cfg(feature = "serve")]
+    pub(crate) fn register_stoppable<C: Collect>(
+        &self,
+        collector: Arc<C>,
+        stop: Box<dyn FnOnce() + Send + Sync>,
+    ) -> Result<(), Error> {
+        let refresher = address(&collector);
+        let source = Cow::Borrowed(std::any::type_name::<C>());
+        let entry = self.through_view(collector)?;
+        let key = address(&entry);
+        self.register_from(entry, source)?;
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.stops.insert(key, Unregistered { refresher, stop });
+        Ok(())
+    }
+
+    /// Removes the collector registered as `collector` (through this handle's view, if it is
+    /// one) and frees its names; returns whether there was one, as client_golang's
+    /// `Unregister`.
+    ///
+    /// A registered collector is the one whose [`describe`](Collect::describe) lists the same
+    /// families (names, types and help): pass the instance itself, or one built the same way.
+    /// One that describes no family cannot be found. A [`Collector`](crate::Collector) is
+    /// removed by its prefix, with `unregister_collector` (feature `serve`). A struct of the
+    /// process-wide [`registry()`] is found too (`registry().register(Struct::global())`
+    /// serves it again).
+    ///
+    /// ```
+    /// use promexport::{Counter, Format, Metrics, Registry};
+    /// use std::sync::Arc;
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(prefix = "tenant", no_global)]
+    /// struct TenantMetrics {
+    ///     /// Requests of the tenant.
+    ///     requests: Counter,
+    /// }
+    ///
+    /// let registry = Registry::new();
+    /// let metrics = Arc::new(TenantMetrics::new());
+    /// registry.register(metrics.clone())?;
+    /// assert!(registry.unregister(&*metrics));
+    /// assert!(!registry.render(Format::Text).contains("tenant_requests"));
+    /// assert!(!registry.unregister(&*metrics), "already gone");
+    /// registry.register(metrics)?; // its names are free again
+    /// # Ok::<(), promexport::Error>(())
+    /// ```
+    pub fn unregister(&self, collector: &dyn Collect) -> bool {
+        let families = match &self.view {
+            Some(view) => view.describe(collector),
+            None => collector.describe(),
+        };
+        !families.is_empty()
+            && self.remove(|state| {
+                let mut registered = state.collectors.iter();
+                registered.position(|registered| registered.describe() == families)
+            })
+    }
+
+    /// Removes the [`Collector`](crate::Collector) registered with `prefix` (through this
+    /// handle's view, if it is one): it is collected no more (an interval collector's loop
+    /// stops), and its names and those of its target's metrics are free again. Returns
+    /// whether there was one.
+    ///
+    /// ```
+    /// use promexport::{Collector, ConstMetrics, Format, Registry};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), promexport::Error> {
+    /// let registry = Registry::new();
+    /// let read = || async { Ok::<_, std::io::Error>(ConstMetrics::new()) };
+    /// Collector::new("queue", read).register_in(&registry)?;
+    /// assert!(registry.unregister_collector("queue"));
+    /// assert!(!registry.render(Format::Text).contains("queue_up"));
+    /// assert!(!registry.unregister_collector("queue"));
+    /// Collector::new("queue", read).register_in(&registry)?; // registrable again
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "serve")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+    pub fn unregister_collector(&self, prefix: &str) -> bool {
+        let view_prefix = self.view.as_deref().map_or("", |view| view.prefix.as_str());
+        let up = format!("{view_prefix}{prefix}_up");
+        // A struct that happens to serve `<prefix>_up` is no collector: it is not stoppable.
+        self.remove(|state| {
+            let owner = state.names.owners.get(&up)?.collector.as_ref()?;
+            let position = state
+                .collectors
+                .iter()
+                .position(|c| Arc::ptr_eq(c, owner))?;
+            state
+                .stops
+                .contains_key(&address(owner))
+                .then_some(position)
+        })
+    }
+
+    /// Removes the collector `find` points at, frees its names and stops what it runs.
+    fn remove(&self, find: impl FnOnce(&State) -> Option<usize>) -> bool {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(position) = find(&state) else {
+            return false;
+        };
+        let removed = state.collectors.remove(position);
+        state.names.release(&removed.describe());
+        let stop = state.stops.remove(&address(&removed));
+        drop(state);
+        if let Some(Unregistered { refresher, stop }) = stop {
+            #[cfg(feature = "serve")]
+            self.inner
+                .refreshers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|candidate| address(candidate) != refresher);
+            #[cfg(not(feature = "serve"))]
+            let _ = refresher;
+            stop();
+        }
+        true
+    }
+
     /// Adds a collector of the `prometheus` crate (interop with code already instrumented with it).
     ///
     /// Its families are gathered at each scrape and re-encoded by promexport's encoder. They
@@ -310,6 +513,12 @@ impl Registry {
         &self,
         collector: Box<dyn prometheus::core::Collector>,
     ) -> Result<(), Error> {
+        if self.view.is_some() {
+            return Err(Error::Config(
+                "a collector of the `prometheus` crate cannot be registered through a registry view"
+                    .to_owned(),
+            ));
+        }
         let families = crate::encoding::describe_foreign(&*collector);
         let source = Cow::Borrowed("prometheus collector");
         let mut state = self

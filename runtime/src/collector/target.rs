@@ -62,6 +62,11 @@ impl Failure {
 /// scrape still answers 200 with every other metric, the collector's own series are left out
 /// (never served stale) and `<prefix>_up` is 0.
 ///
+/// A target whose families are only known once read (names, label names and label values
+/// from the target, as the json, sql and snmp exporters mirror theirs) returns a
+/// [`ConstMetrics`](crate::ConstMetrics) of [`ConstFamily`](crate::ConstFamily)s instead;
+/// [`Registry::unregister_collector`] removes a collector again.
+///
 /// Besides the target's metrics, a collector serves:
 ///
 /// | metric | |
@@ -261,7 +266,8 @@ impl<M: Collect + Default> Collector<M> {
             )));
         }
         let state = Arc::new(State::new(self));
-        registry.register(state.clone())?;
+        let stopped = Arc::clone(&state);
+        registry.register_stoppable(state.clone(), Box::new(move || stopped.stop()))?;
         match interval {
             Some(interval) => {
                 let task = tokio::spawn(Arc::clone(&state).run_every(interval));

@@ -165,6 +165,11 @@ pub struct Encoder<'a> {
     /// Who takes the output in pieces as it grows (the server's streamed responses).
     #[cfg(feature = "serve")]
     chunks: Option<&'a mut dyn ChunkSink>,
+    /// The prefix and labels of the registry view the collector being written was registered
+    /// through, and the name and const labels of its family being written with them.
+    pub(crate) view: Option<std::sync::Arc<crate::registry::View>>,
+    view_name: String,
+    view_labels: String,
 }
 
 impl<'a> Encoder<'a> {
@@ -186,6 +191,9 @@ impl<'a> Encoder<'a> {
             sink: None,
             #[cfg(feature = "serve")]
             chunks: None,
+            view: None,
+            view_name: String::new(),
+            view_labels: String::new(),
         }
     }
 
@@ -252,6 +260,31 @@ impl<'a> Encoder<'a> {
         kind: MetricKind,
         const_labels: &'e str,
     ) -> FamilyEncoder<'e> {
+        self.family_declaring(name, help, unit, kind, const_labels, &[] as &[&str])
+    }
+
+    /// [`family_parts`](Self::family_parts) of a family whose series carry the labels
+    /// `declared`: a registry view's labels of the same names are left out of it.
+    pub(crate) fn family_declaring<'e>(
+        &'e mut self,
+        name: &'e str,
+        help: &'e str,
+        unit: Option<&str>,
+        kind: MetricKind,
+        const_labels: &'e str,
+        declared: &[impl AsRef<str>],
+    ) -> FamilyEncoder<'e> {
+        let (name, const_labels) = match &self.view {
+            Some(view) => {
+                self.view_name.clear();
+                self.view_name.push_str(&view.prefix);
+                self.view_name.push_str(name);
+                self.view_labels.clear();
+                view.const_labels_into(&mut self.view_labels, const_labels, declared);
+                (self.view_name.as_str(), self.view_labels.as_str())
+            }
+            None => (name, const_labels),
+        };
         let format = self.format;
         #[cfg(feature = "serve")]
         if let Some(chunks) = self.chunks.as_deref_mut() {

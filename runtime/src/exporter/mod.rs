@@ -170,7 +170,8 @@ where
     /// Adds a collector named `name` (`--collector.NAME` / `--no-collector.NAME`, on unless
     /// `enabled_by_default` is false). At each scrape `collect` gets the parsed flags and
     /// returns a future of the metrics read: a `#[derive(Metrics)]` struct with
-    /// `#[metrics(no_global)]`, built fresh, or any [`Collect`].
+    /// `#[metrics(no_global)]`, built fresh, a [`ConstMetrics`](crate::ConstMetrics) of
+    /// families named at run time, or any [`Collect`].
     pub fn collector<F, Fut, M, E>(
         mut self,
         name: &str,

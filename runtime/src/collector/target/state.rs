@@ -489,6 +489,13 @@ impl<M: Collect + Default + Send + Sync + 'static> State<M> {
         }
     }
 
+    /// Unregistered: the interval loop ends (a scrape-time collector has none).
+    pub(super) fn stop(&self) {
+        if let Some(task) = self.interval_loop.get() {
+            task.abort();
+        }
+    }
+
     pub(super) fn set_interval_loop(&self, task: AbortHandle) {
         let _set_once_at_registration = self.interval_loop.set(task);
     }
@@ -625,6 +632,17 @@ impl<M: Collect + Default + Send + Sync + 'static> Collect for State<M> {
             .or_else(|| Some(format!("`{}`", std::any::type_name::<M>())))
     }
 
+    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+        let own = self.own.all().count();
+        match self.own.all().nth(index) {
+            Some(family) if family.name == self.own.errors.name => {
+                Some(vec![Cow::Borrowed("reason")])
+            }
+            Some(_) => Some(Vec::new()),
+            None => M::default().label_names(index - own),
+        }
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         let metrics = scrape::recorded::<M>(self.id).unwrap_or_else(|| self.served());
         let own = &self.own;
@@ -709,6 +727,40 @@ mod tests {
         let newest = registry.render(Format::Text);
         assert!(newest.contains("flip_up 0\n"), "{newest}");
         assert!(!newest.contains("target_requests_total"), "{newest}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unregistered_collector_is_collected_no_more_and_its_prefix_is_free() {
+        let registry = Registry::new();
+        let calls = Arc::new(AtomicU64::new(0));
+        let collector = || {
+            let calls = calls.clone();
+            Collector::new("gone", move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok::<_, std::io::Error>(TargetMetrics::new()) }
+            })
+        };
+        let interval = Duration::from_millis(10);
+        collector()
+            .interval(interval)
+            .register_in(&registry)
+            .unwrap();
+        tokio::time::sleep(interval * 5).await;
+        assert!(calls.load(Ordering::SeqCst) > 0);
+        assert!(registry.unregister_collector("gone"));
+        let after = calls.load(Ordering::SeqCst);
+        tokio::time::sleep(interval * 5).await;
+        assert_eq!(calls.load(Ordering::SeqCst), after, "the loop stopped");
+        assert!(!registry.render(Format::Text).contains("gone_up"));
+        assert!(!registry.unregister_collector("gone"));
+
+        collector().register_in(&registry).unwrap();
+        registry.collect(None).await;
+        assert_eq!(calls.load(Ordering::SeqCst), after + 1);
+        assert!(registry.unregister_collector("gone"));
+        registry.collect(None).await;
+        assert_eq!(calls.load(Ordering::SeqCst), after + 1, "not refreshed");
+        assert!(registry.families().is_empty());
     }
 
     #[test]
