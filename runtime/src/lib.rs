@@ -139,8 +139,9 @@ pub use collector::ProcessCollector;
 pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
 pub use encoding::{
-    ClassicBucket, ClassicBuckets, Created, Encoder, FamilyEncoder, Format, HistogramSample,
-    LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample, Value,
+    ClassicBucket, ClassicBuckets, Created, Encoder, Escaping, FamilyEncoder, Format,
+    HistogramSample, LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample,
+    Value,
 };
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};

@@ -30,7 +30,10 @@ use std::future::Future;
 /// let request = hyper::Request::get("/metrics").header("accept", "text/plain").body(())?;
 /// let response = promexport::handle_request(promexport::registry(), &request).await;
 /// assert_eq!(response.status(), 200);
-/// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+/// assert_eq!(
+///     response.headers()["content-type"],
+///     "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+/// );
 /// # Ok(())
 /// # }
 /// ```
@@ -49,7 +52,7 @@ pub fn handle_request<B>(
     };
     let allowed = request.method() == Method::GET || request.method() == Method::HEAD;
     let head_only = request.method() == Method::HEAD;
-    let (format, content_type) = Format::negotiate(header_text(header::ACCEPT.as_str()));
+    let negotiated = Format::negotiate(header_text(header::ACCEPT.as_str()));
     let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str()));
     let timeout = collection_timeout(header_text("x-prometheus-scrape-timeout-seconds"));
     let selected = selected_names(request.uri().query().unwrap_or_default());
@@ -62,11 +65,16 @@ pub fn handle_request<B>(
         let exposition = own_collections(async {
             registry.collect(timeout).await;
             let mut exposition = Vec::new();
-            registry.encode_selected(format, &mut exposition, &selected);
+            registry.encode_escaped(
+                negotiated.format,
+                negotiated.escaping,
+                &mut exposition,
+                &selected,
+            );
             exposition
         })
         .await;
-        exposition_response(exposition, content_type, gzip, head_only)
+        exposition_response(exposition, negotiated.content_type, gzip, head_only)
     }
 }
 

@@ -10,6 +10,7 @@
 mod wire;
 
 use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
+use super::names::{self, Escaping};
 use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
@@ -109,17 +110,30 @@ pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
 pub(super) struct ProtoSeries<'a> {
     pub(super) const_labels: &'a str,
     pub(super) labels: Labels<'a>,
+    /// How label names that are not legacy-valid are written.
+    pub(super) escaping: Escaping,
+    /// Every label name is known to be legacy-valid.
+    pub(super) plain_labels: bool,
 }
 
 impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
     fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
-        escaped_label_pairs(out, METRIC_LABEL, self.const_labels);
-        escaped_label_pairs(out, METRIC_LABEL, self.labels.escaped_list());
+        for list in [self.const_labels, self.labels.escaped_list()] {
+            if self.plain_labels || !names::may_hold_quoted_names(list) {
+                escaped_label_pairs(out, METRIC_LABEL, list);
+            } else {
+                utf8_label_pairs(out, list, self.escaping);
+            }
+        }
         for (name, value) in [self.labels.extra(), extra].into_iter().flatten() {
             let pair = begin(out, METRIC_LABEL);
-            string_field(out, LABEL_NAME, &[name]);
+            let name = match self.plain_labels {
+                true => std::borrow::Cow::Borrowed(name),
+                false => names::escape_label_name(name, self.escaping),
+            };
+            string_field(out, LABEL_NAME, &[&name]);
             string_field(out, LABEL_VALUE, &[value]);
             end(out, pair);
         }
@@ -367,6 +381,21 @@ fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
         if let [b',', tail @ ..] = rest {
             rest = tail;
         }
+    }
+}
+
+/// [`escaped_label_pairs`] of a list that holds quoted names: each name unquoted, and escaped
+/// by `scheme` when it is not legacy-valid.
+fn utf8_label_pairs(out: &mut Vec<u8>, list: &str, scheme: Escaping) {
+    for label in names::list_labels(list).map_while(|label| label) {
+        let pair = begin(out, METRIC_LABEL);
+        string_field(
+            out,
+            LABEL_NAME,
+            &[&names::escape_label_name(&label.name, scheme)],
+        );
+        string_field(out, LABEL_VALUE, &[&names::unescape(label.escaped_value)]);
+        end(out, pair);
     }
 }
 
