@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools=target/test-tools
-python_client=prometheus_client==0.21.1
+# 0.22.0: the first that parses quoted (UTF-8) metric and label names.
+python_client=prometheus_client==0.22.0
 
 # Tool root -> the Debian packages unpacked into it (a root holds a tool and the libraries it links
 # that the machine may lack; the first package names the root).
