@@ -3,7 +3,9 @@
 
 use crate::attr::{self, Buckets, Native};
 use crate::ctxt::Ctxt;
-use crate::naming::{label_name_problem, metric_name_problem, snake_case, unit_problem};
+use crate::naming::{
+    ident_label_name_problem, label_name_problem, metric_name_problem, snake_case, unit_problem,
+};
 use crate::summary::SummarySettings;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type};
 
@@ -99,7 +101,7 @@ pub(crate) fn metrics_struct<'a>(cx: &Ctxt, input: &'a DeriveInput) -> MetricsSt
     let mut const_label_names: Vec<String> = Vec::new();
     for (name, value) in &container.const_labels {
         let text = unraw(name);
-        if let Some(problem) = label_name_problem(&text) {
+        if let Some(problem) = ident_label_name_problem(&text) {
             cx.error_spanned_by(name, problem);
         } else if let Some(problem) = reserved_const_label(&text) {
             cx.error_spanned_by(name, problem);

@@ -1,6 +1,8 @@
 //! Prometheus naming rules, checked at compile time.
 
-/// Why `name` is not a valid metric name, or `None` if it is.
+/// Why `name` is not a valid metric name, or `None` if it is: any non-empty UTF-8 (Prometheus 3
+/// takes them all, and the encoders escape them for scrapers that do not), except the names
+/// Prometheus reserves.
 pub(crate) fn metric_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a metric name cannot be empty".to_owned());
@@ -15,30 +17,34 @@ pub(crate) fn metric_name_problem(name: &str) -> Option<String> {
             "metric name `{name}` contains `:`, which Prometheus reserves for recording rules; use `_` instead"
         ));
     }
-    let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
-    if name.starts_with(|c: char| c.is_ascii_digit()) || !name.chars().all(valid_char) {
-        return Some(format!(
-            "metric name `{name}` is not snake_case ASCII (`[a-z_][a-z0-9_]*`); try `{}`",
-            sanitize(name)
-        ));
-    }
     None
 }
 
-/// Why `name` is not a valid label name, or `None` if it is.
+/// Why `name` is not a valid label name, or `None` if it is: any non-empty UTF-8 that does not
+/// start with `__`.
 pub(crate) fn label_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a label name cannot be empty".to_owned());
+    }
     if name.starts_with("__") {
         return Some(format!(
             "label name `{name}` starts with `__`, which Prometheus reserves for internal use; rename it"
         ));
     }
+    None
+}
+
+/// Why the label name `name`, written as a Rust identifier (a const label, a label of
+/// `#[instrument(labels(..))]`), cannot be one: those are copied into pre-escaped lists as they
+/// are, so they keep to the legacy `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub(crate) fn ident_label_name_problem(name: &str) -> Option<String> {
+    if let Some(problem) = label_name_problem(name) {
+        return Some(problem);
+    }
     let valid_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if name.is_empty()
-        || name.starts_with(|c: char| c.is_ascii_digit())
-        || !name.chars().all(valid_char)
-    {
+    if !name.chars().all(valid_char) {
         return Some(format!(
-            "label name `{name}` is invalid: it must match `[a-zA-Z_][a-zA-Z0-9_]*`; try `{}`",
+            "label name `{name}` must match `[a-zA-Z_][a-zA-Z0-9_]*` here; try `{}`",
             sanitize(name)
         ));
     }
@@ -137,13 +143,18 @@ mod tests {
                 .unwrap()
                 .contains("recording rules")
         );
-        assert!(
-            metric_name_problem("AppRequests")
-                .unwrap()
-                .contains("try `app_requests`")
-        );
+        assert!(metric_name_problem("http.server.duration").is_none());
+        assert!(metric_name_problem("温度").is_none());
+        assert!(metric_name_problem("").unwrap().contains("empty"));
         assert!(label_name_problem("method").is_none());
+        assert!(label_name_problem("error.message").is_none());
         assert!(label_name_problem("__name").is_some());
+        assert!(label_name_problem("").is_some());
+        assert!(
+            ident_label_name_problem("région")
+                .unwrap()
+                .contains("try `r_gion`")
+        );
         assert!(unit_problem("seconds").is_none());
         assert!(
             unit_problem("milliseconds")

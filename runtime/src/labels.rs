@@ -147,12 +147,17 @@ impl<'a> LabelSetEncoder<'a> {
         LabelSetEncoder { out }
     }
 
-    /// Appends one label.
+    /// Appends one label. A name that is not legacy-valid (`error.message`) is kept quoted,
+    /// as Prometheus 3 reads it; a scrape that asks for another scheme gets it escaped.
     pub fn label(&mut self, name: &str, value: &dyn DynLabelValue) {
         if !self.out.is_empty() {
             self.out.push(',');
         }
-        self.out.push_str(name);
+        if crate::encoding::names::is_legacy_label_name(name) {
+            self.out.push_str(name);
+        } else {
+            crate::encoding::names::quote_label_name(self.out, name);
+        }
         self.out.push_str("=\"");
         value.encode_dyn(&mut LabelValueEncoder::new(self.out));
         self.out.push('"');

@@ -144,8 +144,9 @@ pub use collector::TokioCollector;
 pub use collector::{BuildInfo, DefaultCollector};
 pub use const_metrics::{ConstFamily, ConstMetrics, FamilyError, SampleLabel, SampleLabels};
 pub use encoding::{
-    ClassicBucket, ClassicBuckets, Created, Encoder, FamilyEncoder, Format, HistogramSample,
-    LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample, Value,
+    ClassicBucket, ClassicBuckets, Created, Encoder, Escaping, FamilyEncoder, Format,
+    HistogramSample, LabelValueEncoder, Labels, NativeHistogramParts, Quantile, SummarySample,
+    Value,
 };
 pub use error::Error;
 pub use instrument::{Objective, ObjectiveLatency, ObjectivePercentile};

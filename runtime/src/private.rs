@@ -69,5 +69,10 @@ pub fn encode_metric<M: crate::Metric>(
     const_labels: &str,
     metric: &M,
 ) {
-    metric.encode(&mut encoder.family(desc, const_labels));
+    // Derived const labels are Rust identifiers, legacy-valid; the labels are `LABEL_NAMES`.
+    if const { crate::encoding::names::legacy_label_names(M::LABEL_NAMES) } {
+        metric.encode(&mut encoder.family_of_legacy_labels(desc, const_labels));
+    } else {
+        metric.encode(&mut encoder.family(desc, const_labels));
+    }
 }

@@ -87,7 +87,7 @@ impl Pusher {
     /// `label` must be a label name other than `job` (given to [`new`](Self::new)); otherwise
     /// every push answers [`Error::Config`] saying so.
     pub fn grouping(mut self, label: &str, value: &str) -> Self {
-        let problem = match crate::naming::label_name_problem(label) {
+        let problem = match crate::naming::legacy_label_name_problem(label) {
             Some(problem) => Some(format!("grouping label: {problem}")),
             None if label == "job" => Some(
                 "grouping label `job`: the job is the second argument of `Pusher::new`".to_owned(),

@@ -4,7 +4,7 @@
 use crate::Error;
 #[cfg(feature = "prometheus-interop")]
 use crate::encoding::encode_foreign;
-use crate::encoding::{Encoder, Format};
+use crate::encoding::{Encoder, Escaping, Format};
 use crate::metrics::{Descriptor, MetricKind};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -630,9 +630,39 @@ impl Registry {
     /// Appends the exposition of the families named in `selected` (family or sample names, as
     /// `name[]` query parameters give them), or of all of them when it is empty.
     pub fn encode_selected(&self, format: Format, out: &mut Vec<u8>, selected: &[String]) {
+        self.encode_escaped(format, Escaping::default(), out, selected);
+    }
+
+    /// [`encode_selected`](Self::encode_selected) with names that are not legacy-valid written
+    /// as `escaping` says (what a scraper's `Accept` asks for: [`Escaping::from_accept`]).
+    ///
+    /// ```
+    /// use promexport::{Counter, Escaping, Format, Metrics, Registry};
+    /// #[derive(Metrics)]
+    /// #[metrics(no_global)]
+    /// struct Http {
+    ///     /// Requests served.
+    ///     #[metric(name = "http.server.requests")]
+    ///     requests: Counter,
+    /// }
+    /// let registry = Registry::new();
+    /// registry.register(std::sync::Arc::new(Http::new()))?;
+    /// let mut out = Vec::new();
+    /// registry.encode_escaped(Format::Text, Escaping::AllowUtf8, &mut out, &[]);
+    /// assert!(String::from_utf8(out)?.ends_with("\n{\"http.server.requests_total\"} 0\n"));
+    /// assert!(registry.render(Format::Text).ends_with("\nhttp_server_requests_total 0\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode_escaped(
+        &self,
+        format: Format,
+        escaping: Escaping,
+        out: &mut Vec<u8>,
+        selected: &[String],
+    ) {
         let start = out.len();
         out.reserve(self.inner.last_size.load(Ordering::Relaxed));
-        self.encode_all(Encoder::selecting(out, format, selected));
+        self.encode_all(Encoder::selecting(out, format, selected).escaping(escaping));
         self.inner
             .last_size
             .store(out.len() - start, Ordering::Relaxed);
@@ -651,13 +681,18 @@ impl Registry {
     pub(crate) fn encode_streamed(
         &self,
         format: Format,
+        escaping: Escaping,
         selected: &[String],
         chunks: &mut dyn crate::encoding::ChunkSink,
     ) {
         let chunk = crate::encoding::CHUNK_BYTES;
         // A series can take the buffer past the chunk size before the next boundary.
         let mut out = Vec::with_capacity(chunk + chunk / 2);
-        self.encode_all(Encoder::selecting(&mut out, format, selected).streaming_to(chunks));
+        self.encode_all(
+            Encoder::selecting(&mut out, format, selected)
+                .escaping(escaping)
+                .streaming_to(chunks),
+        );
         let size = chunks.end(&mut out);
         self.inner.last_size.store(size, Ordering::Relaxed);
     }

@@ -215,7 +215,7 @@ fn name_selection_and_gzip_apply_to_protobuf_as_to_text() {
     assert_eq!(
         header(&headers, "content-type"),
         Some(
-            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores"
         )
     );
     let names: Vec<_> = go_decode(&body).iter().map(|f| f["name"].clone()).collect();

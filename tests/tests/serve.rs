@@ -2,7 +2,7 @@
 //! found through inventory, default collectors), negotiation, gzip, HEAD, 404/405, landing page.
 
 use promexport::{
-    Counter, Family, Format, Gauge, LabelSet, LabelValue, Metrics, Registry, Server, StateSet,
+    Counter, Family, Gauge, LabelSet, LabelValue, Metrics, Registry, Server, StateSet,
 };
 use promexport_tests::{header, http_get, http_request, promtool_check_metrics, python_parse};
 use std::io::Read;
@@ -47,7 +47,7 @@ fn serves_every_declared_struct_with_defaults() {
     assert_eq!(status, 200);
     assert_eq!(
         header(&headers, "content-type"),
-        Some(Format::Text.content_type())
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     let text = String::from_utf8(body).unwrap();
     for expected in [
@@ -73,7 +73,7 @@ fn serves_every_declared_struct_with_defaults() {
     assert_eq!(status, 200);
     assert_eq!(
         header(&headers, "content-type"),
-        Some(Format::OpenMetrics.content_type())
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores")
     );
     let open_metrics = String::from_utf8(body).unwrap();
     assert!(open_metrics.ends_with("# EOF\n"));
@@ -196,7 +196,7 @@ fn routes_methods_and_paths() {
     assert_eq!(status, 200);
     assert_eq!(
         header(&headers, "content-type"),
-        Some(Format::Text.content_type())
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     assert!(body.is_empty());
 
@@ -250,7 +250,7 @@ async fn the_handler_works_inside_another_service() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
-        Format::OpenMetrics.content_type()
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(std::str::from_utf8(&body).unwrap().ends_with("# EOF\n"));

@@ -143,7 +143,7 @@ fn parse_key(args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
             };
             // The value first: an error below must not leave it unparsed.
             let value: LitStr = label.value()?.parse()?;
-            if let Some(problem) = naming::label_name_problem(&name) {
+            if let Some(problem) = naming::ident_label_name_problem(&name) {
                 return Err(syn::Error::new_spanned(&label.path, problem));
             }
             if RESERVED_LABELS.contains(&name.as_str()) {

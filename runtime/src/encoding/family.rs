@@ -291,6 +291,8 @@ impl FamilyEncoder<'_> {
             ProtoSeries {
                 const_labels: self.text.const_labels,
                 labels,
+                escaping: self.text.escaping,
+                plain_labels: self.text.plain_labels,
             }
         })
     }
@@ -442,10 +444,10 @@ impl FamilyEncoder<'_> {
     /// Writes the text 0.0.4 header of a gauge family named `<name><suffix>`, with the
     /// family's HELP: what follows a gauge histogram's buckets.
     pub(crate) fn gauge_header(&mut self, suffix: &str) {
-        super::header_line(self.out, "# HELP ", self.text.name, suffix);
+        self.text.header_line(self.out, "# HELP ", suffix);
         super::text::write_help(self.out, self.help, self.text.format);
         self.out.push(b'\n');
-        super::header_line(self.out, "# TYPE ", self.text.name, suffix);
+        self.text.header_line(self.out, "# TYPE ", suffix);
         self.out.extend_from_slice(b"gauge\n");
     }
 

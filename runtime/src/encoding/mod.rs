@@ -12,6 +12,7 @@ mod created;
 mod family;
 #[cfg(feature = "prometheus-interop")]
 mod foreign;
+pub(crate) mod names;
 mod protobuf;
 #[cfg(feature = "remote-write")]
 pub(crate) mod series_sink;
@@ -26,6 +27,7 @@ pub use family::{
 };
 #[cfg(feature = "prometheus-interop")]
 pub(crate) use foreign::{describe_foreign, encode_foreign};
+pub use names::Escaping;
 pub use text::LabelValueEncoder;
 pub(crate) use text::escape_label_value_into;
 
@@ -63,9 +65,10 @@ impl Format {
     /// The listed format of the highest quality wins (of equal ones, the first): OpenMetrics
     /// (version 1.0.x, 0.0.1 or unversioned) for `application/openmetrics-text`, protobuf for
     /// `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`,
-    /// text for `text/plain` and `*/*`; one with `q=0` never. Without any of them the answer is
-    /// text 0.0.4, which every client understands. Media types and parameter names are
-    /// case-insensitive (`Q=0.5`); other parameters (`escaping=allow-utf-8`) are ignored.
+    /// text (version 0.0.4, 1.0.0 or unversioned) for `text/plain` and `*/*`; one with `q=0`
+    /// never. Without any of them the answer is text 0.0.4, which every client understands.
+    /// Media types and parameter names are case-insensitive (`Q=0.5`). The `escaping=` of the
+    /// chosen entry is [`Escaping::from_accept`]'s answer.
     ///
     /// ```
     /// use promexport::Format;
@@ -79,15 +82,12 @@ impl Format {
     /// assert_eq!(Format::from_accept(""), Format::Text);
     /// ```
     pub fn from_accept(accept: &str) -> Format {
-        Self::negotiate(accept).0
+        Self::negotiate(accept).format
     }
 
-    /// The format `accept` asks for, and the `Content-Type` to answer with: OpenMetrics names
-    /// the version the client chose (0.0.1 and 1.0.0 share one text format).
-    pub(crate) fn negotiate(accept: &str) -> (Format, &'static str) {
-        const OPEN_METRICS_0_0_1: &str =
-            "application/openmetrics-text; version=0.0.1; charset=utf-8";
-        let mut best = (Format::Text, Format::Text.content_type(), -1.0_f32);
+    /// The format and escaping scheme `accept` asks for, and the `Content-Type` to answer with.
+    pub(crate) fn negotiate(accept: &str) -> Negotiated {
+        let mut best = (Negotiated::default(), -1.0_f32);
         for range in accept.split(',') {
             let mut params = range.split(';').map(str::trim);
             let media = params.next().unwrap_or_default().to_ascii_lowercase();
@@ -95,6 +95,7 @@ impl Format {
             let mut version = None;
             let mut proto = None;
             let mut encoding = None;
+            let mut escaping = Escaping::default();
             for param in params {
                 if let Some((key, value)) = param.split_once('=') {
                     let value = value.trim().trim_matches('"');
@@ -103,35 +104,121 @@ impl Format {
                         "version" => version = Some(value),
                         "proto" => proto = Some(value),
                         "encoding" => encoding = Some(value),
+                        // An unknown scheme is ignored, as client_golang ignores it.
+                        "escaping" => escaping = Escaping::from_param(value).unwrap_or_default(),
                         _ => {}
                     }
                 }
             }
-            let chosen = match (media.as_str(), version) {
+            let (format, media_type) = match (media.as_str(), version) {
                 ("application/openmetrics-text", None) => {
-                    (Format::OpenMetrics, Format::OpenMetrics.content_type())
+                    (Format::OpenMetrics, MediaType::OpenMetrics1)
                 }
                 ("application/openmetrics-text", Some(v)) if v.starts_with("1.0") => {
-                    (Format::OpenMetrics, Format::OpenMetrics.content_type())
+                    (Format::OpenMetrics, MediaType::OpenMetrics1)
                 }
                 ("application/openmetrics-text", Some("0.0.1")) => {
-                    (Format::OpenMetrics, OPEN_METRICS_0_0_1)
+                    (Format::OpenMetrics, MediaType::OpenMetrics0)
                 }
                 ("application/vnd.google.protobuf", _)
                     if proto == Some("io.prometheus.client.MetricFamily")
                         && encoding == Some("delimited") =>
                 {
-                    (Format::Protobuf, Format::Protobuf.content_type())
+                    (Format::Protobuf, MediaType::Protobuf)
                 }
-                ("text/plain" | "*/*", _) => (Format::Text, Format::Text.content_type()),
+                ("text/plain", Some(v)) if v.starts_with("1.0") => (Format::Text, MediaType::Text1),
+                ("text/plain" | "*/*", _) => (Format::Text, MediaType::Text0),
                 _ => continue,
             };
             // q=0 refuses the format (RFC 9110 §12.4.2): never chosen, even when alone.
-            if quality > best.2 && quality > 0.0 {
-                best = (chosen.0, chosen.1, quality);
+            if quality > best.1 && quality > 0.0 {
+                let content_type = media_type.content_type(escaping);
+                best = (
+                    Negotiated {
+                        format,
+                        escaping,
+                        content_type,
+                    },
+                    quality,
+                );
             }
         }
-        (best.0, best.1)
+        best.0
+    }
+}
+
+/// What a scrape's `Accept` header asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Negotiated {
+    pub(crate) format: Format,
+    pub(crate) escaping: Escaping,
+    /// The `Content-Type` of the answer: the media type and version chosen, and the escaping
+    /// scheme, always named (as client_golang names it).
+    pub(crate) content_type: &'static str,
+}
+
+impl Default for Negotiated {
+    fn default() -> Self {
+        Negotiated {
+            format: Format::Text,
+            escaping: Escaping::default(),
+            content_type: MediaType::Text0.content_type(Escaping::default()),
+        }
+    }
+}
+
+/// The media types and versions a scrape can be answered in.
+#[derive(Debug, Clone, Copy)]
+enum MediaType {
+    Text0,
+    Text1,
+    OpenMetrics0,
+    OpenMetrics1,
+    Protobuf,
+}
+
+impl MediaType {
+    const fn content_type(self, escaping: Escaping) -> &'static str {
+        macro_rules! with_escaping {
+            ($base:literal) => {
+                match escaping {
+                    Escaping::AllowUtf8 => concat!($base, "; escaping=allow-utf-8"),
+                    Escaping::Underscores => concat!($base, "; escaping=underscores"),
+                    Escaping::Dots => concat!($base, "; escaping=dots"),
+                    Escaping::Values => concat!($base, "; escaping=values"),
+                }
+            };
+        }
+        match self {
+            MediaType::Text0 => with_escaping!("text/plain; version=0.0.4; charset=utf-8"),
+            MediaType::Text1 => with_escaping!("text/plain; version=1.0.0; charset=utf-8"),
+            MediaType::OpenMetrics0 => {
+                with_escaping!("application/openmetrics-text; version=0.0.1; charset=utf-8")
+            }
+            MediaType::OpenMetrics1 => {
+                with_escaping!("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            }
+            MediaType::Protobuf => with_escaping!(
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            ),
+        }
+    }
+}
+
+impl Escaping {
+    /// The scheme a scraper's `Accept` header asks for: the `escaping=` of the entry
+    /// [`Format::from_accept`] chooses, [`Escaping::Underscores`] when it names none (or one
+    /// this library does not know).
+    ///
+    /// ```
+    /// use promexport::Escaping;
+    /// let prometheus_3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+    ///                     text/plain;version=0.0.4;q=0.3";
+    /// assert_eq!(Escaping::from_accept(prometheus_3), Escaping::AllowUtf8);
+    /// assert_eq!(Escaping::from_accept("text/plain;version=0.0.4"), Escaping::Underscores);
+    /// ```
+    pub fn from_accept(accept: &str) -> Escaping {
+        Format::negotiate(accept).escaping
     }
 }
 
@@ -159,6 +246,8 @@ pub struct Encoder<'a> {
     discarded: Vec<u8>,
     /// OpenMetrics `_created` lines.
     created_lines: bool,
+    /// How names outside the legacy character set are written.
+    escaping: Escaping,
     /// Where the series go instead of an exposition (remote write).
     #[cfg(feature = "remote-write")]
     sink: Option<&'a mut dyn series_sink::SeriesSink>,
@@ -187,6 +276,7 @@ impl<'a> Encoder<'a> {
             selected,
             discarded: Vec::new(),
             created_lines: false,
+            escaping: Escaping::default(),
             #[cfg(feature = "remote-write")]
             sink: None,
             #[cfg(feature = "serve")]
@@ -202,6 +292,30 @@ impl<'a> Encoder<'a> {
     #[cfg(feature = "serve")]
     pub(crate) fn streaming_to(mut self, chunks: &'a mut dyn ChunkSink) -> Self {
         self.chunks = Some(chunks);
+        self
+    }
+
+    /// How names that are not legacy-valid are written (default [`Escaping::Underscores`], what
+    /// a scraper that names no scheme gets): quoted under [`Escaping::AllowUtf8`], escaped
+    /// otherwise. Legacy-valid names are the same in every scheme.
+    ///
+    /// ```
+    /// use promexport::{Descriptor, Encoder, Escaping, Format, MetricKind, Value};
+    /// const LOAD: Descriptor = Descriptor {
+    ///     name: "system.cpu.load", help: "Load.", unit: None, kind: MetricKind::Gauge,
+    /// };
+    /// let write = |escaping| {
+    ///     let mut out = Vec::new();
+    ///     let mut encoder = Encoder::new(&mut out, Format::Text).escaping(escaping);
+    ///     encoder.family(&LOAD, "").gauge(r#""cpu.core"="0""#, Value::F64(0.5));
+    ///     String::from_utf8(out).unwrap()
+    /// };
+    /// assert!(write(Escaping::AllowUtf8).ends_with("{\"system.cpu.load\",\"cpu.core\"=\"0\"} 0.5\n"));
+    /// assert!(write(Escaping::Underscores).ends_with("\nsystem_cpu_load{cpu_core=\"0\"} 0.5\n"));
+    /// ```
+    #[must_use]
+    pub fn escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
         self
     }
 
@@ -241,6 +355,11 @@ impl<'a> Encoder<'a> {
         self.format
     }
 
+    /// How names that are not legacy-valid are written.
+    pub fn escaping_scheme(&self) -> Escaping {
+        self.escaping
+    }
+
     /// Writes the `HELP`/`TYPE`/`UNIT` header of a family and returns the encoder of its samples.
     ///
     /// `const_labels` is a pre-escaped `name="value",...` list (or empty) added to every sample.
@@ -250,6 +369,19 @@ impl<'a> Encoder<'a> {
         const_labels: &'e str,
     ) -> FamilyEncoder<'e> {
         self.family_parts(desc.name, desc.help, desc.unit, desc.kind, const_labels)
+    }
+
+    /// [`family`](Self::family) of a metric whose label lists hold only legacy-valid names
+    /// (known at compile time: its `LABEL_NAMES`), which are then copied without a look.
+    pub(crate) fn family_of_legacy_labels<'e>(
+        &'e mut self,
+        desc: &'e Descriptor,
+        const_labels: &'e str,
+    ) -> FamilyEncoder<'e> {
+        let mut family = self.family(desc, const_labels);
+        // A state set's state label is named after the family.
+        family.text.plain_labels = desc.kind != MetricKind::StateSet || family.text.plain_name;
+        family
     }
 
     pub(crate) fn family_parts<'e>(
@@ -299,6 +431,8 @@ impl<'a> Encoder<'a> {
             &mut self.discarded
         };
         let message_start = out.len();
+        let escaping = self.escaping;
+        let plain_name = names::is_legacy_metric_name(name);
         let (type_name, header_suffix) = match (format, kind) {
             (Format::Text, MetricKind::Counter) => ("counter", "_total"),
             (Format::Text, MetricKind::Info) => ("gauge", "_info"),
@@ -309,30 +443,43 @@ impl<'a> Encoder<'a> {
             (Format::Text, kind) => (kind.as_str(), ""),
             (Format::OpenMetrics | Format::Protobuf, kind) => (kind.as_str(), ""),
         };
+        let text = TextFamily {
+            format,
+            name,
+            const_labels,
+            created_lines: self.created_lines,
+            escaping,
+            plain_name,
+            plain_labels: false,
+        };
         match format {
             Format::Text => {
-                header_line(out, "# HELP ", name, header_suffix);
+                text.header_line(out, "# HELP ", header_suffix);
                 write_help(out, help, format);
                 out.push(b'\n');
-                header_line(out, "# TYPE ", name, header_suffix);
+                text.header_line(out, "# TYPE ", header_suffix);
                 out.push_text(type_name);
                 out.push(b'\n');
             }
             Format::OpenMetrics => {
-                header_line(out, "# TYPE ", name, "");
+                text.header_line(out, "# TYPE ", "");
                 out.push_text(type_name);
                 out.push(b'\n');
                 if let Some(unit) = unit {
-                    header_line(out, "# UNIT ", name, "");
+                    text.header_line(out, "# UNIT ", "");
                     out.push_text(unit);
                     out.push(b'\n');
                 }
-                header_line(out, "# HELP ", name, "");
+                text.header_line(out, "# HELP ", "");
                 write_help(out, help, format);
                 out.push(b'\n');
             }
             Format::Protobuf => {
-                protobuf::begin_family(out, name, help, kind);
+                let family_name = match plain_name {
+                    true => std::borrow::Cow::Borrowed(name),
+                    false => escaping.escape_name(name),
+                };
+                protobuf::begin_family(out, &family_name, help, kind);
             }
         }
         #[cfg(feature = "remote-write")]
@@ -352,12 +499,7 @@ impl<'a> Encoder<'a> {
                 Some(sink) => Some(&mut **sink),
                 None => None,
             },
-            text: TextFamily {
-                format,
-                name,
-                const_labels,
-                created_lines: self.created_lines,
-            },
+            text,
             kind,
             help,
             message_start,
@@ -373,33 +515,25 @@ impl<'a> Encoder<'a> {
     }
 }
 
-pub(super) fn header_line(out: &mut Vec<u8>, keyword: &str, name: &str, suffix: &str) {
-    out.push_text(keyword);
-    out.push_text(name);
-    out.push_text(suffix);
-    out.push(b' ');
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Format;
+    use super::{Escaping, Format};
 
     #[test]
     fn open_metrics_0_0_1_is_chosen_when_it_is_the_only_one_offered() {
         let accept = "application/openmetrics-text;version=0.0.1,text/plain;version=0.0.4;q=0.5";
+        let negotiated = Format::negotiate(accept);
+        assert_eq!(negotiated.format, Format::OpenMetrics);
         assert_eq!(
-            Format::negotiate(accept),
-            (
-                Format::OpenMetrics,
-                "application/openmetrics-text; version=0.0.1; charset=utf-8"
-            )
+            negotiated.content_type,
+            "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores"
         );
         // Offered beside 1.0.0, the higher quality wins.
         let accept = "application/openmetrics-text;version=0.0.1;q=0.75,\
                       application/openmetrics-text;version=1.0.0";
         assert_eq!(
-            Format::negotiate(accept),
-            (Format::OpenMetrics, Format::OpenMetrics.content_type())
+            Format::negotiate(accept).content_type,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
         );
         assert_eq!(
             Format::from_accept("application/openmetrics-text;version=2.0.0"),
@@ -428,9 +562,12 @@ mod tests {
              text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1"
         );
         for accept in [&prometheus_2_42, &prometheus_3_14, &prometheus_3_0] {
-            assert_eq!(
-                Format::negotiate(accept),
-                (Format::Protobuf, Format::Protobuf.content_type()),
+            let negotiated = Format::negotiate(accept);
+            assert_eq!(negotiated.format, Format::Protobuf, "{accept}");
+            assert!(
+                negotiated
+                    .content_type
+                    .starts_with(Format::Protobuf.content_type()),
                 "{accept}"
             );
         }
@@ -441,6 +578,62 @@ mod tests {
         assert_eq!(Format::from_accept(text_only), Format::OpenMetrics);
         let escaped_text = "text/plain;version=0.0.4;escaping=underscores;q=0.9,*/*;q=0.1";
         assert_eq!(Format::from_accept(escaped_text), Format::Text);
+    }
+
+    #[test]
+    fn the_escaping_of_the_chosen_entry_is_served_and_echoed() {
+        // Prometheus 3.14's default Accept header (the issue's first literal header).
+        let prometheus_3_14 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                               application/openmetrics-text;version=0.0.1;q=0.5,\
+                               text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+                               text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        let negotiated = Format::negotiate(prometheus_3_14);
+        assert_eq!(
+            (negotiated.format, negotiated.escaping),
+            (Format::OpenMetrics, Escaping::AllowUtf8)
+        );
+        assert_eq!(
+            negotiated.content_type,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+        );
+        let text_1_0_0 =
+            "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3";
+        assert_eq!(
+            Format::negotiate(text_1_0_0).content_type,
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+        );
+        // Prometheus 2.42 names no scheme: underscores (the issue's second literal header
+        // is the 2.42 one of `protobuf_is_chosen_as_prometheus_asks_for_it`).
+        let prometheus_2_42 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                               version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let negotiated = Format::negotiate(prometheus_2_42);
+        assert_eq!(negotiated.escaping, Escaping::Underscores);
+        assert_eq!(
+            negotiated.content_type,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+        for (param, scheme) in [
+            ("dots", Escaping::Dots),
+            ("values", Escaping::Values),
+            ("underscores", Escaping::Underscores),
+            ("allow-utf-8", Escaping::AllowUtf8),
+            // Unknown (or differently cased) schemes are ignored, as client_golang ignores them.
+            ("ALLOW-UTF-8", Escaping::Underscores),
+            ("rot13", Escaping::Underscores),
+        ] {
+            let negotiated = Format::negotiate(&format!("text/plain;escaping={param}"));
+            assert_eq!(negotiated.escaping, scheme, "{param}");
+            assert!(
+                negotiated
+                    .content_type
+                    .ends_with(&format!("; escaping={}", scheme.as_str())),
+                "{param}"
+            );
+        }
+        // The scheme of an entry that is not chosen does not count.
+        let accept = "application/openmetrics-text;escaping=allow-utf-8;q=0.1,text/plain";
+        assert_eq!(Escaping::from_accept(accept), Escaping::Underscores);
+        assert_eq!(Escaping::from_accept(""), Escaping::Underscores);
     }
 
     #[test]

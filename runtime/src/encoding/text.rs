@@ -1,6 +1,7 @@
 //! The two text formats: escaping, number formatting and the sample lines of every metric shape.
 
 use super::family::{ClassicBucket, HistogramSample, Labels, Quantile, SummarySample};
+use super::names::{self, Escaping};
 use super::{Created, Format, Value};
 use crate::Exemplar;
 
@@ -74,9 +75,40 @@ pub(super) struct TextFamily<'a> {
     pub(super) const_labels: &'a str,
     /// OpenMetrics `_created` lines (off by default: Prometheus stores them as series).
     pub(super) created_lines: bool,
+    /// How names that are not legacy-valid are written.
+    pub(super) escaping: Escaping,
+    /// The family name is legacy-valid: written as it is, outside braces.
+    pub(super) plain_name: bool,
+    /// Every label name is known to be legacy-valid (a derived metric's `LABEL_NAMES`): label
+    /// lists are copied without a look, extra labels written as they are.
+    pub(super) plain_labels: bool,
 }
 
 impl TextFamily<'_> {
+    /// `<keyword><name><suffix> `: a `# HELP`, `# TYPE` or `# UNIT` line's start.
+    pub(super) fn header_line(&self, out: &mut Vec<u8>, keyword: &str, suffix: &str) {
+        out.push_text(keyword);
+        if self.plain_name {
+            out.push_text(self.name);
+            out.push_text(suffix);
+        } else {
+            names::write_utf8_metric_name(out, self.name, suffix, self.escaping);
+        }
+        out.push(b' ');
+    }
+
+    /// Copies a pre-escaped label list, its quoted names escaped unless the scheme keeps them.
+    fn label_list(&self, out: &mut Vec<u8>, list: &str) {
+        if self.plain_labels
+            || self.escaping == Escaping::AllowUtf8
+            || !names::may_hold_quoted_names(list)
+        {
+            out.push_text(list);
+        } else {
+            names::write_escaped_list(out, list, self.escaping);
+        }
+    }
+
     /// Writes `<name><suffix>{<const labels>,<labels>,<extra>} <value>[ # exemplar]`.
     ///
     /// `extra` is one more label whose value is escaped here (the `le` of a bucket, a quantile).
@@ -89,32 +121,52 @@ impl TextFamily<'_> {
         value: Value,
         exemplar: Option<&Exemplar>,
     ) {
-        out.push_text(self.name);
-        out.push_text(suffix);
+        let quoted_name = !self.plain_name && self.escaping == Escaping::AllowUtf8;
+        if !quoted_name {
+            if self.plain_name {
+                out.push_text(self.name);
+                out.push_text(suffix);
+            } else {
+                names::write_utf8_metric_name(out, self.name, suffix, self.escaping);
+            }
+        }
         let lists = [self.const_labels, labels.escaped_list()];
         let mut comma = false;
         let extras = [labels.extra(), extra];
         let has_labels =
             lists.iter().any(|list| !list.is_empty()) || extras.iter().any(Option::is_some);
-        if has_labels {
+        if quoted_name {
+            // `{"name",labels}`: a name the legacy syntax cannot hold goes inside the braces.
             out.push(b'{');
+            names::write_utf8_metric_name(out, self.name, suffix, self.escaping);
+            comma = true;
+        } else if has_labels {
+            out.push(b'{');
+        }
+        if has_labels {
             for list in lists.into_iter().filter(|list| !list.is_empty()) {
                 if comma {
                     out.push(b',');
                 }
-                out.push_text(list);
+                self.label_list(out, list);
                 comma = true;
             }
             for (name, value) in extras.into_iter().flatten() {
                 if comma {
                     out.push(b',');
                 }
-                out.push_text(name);
+                if self.plain_labels {
+                    out.push_text(name);
+                } else {
+                    names::write_label_name(out, name, self.escaping);
+                }
                 out.push_text("=\"");
                 escape_label_value_into(out, value);
                 out.push(b'"');
                 comma = true;
             }
+        }
+        if quoted_name || has_labels {
             out.push(b'}');
         }
         out.push(b' ');

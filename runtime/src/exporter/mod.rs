@@ -622,7 +622,7 @@ impl<C: Send + Sync + 'static> Scraping<C> {
         let announced = collection_timeout(&header_text(header::HeaderName::from_static(
             "x-prometheus-scrape-timeout-seconds",
         )));
-        let (format, content_type) = Format::negotiate(&header_text(header::ACCEPT));
+        let negotiated = Format::negotiate(&header_text(header::ACCEPT));
         let gzip = accepts_gzip(&header_text(header::ACCEPT_ENCODING));
         let exposition = own_collections(async {
             let process_wide = crate::registry();
@@ -657,13 +657,18 @@ impl<C: Send + Sync + 'static> Scraping<C> {
                 let _ = scrape.register(ScrapeReport::new(&self.namespace, report));
             }
             let mut exposition = Vec::new();
-            scrape.encode_selected(format, &mut exposition, &names);
+            scrape.encode_escaped(
+                negotiated.format,
+                negotiated.escaping,
+                &mut exposition,
+                &names,
+            );
             exposition
         })
         .await;
         exposition_response(
             exposition,
-            content_type,
+            negotiated.content_type,
             gzip,
             request.method() == Method::HEAD,
         )

@@ -296,13 +296,13 @@ where
             return owned_plain(StatusCode::OK, text);
         }
         let accept = header_text(header::ACCEPT);
-        let (format, content_type) = Format::negotiate(&accept);
+        let negotiated = Format::negotiate(&accept);
         let gzip = crate::serve::handler::accepts_gzip(&header_text(header::ACCEPT_ENCODING));
         let mut exposition = Vec::new();
-        registry.encode(format, &mut exposition);
+        registry.encode_escaped(negotiated.format, negotiated.escaping, &mut exposition, &[]);
         exposition_response(
             exposition,
-            content_type,
+            negotiated.content_type,
             gzip,
             request.method() == Method::HEAD,
         )

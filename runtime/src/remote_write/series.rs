@@ -252,9 +252,22 @@ impl SeriesSink for Builder<'_> {
 }
 
 /// Appends the pairs of a pre-escaped `name="value",...` list, unescaped. The lists are the
-/// encoder's own: one it cannot read is left out at the first pair it cannot read.
+/// encoder's own: one it cannot read is left out at the first pair it cannot read. A UTF-8
+/// name (quoted in the list) is sent as it is: remote write does not escape names.
 fn unescape_list(mut list: &str, out: &mut Labels) {
     while !list.is_empty() {
+        if let Some(unquoted) = list.strip_prefix('"') {
+            let Some((name, rest)) = quoted(unquoted) else {
+                return;
+            };
+            list = rest;
+            let Some((value, rest)) = list.strip_prefix("=\"").and_then(quoted) else {
+                return;
+            };
+            out.push((name, value));
+            list = rest.strip_prefix(',').unwrap_or(rest);
+            continue;
+        }
         let Some((name, rest)) = list.split_once("=\"") else {
             return;
         };
@@ -453,6 +466,15 @@ mod tests {
     fn a_list_it_cannot_read_is_left_out_from_there() {
         let mut out = Vec::new();
         unescape_list(r#"a="1",b="unterminated"#, &mut out);
+        let mut utf8 = Labels::new();
+        unescape_list(r#""error.message"="x",b="2""#, &mut utf8);
+        assert_eq!(
+            utf8,
+            [
+                ("error.message".to_owned(), "x".to_owned()),
+                ("b".to_owned(), "2".to_owned())
+            ]
+        );
         assert_eq!(out, labels(&[("a", "1")]));
     }
 }

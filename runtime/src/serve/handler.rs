@@ -1,7 +1,7 @@
 //! The `/metrics` handler: content negotiation, gzip, HEAD; usable inside any hyper or axum service.
 
 use crate::collector::{collection_timeout, own_collections};
-use crate::{Format, Registry};
+use crate::{Escaping, Format, Registry};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
@@ -30,7 +30,10 @@ use std::future::Future;
 /// let request = hyper::Request::get("/metrics").header("accept", "text/plain").body(())?;
 /// let response = promexport::handle_request(promexport::registry(), &request).await;
 /// assert_eq!(response.status(), 200);
-/// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+/// assert_eq!(
+///     response.headers()["content-type"],
+///     "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+/// );
 /// # Ok(())
 /// # }
 /// ```
@@ -49,6 +52,7 @@ pub(crate) struct ScrapeRequest {
     pub(crate) allowed: bool,
     pub(crate) head_only: bool,
     pub(crate) format: Format,
+    pub(crate) escaping: Escaping,
     pub(crate) content_type: &'static str,
     pub(crate) gzip: bool,
     pub(crate) timeout: Option<std::time::Duration>,
@@ -64,12 +68,13 @@ impl ScrapeRequest {
                 .and_then(|value: &HeaderValue| value.to_str().ok())
                 .unwrap_or_default()
         };
-        let (format, content_type) = Format::negotiate(header_text(header::ACCEPT.as_str()));
+        let negotiated = Format::negotiate(header_text(header::ACCEPT.as_str()));
         ScrapeRequest {
             allowed: request.method() == Method::GET || request.method() == Method::HEAD,
             head_only: request.method() == Method::HEAD,
-            format,
-            content_type,
+            format: negotiated.format,
+            escaping: negotiated.escaping,
+            content_type: negotiated.content_type,
             gzip: accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str())),
             timeout: collection_timeout(header_text("x-prometheus-scrape-timeout-seconds")),
             selected: selected_names(request.uri().query().unwrap_or_default()),
@@ -85,7 +90,7 @@ impl ScrapeRequest {
         let exposition = own_collections(async {
             registry.collect(self.timeout).await;
             let mut exposition = Vec::new();
-            registry.encode_selected(self.format, &mut exposition, &self.selected);
+            registry.encode_escaped(self.format, self.escaping, &mut exposition, &self.selected);
             exposition
         })
         .await;

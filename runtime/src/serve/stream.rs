@@ -44,6 +44,7 @@ pub(super) async fn answer(
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let ScrapeRequest {
         format,
+        escaping,
         content_type,
         gzip,
         selected,
@@ -59,11 +60,11 @@ pub(super) async fn answer(
                     let mut header = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2);
                     let member = Member::begin(compress, &mut header);
                     let mut chunks = Chunks::new(&sender, Some(member), header);
-                    registry.encode_streamed(format, &selected, &mut chunks);
+                    registry.encode_streamed(format, escaping, &selected, &mut chunks);
                 });
             } else {
                 let mut chunks = Chunks::new(&sender, None, Vec::new());
-                registry.encode_streamed(format, &selected, &mut chunks);
+                registry.encode_streamed(format, escaping, &selected, &mut chunks);
             }
         });
     }));

@@ -10,6 +10,7 @@
 mod labels;
 
 use super::family::{ClassicBucket, HistogramSample, Labels, NativeHistogramParts, SummarySample};
+use super::names::{self, Escaping};
 use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
@@ -108,17 +109,31 @@ pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
 pub(super) struct ProtoSeries<'a> {
     pub(super) const_labels: &'a str,
     pub(super) labels: Labels<'a>,
+    /// How label names that are not legacy-valid are written.
+    pub(super) escaping: Escaping,
+    /// Every label name is known to be legacy-valid.
+    pub(super) plain_labels: bool,
 }
 
 impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
     fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
-        if !self.const_labels.is_empty() {
-            escaped_label_pairs(out, METRIC_LABEL, self.const_labels);
+        for list in [self.const_labels, self.labels.escaped_list()] {
+            if list.is_empty() {
+                continue;
+            }
+            if self.plain_labels || !names::may_hold_quoted_names(list) {
+                escaped_label_pairs(out, METRIC_LABEL, list);
+            } else {
+                utf8_label_pairs(out, list, self.escaping);
+            }
         }
-        escaped_label_pairs(out, METRIC_LABEL, self.labels.escaped_list());
         for (name, value) in [self.labels.extra(), extra].into_iter().flatten() {
+            let name = match self.plain_labels {
+                true => std::borrow::Cow::Borrowed(name),
+                false => names::escape_label_name(name, self.escaping),
+            };
             label_pair(out, METRIC_LABEL, name.as_bytes(), value.as_bytes());
         }
         start
@@ -326,6 +341,21 @@ fn created_field(out: &mut Vec<u8>, field: u32, created: Option<Created>) {
     if let Some(created) = created {
         let (seconds, nanos) = created.seconds_and_nanos();
         timestamp_field(out, field, seconds, nanos);
+    }
+}
+
+/// [`escaped_label_pairs`] of a list that holds quoted names: each name unquoted, and escaped
+/// by `scheme` when it is not legacy-valid.
+fn utf8_label_pairs(out: &mut Vec<u8>, list: &str, scheme: Escaping) {
+    for label in names::list_labels(list).map_while(|label| label) {
+        let pair = begin(out, METRIC_LABEL);
+        string_field(
+            out,
+            LABEL_NAME,
+            &[&names::escape_label_name(&label.name, scheme)],
+        );
+        string_field(out, LABEL_VALUE, &[&names::unescape(label.escaped_value)]);
+        end(out, pair);
     }
 }
 

@@ -1,7 +1,7 @@
 #[promexport::instrument(name = "checkout", prefix = "shop")]
 fn handler() {}
 
-#[promexport::instrument(name = "Check-Out")]
+#[promexport::instrument(name = "")]
 fn other() {}
 
 fn main() {

@@ -1,9 +1,10 @@
 use promexport::{Counter, Metrics};
 
+// Const labels are Rust identifiers, copied into every series as they are: legacy names only.
 #[derive(Metrics)]
+#[metrics(const_labels(région = "eu"))]
 struct AppMetrics {
     /// Requests served.
-    #[metric(name = "Bad-Name")]
     requests: Counter,
 }
 
