@@ -65,7 +65,7 @@ mod probe;
 mod version;
 
 pub use flags::{Flags, LogFormat, LogLevel};
-pub use probe::{DEFAULT_MODULE, ProbeRequest};
+pub use probe::{DEFAULT_MODULE, ProbeError, ProbeRequest};
 
 use crate::collector::named::{BoxError, Collectors, NamedCollector, ScrapeReport};
 use crate::collector::{collection_timeout, own_collections};
@@ -570,8 +570,20 @@ async fn reload_on_sighup<C>(probe: Arc<dyn ProbeEndpoint<C>>) {
     }
 }
 
-/// SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Completes on SIGTERM (`docker stop`, Kubernetes) or SIGINT (Ctrl-C), logging which: what
+/// [`Exporter::run`] stops on, for a program that serves otherwise (an axum service's
+/// `with_graceful_shutdown`, a remote write agent's flush). Where the signals cannot be
+/// handled it logs a warning and never completes (the signals then stop the process at once).
+/// Call it inside a tokio runtime.
+///
+/// ```no_run
+/// # async fn flush() {}
+/// # async fn agent() {
+/// promexport::exporter::shutdown_signal().await;
+/// flush().await; // what is queued, before the process ends
+/// # }
+/// ```
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut interrupt)) = (
         signal(SignalKind::terminate()),
