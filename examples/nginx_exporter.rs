@@ -171,8 +171,7 @@ mod tests {
     }
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        let matches = exporter().command().try_get_matches_from(args)?;
-        clap::FromArgMatches::from_arg_matches(&matches)
+        exporter().try_parse_from(args)
     }
 
     #[test]

@@ -61,23 +61,23 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
 ///
 /// #[derive(Metrics)]
 /// #[metrics(prefix = "queue", no_global)]
-/// struct Up {
-///     /// Whether the queue answered.
-///     up: Gauge,
-/// }
-///
-/// #[derive(Metrics)]
-/// #[metrics(prefix = "queue", no_global)]
 /// struct Depth {
 ///     /// Messages waiting.
 ///     depth: Gauge,
 /// }
 ///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "queue", no_global)]
+/// struct Consumers {
+///     /// Consumers attached.
+///     consumers: Gauge,
+/// }
+///
 /// let registry = Registry::new();
-/// registry.register((Up::new(), Depth::new()))?;
+/// registry.register((Depth::new(), Consumers::new()))?;
 /// let text = registry.render(Format::Text);
-/// assert!(text.find("queue_up 0").unwrap() < text.find("queue_depth 0").unwrap());
-/// assert!(registry.register(Up::new()).is_err(), "the names of both are taken");
+/// assert!(text.find("queue_depth 0").unwrap() < text.find("queue_consumers 0").unwrap());
+/// assert!(registry.register(Consumers::new()).is_err(), "the names of both are taken");
 /// # Ok::<(), promexport::Error>(())
 /// ```
 impl<A: Collect, B: Collect> Collect for (A, B) {

@@ -54,10 +54,10 @@ pub struct ProbeRequest<M> {
 /// use promexport::{Gauge, Metrics};
 ///
 /// #[derive(Metrics)]
-/// #[metrics(prefix = "queue", no_global)]
+/// #[metrics(no_global)] // `queue_up` in a `queue` struct is a `Collector`'s own
 /// struct Up {
 ///     /// Whether the queue answered.
-///     up: Gauge,
+///     queue_up: Gauge,
 /// }
 ///
 /// async fn probe(probe: ProbeRequest<()>) -> Result<Up, ProbeError> {
@@ -68,7 +68,7 @@ pub struct ProbeRequest<M> {
 ///     let up = Up::new();
 ///     match std::net::TcpStream::connect((host, port.parse::<u16>().unwrap_or(0))) {
 ///         Ok(_) => {
-///             up.up.set(1);
+///             up.queue_up.set(1);
 ///             Ok(up)
 ///         }
 ///         // `queue_up 0` beside `probe_success 0`, as the official exporters serve `<ns>_up`.
