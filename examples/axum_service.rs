@@ -121,7 +121,7 @@ async fn main() -> ExitCode {
         Err(error) => return exit_with(error),
     };
     let served = serve(WebConfigListener::new(listener, &web_config), app)
-        .with_graceful_shutdown(shutdown_signal());
+        .with_graceful_shutdown(promexport::exporter::shutdown_signal());
     match served.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => exit_with(error),
@@ -131,16 +131,4 @@ async fn main() -> ExitCode {
 fn exit_with(error: impl std::fmt::Display) -> ExitCode {
     eprintln!("axum_service: {error}");
     ExitCode::FAILURE
-}
-
-/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        Err(_) => drop(tokio::signal::ctrl_c().await),
-    }
 }

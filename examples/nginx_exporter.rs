@@ -1,9 +1,10 @@
 //! `nginx_exporter`: exports nginx's `stub_status` page, read at each scrape, with the names and
-//! flags of the official nginx-prometheus-exporter.
+//! flags of the official nginx-prometheus-exporter, on `promexport::exporter` (the standard
+//! flags: `--web.listen-address`, `--web.config.file`, `--log.level`, `--version`, ...).
 //!
 //! ```text
 //! $ cargo run --example nginx_exporter -- --nginx.scrape-uri http://127.0.0.1:8080/stub_status
-//! nginx_exporter: serving metrics on http://0.0.0.0:9113/metrics
+//! time=... level=INFO source=mod.rs:... msg="Listening on" address=[::]:9113
 //! $ curl -s localhost:9113/metrics | grep ^nginx_
 //! nginx_up 1
 //! nginx_connections_active 1
@@ -22,6 +23,7 @@
 //! (`--web.listen-address :9113`) unless told otherwise.
 
 use clap::Parser;
+use promexport::exporter::Exporter;
 use promexport::{Collector, Counter, Gauge, Metrics};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -97,53 +99,28 @@ fn parse_stub_status(page: &str) -> Result<NginxMetrics, String> {
 }
 
 #[derive(Parser, Debug)]
-#[command(about = "Exports nginx's stub_status page as Prometheus metrics.")]
-struct Flags {
+struct Cli {
+    #[command(flatten)]
+    exporter: promexport::exporter::Flags,
     /// nginx's stub_status page.
     #[arg(
         long = "nginx.scrape-uri",
         default_value = "http://127.0.0.1:8080/stub_status"
     )]
     scrape_uri: String,
-    /// Address to serve metrics on; `:9113` is every interface.
-    #[arg(long = "web.listen-address", default_value = ":9113")]
-    listen_address: String,
-    /// Path of the metrics.
-    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
-    telemetry_path: String,
-    /// TLS and basic auth settings (exporter-toolkit format).
-    #[arg(long = "web.config.file")]
-    web_config: Option<String>,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let flags = Flags::parse();
-    let server = promexport::Server::bind(&flags.listen_address).and_then(|server| {
-        match &flags.web_config {
-            Some(path) => server.web_config_file(path),
-            None => Ok(server),
-        }
-    });
-    let registered = Collector::blocking("nginx", reader(flags.scrape_uri)).register();
-    let handle = match registered
-        .and(server)
-        .and_then(|server| server.path(flags.telemetry_path).spawn())
-    {
-        Ok(handle) => handle,
-        Err(error) => return fail(error),
-    };
-    println!("nginx_exporter: serving metrics on {}", handle.url());
-    shutdown_signal().await;
-    match handle.shutdown() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
-    }
+fn exporter() -> Exporter<Cli> {
+    Exporter::<Cli>::new("nginx_exporter")
+        .description("Exports nginx's stub_status page as Prometheus metrics.")
+        .default_address(":9113")
+        .on_start(|cli: &Cli| {
+            Collector::blocking("nginx", reader(cli.scrape_uri.clone())).register()
+        })
 }
 
-fn fail(error: promexport::Error) -> ExitCode {
-    eprintln!("nginx_exporter: {error}");
-    ExitCode::FAILURE
+fn main() -> ExitCode {
+    exporter().run()
 }
 
 /// One read of the stub_status page at `uri` per call.
@@ -161,18 +138,6 @@ fn reader(uri: String) -> impl Fn() -> Result<NginxMetrics, String> + Send + Syn
         let page = page.map_err(|error| error.to_string());
         page.and_then(|page| parse_stub_status(&page))
             .map_err(|message| format!("reading {uri}: {message}"))
-    }
-}
-
-/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        Err(_) => drop(tokio::signal::ctrl_c().await),
     }
 }
 
@@ -205,12 +170,16 @@ mod tests {
         );
     }
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        exporter().try_parse_from(args)
+    }
+
     #[test]
     fn flags_follow_the_official_exporter() {
-        let defaults = Flags::try_parse_from(["nginx_exporter"]).unwrap();
+        let defaults = parse(&["nginx_exporter"]).unwrap();
         assert_eq!(defaults.scrape_uri, "http://127.0.0.1:8080/stub_status");
-        assert_eq!(defaults.listen_address, ":9113");
-        let set = Flags::try_parse_from([
+        assert_eq!(defaults.exporter.listen_addresses, [":9113"]);
+        let set = parse(&[
             "x",
             "--nginx.scrape-uri=http://h:1/s",
             "--web.listen-address",
@@ -218,15 +187,12 @@ mod tests {
         ]);
         let set = set.unwrap();
         assert_eq!(
-            (set.scrape_uri.as_str(), set.listen_address.as_str()),
-            ("http://h:1/s", ":9")
+            (
+                set.scrape_uri.as_str(),
+                set.exporter.listen_addresses.as_slice()
+            ),
+            ("http://h:1/s", &[":9".to_owned()][..])
         );
-        assert!(Flags::try_parse_from(["x", "--verbose"]).is_err());
-    }
-
-    #[test]
-    fn the_go_listen_address_binds_every_interface() {
-        let server = promexport::Server::bind(":0").unwrap();
-        assert!(server.local_addr().unwrap().ip().is_unspecified());
+        assert!(parse(&["x", "--verbose"]).is_err());
     }
 }

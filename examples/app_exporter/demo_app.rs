@@ -5,9 +5,11 @@ use axum::{Router, routing::get};
 use std::time::{Duration, Instant};
 
 /// Serves `GET /status` on 127.0.0.1:`port` (0: a free port) until the process ends; returns
-/// its URL.
-pub(crate) async fn start(port: u16) -> std::io::Result<String> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+/// its URL. Call it inside a tokio runtime.
+pub(crate) fn start(port: u16) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let url = format!("http://{}/status", listener.local_addr()?);
     let started = Instant::now();
     let app = Router::new().route(
@@ -18,7 +20,6 @@ pub(crate) async fn start(port: u16) -> std::io::Result<String> {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    println!("app_exporter: demo application on {url}");
     Ok(url)
 }
 

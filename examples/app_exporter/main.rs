@@ -5,12 +5,14 @@
 //! (other fields, nested or not, are ignored).
 //!
 //! Without `--app-url` it starts an embedded demo application on 127.0.0.1 (port `APP_PORT`, else
-//! a free one) whose numbers change over time, and polls that. `--help` lists the flags.
+//! a free one) whose numbers change over time, and polls that. It is built on
+//! `promexport::exporter`: `--help` lists its flags beside the standard ones of Go's exporters
+//! (`--web.listen-address`, `--web.config.file`, `--log.level`, `--version`, ...).
 //!
 //! ```text
 //! $ cargo run --example app_exporter
-//! app_exporter: serving metrics on http://127.0.0.1:9877/metrics
-//! app_exporter: demo application on http://127.0.0.1:33069/status
+//! time=... level=INFO source=main.rs:... msg="Demo application" url=http://127.0.0.1:33069/status
+//! time=... level=INFO source=mod.rs:... msg="Listening on" address=127.0.0.1:9877
 //! $ curl -s localhost:9877/metrics | grep -v '^[#pt]'    # without process_*, tokio_*, comments
 //! app_exporter_build_info{version="0.1.0",revision="unknown",rustc_version="1.95.0",target="x86_64-unknown-linux-gnu"} 1
 //! app_requests_current 8
@@ -21,15 +23,17 @@
 //! app_up 1
 //! ```
 //!
-//! It polls in one of two modes (`--mode`): every `--interval` in the background, as the seed
-//! does (the default), or at each scrape (`--mode scrape`, within the timeout Prometheus
-//! announces; concurrent scrapes share one poll). While the application cannot be polled,
-//! `app_up` is 0, `app_collection_errors_total{reason}` counts it, a line on stderr says why, and
-//! the application's own series are left out rather than served stale. Also served:
-//! `process_*`, `tokio_*` and `app_exporter_build_info`.
+//! It listens on 127.0.0.1:9877 (port `EXPORTER_PORT` if set) unless `--web.listen-address`
+//! says otherwise. It polls in one of two modes (`--mode`): every `--interval` in the
+//! background, as the seed does (the default), or at each scrape (`--mode scrape`, within the
+//! timeout Prometheus announces; concurrent scrapes share one poll). While the application
+//! cannot be polled, `app_up` is 0, `app_collection_errors_total{reason}` counts it, a log line
+//! says why, and the application's own series are left out rather than served stale. Also
+//! served: `process_*`, `tokio_*`, `promhttp_*` and `app_exporter_build_info`.
 
 use clap::{Parser, ValueEnum};
 use promexport::Collector;
+use promexport::exporter::Exporter;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -41,22 +45,9 @@ use status::{POLL_TIMEOUT, poller};
 promexport::build_info!("app_exporter");
 
 #[derive(Parser, Debug)]
-#[command(
-    about = "Polls an application's JSON status endpoint and serves it as Prometheus metrics."
-)]
-struct Flags {
-    /// Address to serve metrics on; `:9877` is every interface [default: 127.0.0.1:9877, or
-    /// 127.0.0.1:$EXPORTER_PORT].
-    #[arg(long = "web.listen-address")]
-    listen_address: Option<String>,
-    #[arg(long, env = "EXPORTER_PORT", hide = true)]
-    exporter_port: Option<u16>,
-    /// Path of the metrics.
-    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
-    telemetry_path: String,
-    /// TLS and basic auth settings (exporter-toolkit format).
-    #[arg(long = "web.config.file")]
-    web_config: Option<String>,
+struct Cli {
+    #[command(flatten)]
+    exporter: promexport::exporter::Flags,
     /// Poll every --interval in the background, or at each scrape.
     #[arg(long, value_enum, default_value = "interval")]
     mode: Mode,
@@ -86,85 +77,71 @@ fn seconds(text: &str) -> Result<Duration, String> {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let flags = Flags::parse();
-    let port = flags.exporter_port.unwrap_or(9877);
-    let listen_address = flags.listen_address.unwrap_or(format!("127.0.0.1:{port}"));
-    // Spawned from inside this runtime, the server also serves the runtime's `tokio_*` metrics.
-    let server =
-        promexport::Server::bind(&listen_address).and_then(|server| match &flags.web_config {
-            Some(path) => server.web_config_file(path),
-            None => Ok(server),
-        });
-    let handle = match server.and_then(|server| server.path(flags.telemetry_path).spawn()) {
-        Ok(handle) => handle,
-        Err(error) => return fail(format!("serving on {listen_address}: {error}")),
-    };
-    println!("app_exporter: serving metrics on {}", handle.url());
-    let app_url = match flags.app_url {
-        Some(url) => url,
-        None => match demo_app::start(flags.demo_port).await {
-            Ok(url) => url,
-            Err(error) => return fail(format!("starting the demo application: {error}")),
-        },
+fn exporter() -> Exporter<Cli> {
+    // The seed's variable for its port; loopback only, as befits a demo.
+    let port = std::env::var("EXPORTER_PORT").unwrap_or_else(|_| "9877".to_owned());
+    Exporter::<Cli>::new("app_exporter")
+        .description(
+            "Polls an application's JSON status endpoint and serves it as Prometheus metrics.",
+        )
+        .default_address(&format!("127.0.0.1:{port}"))
+        .on_start(start)
+}
+
+/// Starts the demo application unless `--app-url` names one, and the collector polling it.
+fn start(cli: &Cli) -> Result<(), promexport::Error> {
+    let app_url = match &cli.app_url {
+        Some(url) => url.clone(),
+        None => {
+            let url = demo_app::start(cli.demo_port).map_err(|error| {
+                promexport::Error::Config(format!("starting the demo application: {error}"))
+            })?;
+            tracing::info!(%url, "Demo application");
+            url
+        }
     };
     let collector =
         Collector::blocking("app", poller("app_exporter", app_url)).timeout(POLL_TIMEOUT * 2);
-    let collector = match flags.mode {
-        Mode::Interval => collector.interval(flags.interval),
+    match cli.mode {
+        Mode::Interval => collector.interval(cli.interval),
         Mode::Scrape => collector,
-    };
-    if let Err(error) = collector.register() {
-        return fail(format!("registering the collector: {error}"));
     }
-    shutdown_signal().await;
-    match handle.shutdown() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(format!("metrics server: {error}")),
-    }
+    .register()
 }
 
-fn fail(message: String) -> ExitCode {
-    eprintln!("app_exporter: {message}");
-    ExitCode::FAILURE
-}
-
-/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        Err(_) => drop(tokio::signal::ctrl_c().await),
-    }
+fn main() -> ExitCode {
+    exporter().run()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        exporter().try_parse_from(args)
+    }
+
     #[test]
     fn flags_have_defaults_env_vars_and_both_syntaxes() {
-        let flags = Flags::try_parse_from(["app_exporter"]).unwrap();
-        assert_eq!(
-            (flags.listen_address, flags.telemetry_path.as_str()),
-            (None, "/metrics")
-        );
-        assert_eq!(
-            (flags.mode, flags.interval),
-            (Mode::Interval, Duration::from_secs(5))
-        );
+        let cli = parse(&["app_exporter"]).unwrap();
+        if std::env::var_os("EXPORTER_PORT").is_none() {
+            assert_eq!(cli.exporter.listen_addresses, ["127.0.0.1:9877"]);
+        }
+        assert_eq!(cli.exporter.telemetry_path, "/metrics");
+        if std::env::var_os("POLLING_INTERVAL_SECONDS").is_none() {
+            assert_eq!(
+                (cli.mode, cli.interval),
+                (Mode::Interval, Duration::from_secs(5))
+            );
+        }
         let args = "x --web.listen-address=:92 --interval 0.5 --app-url=http://h/s --mode scrape";
-        let flags = Flags::try_parse_from(args.split(' ')).unwrap();
-        assert_eq!(flags.listen_address.as_deref(), Some(":92"));
+        let cli = parse(&args.split(' ').collect::<Vec<_>>()).unwrap();
+        assert_eq!(cli.exporter.listen_addresses, [":92"]);
         assert_eq!(
-            (flags.mode, flags.interval),
+            (cli.mode, cli.interval),
             (Mode::Scrape, Duration::from_millis(500))
         );
-        assert_eq!(flags.app_url.as_deref(), Some("http://h/s"));
+        assert_eq!(cli.app_url.as_deref(), Some("http://h/s"));
         for bad in [
             "--nope",
             "--interval=0",
@@ -172,7 +149,7 @@ mod tests {
             "--mode=push",
             "--demo-port=99999",
         ] {
-            assert!(Flags::try_parse_from(["x", bad]).is_err(), "{bad}");
+            assert!(parse(&["x", bad]).is_err(), "{bad}");
         }
     }
 }

@@ -1,30 +1,31 @@
 //! `redis_exporter`: exports a Redis server's `INFO` at each scrape, with the flags and metric
 //! names of the official oliver006/redis_exporter, single-target (`--redis.addr`, at
-//! `/metrics`) and multi-target (`/scrape?target=redis://host:port`).
+//! `/metrics`) and multi-target (`/scrape?target=redis://host:port`, the toolkit's probe
+//! endpoint), on `promexport::exporter` (the standard flags: `--web.listen-address`,
+//! `--web.config.file`, `--log.level`, `--version`, ...).
 //!
 //! ```text
 //! $ cargo run --example redis_exporter -- --redis.addr redis://127.0.0.1:6379
-//! redis_exporter: serving http://0.0.0.0:9121/metrics and /scrape?target=redis://host:port
+//! time=... level=INFO source=mod.rs:... msg="Listening on" address=[::]:9121
 //! $ curl -s localhost:9121/metrics | grep -E '^redis_(up|connected_clients|db_keys)'
 //! redis_up 1
 //! redis_connected_clients 1
 //! redis_db_keys{db="db0"} 12
-//! $ curl -s 'localhost:9121/scrape?target=redis://10.0.0.7:6379' | grep ^redis_up
+//! $ curl -s 'localhost:9121/scrape?target=redis://10.0.0.7:6379' | grep -E '^(redis_up|probe_)'
 //! redis_up 0
+//! probe_success 0
+//! probe_duration_seconds 0.000412
 //! ```
 //!
 //! When Redis cannot be read, `redis_up` is 0, its other series are left out (never served
-//! stale), a line on stderr says why, and the scrape still answers 200. `/metrics` also serves
-//! `process_*`; `/scrape` serves only the target's series, from a registry of its own.
+//! stale), a log line says why, and the scrape still answers 200. `/metrics` also serves
+//! `process_*`; `/scrape` serves only the target's series, `probe_success` and
+//! `probe_duration_seconds`, from a registry of its own; a target that is no Redis address is
+//! a 400.
 
-use axum::Router;
-use axum::extract::{Query, Request};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use clap::Parser;
-use promexport::{Collector, ListenAddress, Registry};
-use std::collections::HashMap;
+use promexport::exporter::{Exporter, ProbeError, ProbeRequest};
+use promexport::{Collector, Gauge, Metrics};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,8 +34,9 @@ mod info;
 promexport::build_info!("redis_exporter");
 
 #[derive(Parser, Debug)]
-#[command(about = "Exports a Redis server's INFO as Prometheus metrics.")]
-struct Flags {
+struct Cli {
+    #[command(flatten)]
+    exporter: promexport::exporter::Flags,
     /// Address of the Redis instance to scrape at /metrics.
     #[arg(
         long = "redis.addr",
@@ -52,47 +54,27 @@ struct Flags {
         hide_env_values = true
     )]
     redis_password: Option<String>,
-    /// Address to listen on; `:9121` is every interface.
-    #[arg(
-        long = "web.listen-address",
-        env = "REDIS_EXPORTER_WEB_LISTEN_ADDRESS",
-        default_value = ":9121"
-    )]
-    listen_address: String,
-    /// Path of the single-target metrics.
-    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
-    telemetry_path: String,
     /// Timeout of each connection to Redis (connect, then each reply), in seconds.
     #[arg(long = "connection-timeout", default_value = "15", value_parser = seconds)]
     connection_timeout: Duration,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let flags = Flags::parse();
-    let listener = match bind(&flags.listen_address).await {
-        Ok(listener) => listener,
-        Err(error) => return fail(error),
-    };
-    let target = Target::new(&flags);
-    if let Err(error) = collector(target.clone(), &flags.redis_addr).and_then(Collector::register) {
-        return fail(error);
-    }
-    let app = routes(&flags.telemetry_path, target);
-    let shown = listener
-        .local_addr()
-        .map_or(flags.listen_address, |a| a.to_string());
-    println!(
-        "redis_exporter: serving http://{shown}{} and /scrape?target=redis://host:port",
-        flags.telemetry_path
-    );
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
-    }
+fn exporter() -> Exporter<Cli> {
+    // The official exporter's variable for its listen address; the flag wins over it.
+    let address = std::env::var("REDIS_EXPORTER_WEB_LISTEN_ADDRESS");
+    Exporter::<Cli>::new("redis_exporter")
+        .description("Exports a Redis server's INFO as Prometheus metrics.")
+        .default_address(address.as_deref().unwrap_or(":9121"))
+        .on_start(|cli: &Cli| collector(Target::new(cli), &cli.redis_addr)?.register())
+        .probe(
+            "/scrape",
+            |_: &Cli| None,
+            |cli: &Cli, probe: ProbeRequest<()>| scrape(Target::new(cli), probe),
+        )
+}
+
+fn main() -> ExitCode {
+    exporter().run()
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -106,28 +88,6 @@ fn seconds(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} is not a positive duration"))
 }
 
-async fn bind(address: &str) -> Result<tokio::net::TcpListener, Box<dyn std::error::Error>> {
-    let addrs = address.socket_addrs()?;
-    Ok(tokio::net::TcpListener::bind(addrs.as_slice()).await?)
-}
-
-fn fail(error: impl std::fmt::Display) -> ExitCode {
-    eprintln!("redis_exporter: {error}");
-    ExitCode::FAILURE
-}
-
-/// Completes on Ctrl-C or SIGTERM (`docker stop`, Kubernetes).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        Err(_) => drop(tokio::signal::ctrl_c().await),
-    }
-}
-
 /// How to reach any Redis: the credentials and timeout of the flags.
 #[derive(Clone)]
 struct Target {
@@ -137,11 +97,11 @@ struct Target {
 }
 
 impl Target {
-    fn new(flags: &Flags) -> Self {
+    fn new(cli: &Cli) -> Self {
         Target {
-            user: flags.redis_user.clone(),
-            password: flags.redis_password.clone(),
-            timeout: flags.connection_timeout,
+            user: cli.redis_user.clone(),
+            password: cli.redis_password.clone(),
+            timeout: cli.connection_timeout,
         }
     }
 
@@ -205,39 +165,38 @@ fn read_info(
     })
 }
 
-fn routes(telemetry_path: &str, target: Target) -> Router {
-    let single = |request: Request| async move {
-        promexport::handle_request(promexport::registry(), &request).await
-    };
-    let multi = move |Query(query): Query<HashMap<String, String>>, request: Request| async move {
-        scrape(&target, query.get("target"), request).await
-    };
-    Router::new()
-        .route(telemetry_path, get(single))
-        .route("/scrape", get(multi))
+/// `redis_up` of a probe (no prefix: `redis_up` in a `redis` struct is a `Collector`'s own).
+#[derive(Metrics)]
+#[metrics(no_global)]
+struct Up {
+    /// Whether the last collection from the target succeeded (1) or not (0).
+    redis_up: Gauge,
 }
 
-/// The multi-target pattern: a fresh registry with one collector for `target`, per request.
-async fn scrape(target: &Target, address: Option<&String>, request: Request) -> Response {
-    let Some(address) = address.filter(|a| !a.is_empty()) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "'target' parameter must be specified\n",
-        )
-            .into_response();
-    };
-    let registry = Registry::new();
-    let registered =
-        collector(target.clone(), address).and_then(|collector| collector.register_in(&registry));
-    match registered {
-        Ok(()) => promexport::handle_request(&registry, &request)
-            .await
-            .into_response(),
-        Err(error) => (
-            StatusCode::BAD_REQUEST,
-            format!("invalid 'target': {error}\n"),
-        )
-            .into_response(),
+/// The multi-target pattern: one read of the Redis at `probe.target`, in the registry of the
+/// request, with `redis_up` as the single target has it.
+async fn scrape(
+    target: Target,
+    probe: ProbeRequest<()>,
+) -> Result<(Up, info::RedisMetrics), ProbeError> {
+    let client = target
+        .client(&probe.target)
+        .map_err(|e| ProbeError::bad_target(e.to_string()))?;
+    let timeout = target.timeout.min(probe.deadline);
+    let read = tokio::task::spawn_blocking(move || read_info(&client, timeout)).await;
+    let read = read
+        .map_err(|e| e.to_string())
+        .and_then(|read| read.map_err(|e| e.to_string()));
+    let up = Up::new();
+    match read {
+        Ok(metrics) => {
+            up.redis_up.set(1);
+            Ok((up, metrics))
+        }
+        Err(error) => Err(ProbeError::with_metrics(
+            format!("reading {}: {error}", probe.target),
+            up,
+        )),
     }
 }
 
@@ -245,13 +204,17 @@ async fn scrape(target: &Target, address: Option<&String>, request: Request) -> 
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        exporter().try_parse_from(args)
+    }
+
     #[test]
     fn flags_follow_the_official_exporter() {
-        let flags = Flags::try_parse_from(["redis_exporter"]).unwrap();
-        assert_eq!(flags.redis_addr, "redis://localhost:6379");
-        assert_eq!(flags.listen_address, ":9121");
-        assert_eq!(flags.connection_timeout, Duration::from_secs(15));
-        let flags = Flags::try_parse_from([
+        let cli = parse(&["redis_exporter"]).unwrap();
+        assert_eq!(cli.redis_addr, "redis://localhost:6379");
+        assert_eq!(cli.exporter.listen_addresses, [":9121"]);
+        assert_eq!(cli.connection_timeout, Duration::from_secs(15));
+        let cli = parse(&[
             "x",
             "--redis.addr=h:1",
             "--web.listen-address",
@@ -261,15 +224,18 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (flags.redis_addr.as_str(), flags.listen_address.as_str()),
-            ("h:1", "127.0.0.1:0")
+            (
+                cli.redis_addr.as_str(),
+                cli.exporter.listen_addresses.as_slice()
+            ),
+            ("h:1", &["127.0.0.1:0".to_owned()][..])
         );
-        assert_eq!(flags.connection_timeout, Duration::from_secs(2));
-        assert!(Flags::try_parse_from(["x", "--connection-timeout", "0"]).is_err());
-        let huge = Flags::try_parse_from(["x", "--connection-timeout", "1e18"]).unwrap();
+        assert_eq!(cli.connection_timeout, Duration::from_secs(2));
+        assert!(parse(&["x", "--connection-timeout", "0"]).is_err());
+        let huge = parse(&["x", "--connection-timeout", "1e18"]).unwrap();
         let target = Target::new(&huge);
         assert!(collector(target, "127.0.0.1:1").is_ok(), "no overflow");
-        assert!(Flags::try_parse_from(["x", "--verbose"]).is_err());
+        assert!(parse(&["x", "--verbose"]).is_err());
     }
 
     #[test]

@@ -164,9 +164,8 @@ async fn run(flags: Flags) -> Result<(), String> {
     let app_url = match &flags.app_url {
         Some(url) => url.clone(),
         None => {
-            let url = demo_app::start(0)
-                .await
-                .map_err(|e| format!("starting the demo application: {e}"))?;
+            let url =
+                demo_app::start(0).map_err(|e| format!("starting the demo application: {e}"))?;
             say!(stdout, "demo application on {url}");
             url
         }
@@ -184,27 +183,11 @@ async fn run(flags: Flags) -> Result<(), String> {
         flags.interval,
         flags.remote_write_urls.join(", ")
     );
-    shutdown_signal().await;
+    promexport::exporter::shutdown_signal().await;
     writer
         .shutdown(Duration::from_secs_f64(flags.flush_timeout))
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

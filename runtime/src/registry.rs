@@ -68,6 +68,60 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
     }
 }
 
+/// Two collectors served as one, the first's families before the second's: what a
+/// [`probe`](crate::exporter::Exporter::probe) handler or a collector returns when it reads
+/// two structs (the target's metrics and an `<ns>_up`, say).
+///
+/// ```
+/// use promexport::{Format, Gauge, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "queue", no_global)]
+/// struct Depth {
+///     /// Messages waiting.
+///     depth: Gauge,
+/// }
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "queue", no_global)]
+/// struct Consumers {
+///     /// Consumers attached.
+///     consumers: Gauge,
+/// }
+///
+/// let registry = Registry::new();
+/// registry.register((Depth::new(), Consumers::new()))?;
+/// let text = registry.render(Format::Text);
+/// assert!(text.find("queue_depth 0").unwrap() < text.find("queue_consumers 0").unwrap());
+/// assert!(registry.register(Consumers::new()).is_err(), "the names of both are taken");
+/// # Ok::<(), promexport::Error>(())
+/// ```
+impl<A: Collect, B: Collect> Collect for (A, B) {
+    fn describe(&self) -> Vec<FamilyDescription> {
+        let mut families = self.0.describe();
+        families.extend(self.1.describe());
+        families
+    }
+    fn encode(&self, encoder: &mut Encoder<'_>) {
+        if self.0.is_enabled() {
+            self.0.encode(encoder);
+        }
+        if self.1.is_enabled() {
+            self.1.encode(encoder);
+        }
+    }
+    fn declared_by(&self, index: usize) -> Option<String> {
+        let first = self.0.describe().len();
+        match index.checked_sub(first) {
+            None => self.0.declared_by(index),
+            Some(index) => self.1.declared_by(index),
+        }
+    }
+    fn is_enabled(&self) -> bool {
+        self.0.is_enabled() || self.1.is_enabled()
+    }
+}
+
 impl<C: Collect + ?Sized> Collect for &'static C {
     fn describe(&self) -> Vec<FamilyDescription> {
         (**self).describe()

@@ -277,6 +277,39 @@ fn probes_beyond_max_requests_get_503_and_a_panicking_probe_fails_alone() {
 }
 
 #[test]
+fn a_probe_error_serves_its_metrics_or_refuses_the_target() {
+    let fixture = start(&[]);
+    let probe_url = fixture.base.replace("/metrics", "/probe");
+    let (status, _, body) = http_get(&format!("{probe_url}?target=refused"), &[]);
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        sample_value(&text, "probe_success", &[]),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample_value(&text, "fixture_probe_answered", &[]),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(text.contains("probe_duration_seconds "), "{text}");
+    assert_eq!(promtool_check_metrics(&text), "");
+    wait_for("the failure logged", Duration::from_secs(5), || {
+        fixture
+            .process
+            .log()
+            .contains("the target refused")
+            .then_some(())
+    });
+    let (status, _, body) = http_get(&format!("{probe_url}?target=nonsense"), &[]);
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not a probe target"), "{text}");
+    assert!(!text.contains("probe_success"), "{text}");
+}
+
+#[test]
 fn the_telemetry_path_is_the_flag_s() {
     let fixture = start(&["--web.telemetry-path=/internal/metrics"]);
     let (status, _) = fixture.get("", &[]);

@@ -143,6 +143,43 @@ fn version_is_printed_in_the_prometheus_common_layout() {
     assert!(lines[4].contains('/'), "{text}");
 }
 
+/// The examples built on the toolkit take its standard flags and print its `--version`.
+#[test]
+fn the_examples_take_the_standard_flags() {
+    for (binary, name) in [
+        (env!("CARGO_BIN_EXE_app_exporter"), "app_exporter"),
+        (env!("CARGO_BIN_EXE_nginx_exporter"), "nginx_exporter"),
+        (env!("CARGO_BIN_EXE_redis_exporter"), "redis_exporter"),
+    ] {
+        let output = Command::new(binary).arg("--version").output().unwrap();
+        assert!(output.status.success(), "{name}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.starts_with(&format!("{name}, version ")), "{text}");
+        let output = Command::new(binary).arg("--help").output().unwrap();
+        let help = String::from_utf8(output.stdout).unwrap();
+        for flag in [
+            "--web.listen-address",
+            "--web.systemd-socket",
+            "--web.config.file",
+            "--web.telemetry-path",
+            "--web.max-requests",
+            "--log.level",
+            "--log.format",
+        ] {
+            assert!(help.contains(flag), "{name} --help lacks {flag}:\n{help}");
+        }
+        let output = Command::new(binary)
+            .arg("--web.listen-address=127.0.0.1:99999")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name}: a bad address stops it"
+        );
+    }
+}
+
 fn start(dir: &TempDir, args: &[&str]) -> Process {
     let mut command = Command::new(FIXTURE);
     command.args(args);

@@ -232,6 +232,7 @@ fn serves_several_redis_servers_through_scrape_target() {
                 !text.contains("process_cpu_seconds_total"),
                 "only the target"
             );
+            assert_eq!(value("probe_success", &[]), Some(1.0), "{text}");
             assert_eq!(promtool_check_metrics(&text), "");
         }
     }
@@ -239,6 +240,12 @@ fn serves_several_redis_servers_through_scrape_target() {
     let text = scrape(&target_url(&format!("redis://127.0.0.1:{down_port}")));
     assert_eq!(sample_value(&text, "redis_up", &[]), Some(0.0), "{text}");
     assert_eq!(sample_value(&text, "redis_db_keys", &[]), None);
+    assert_eq!(
+        sample_value(&text, "probe_success", &[]),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(promtool_check_metrics(&text), "");
     let text = scrape(&format!("{base}/metrics"));
     assert_eq!(sample_value(&text, "redis_up", &[]), Some(0.0), "{text}");
 

@@ -154,6 +154,8 @@ fn the_exporters_take_a_web_config_file() {
         (env!("CARGO_BIN_EXE_app_exporter"), "app_up"),
         // No nginx behind it: `nginx_up 0`, still served.
         (env!("CARGO_BIN_EXE_nginx_exporter"), "nginx_up 0"),
+        // Nor a Redis.
+        (env!("CARGO_BIN_EXE_redis_exporter"), "redis_up 0"),
     ];
     for (binary, expected) in exporters {
         let port = free_port();
@@ -166,6 +168,9 @@ fn the_exporters_take_a_web_config_file() {
                 "--nginx.scrape-uri=http://127.0.0.1:{}/",
                 free_port()
             ));
+        }
+        if binary.ends_with("redis_exporter") {
+            command.arg(format!("--redis.addr=127.0.0.1:{}", free_port()));
         }
         let log = dir.path().join(format!("{port}.log"));
         let exporter = Process::start(command, log);

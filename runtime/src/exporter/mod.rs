@@ -65,7 +65,7 @@ mod probe;
 mod version;
 
 pub use flags::{Flags, LogFormat, LogLevel};
-pub use probe::{DEFAULT_MODULE, ProbeRequest};
+pub use probe::{DEFAULT_MODULE, ProbeError, ProbeRequest};
 
 use crate::collector::named::{BoxError, Collectors, NamedCollector, ScrapeReport};
 use crate::collector::{collection_timeout, own_collections};
@@ -320,6 +320,32 @@ where
         )
     }
 
+    /// Parses `args` (the first is the program) as [`run`](Self::run) does, and returns your
+    /// struct without running anything: to test your flags beside the standard ones.
+    ///
+    /// ```
+    /// #[derive(clap::Parser)]
+    /// struct Cli {
+    ///     #[command(flatten)]
+    ///     exporter: promexport::exporter::Flags,
+    ///     #[arg(long = "nginx.scrape-uri", default_value = "http://127.0.0.1:8080/stub_status")]
+    ///     scrape_uri: String,
+    /// }
+    ///
+    /// let exporter = promexport::exporter::Exporter::<Cli>::new("nginx_exporter").default_address(":9113");
+    /// let cli = exporter.try_parse_from(["nginx_exporter"])?;
+    /// assert_eq!(cli.exporter.listen_addresses, [":9113"]);
+    /// assert!(exporter.try_parse_from(["nginx_exporter", "--verbose"]).is_err());
+    /// # Ok::<(), clap::Error>(())
+    /// ```
+    pub fn try_parse_from<I, T>(&self, args: I) -> Result<C, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        C::from_arg_matches(&self.command().try_get_matches_from(args)?)
+    }
+
     /// Parses the process's arguments and serves until SIGTERM or SIGINT: the `main` of an
     /// exporter. `--help` and `--version` print and return success; a flag error prints and
     /// returns 2 (as clap does), a start-up failure is logged and returns 1.
@@ -571,8 +597,20 @@ async fn reload_on_sighup<C>(probe: Arc<dyn ProbeEndpoint<C>>) {
     }
 }
 
-/// SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Completes on SIGTERM (`docker stop`, Kubernetes) or SIGINT (Ctrl-C), logging which: what
+/// [`Exporter::run`] stops on, for a program that serves otherwise (an axum service's
+/// `with_graceful_shutdown`, a remote write agent's flush). Where the signals cannot be
+/// handled it logs a warning and never completes (the signals then stop the process at once).
+/// Call it inside a tokio runtime.
+///
+/// ```no_run
+/// # async fn flush() {}
+/// # async fn agent() {
+/// promexport::exporter::shutdown_signal().await;
+/// flush().await; // what is queued, before the process ends
+/// # }
+/// ```
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut interrupt)) = (
         signal(SignalKind::terminate()),

@@ -44,6 +44,95 @@ pub struct ProbeRequest<M> {
     pub deadline: Duration,
 }
 
+/// A failed probe that says more than an error: what to serve beside `probe_success 0`, or
+/// that the request itself is wrong. Return it (boxed or as the handler's error type) from an
+/// [`Exporter::probe`](super::Exporter::probe) handler; any other error is a failed probe with
+/// nothing but `probe_success 0` and `probe_duration_seconds`.
+///
+/// ```
+/// use promexport::exporter::{ProbeError, ProbeRequest};
+/// use promexport::{Gauge, Metrics};
+///
+/// #[derive(Metrics)]
+/// #[metrics(no_global)] // `queue_up` in a `queue` struct is a `Collector`'s own
+/// struct Up {
+///     /// Whether the queue answered.
+///     queue_up: Gauge,
+/// }
+///
+/// async fn probe(probe: ProbeRequest<()>) -> Result<Up, ProbeError> {
+///     let Some((host, port)) = probe.target.rsplit_once(':') else {
+///         // 400 Bad Request: no probe of this target can ever succeed.
+///         return Err(ProbeError::bad_target(format!("{:?} is not host:port", probe.target)));
+///     };
+///     let up = Up::new();
+///     match std::net::TcpStream::connect((host, port.parse::<u16>().unwrap_or(0))) {
+///         Ok(_) => {
+///             up.queue_up.set(1);
+///             Ok(up)
+///         }
+///         // `queue_up 0` beside `probe_success 0`, as the official exporters serve `<ns>_up`.
+///         Err(error) => Err(ProbeError::with_metrics(error, up)),
+///     }
+/// }
+/// ```
+pub struct ProbeError {
+    error: BoxError,
+    kind: ProbeErrorKind,
+}
+
+enum ProbeErrorKind {
+    /// Answered 400 with the error.
+    BadTarget,
+    /// Served beside `probe_success 0`.
+    Failed(Arc<dyn Collect>),
+}
+
+impl ProbeError {
+    /// The probe failed, and `metrics` are served beside `probe_success 0` (a `<ns>_up 0`, the
+    /// status code a target answered, ...).
+    pub fn with_metrics(error: impl Into<BoxError>, metrics: impl Collect) -> Self {
+        ProbeError {
+            error: error.into(),
+            kind: ProbeErrorKind::Failed(Arc::new(metrics)),
+        }
+    }
+
+    /// The target can never be probed (an address of the wrong form): the answer is
+    /// `400 Bad Request` with the error, as for a missing target, not a failed probe.
+    pub fn bad_target(error: impl Into<BoxError>) -> Self {
+        ProbeError {
+            error: error.into(),
+            kind: ProbeErrorKind::BadTarget,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            ProbeErrorKind::BadTarget => "bad target",
+            ProbeErrorKind::Failed(_) => "failed, with metrics",
+        };
+        f.debug_struct("ProbeError")
+            .field("error", &self.error)
+            .field("kind", &kind)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ProbeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.error)
+    }
+}
+
 type ProbeFn<C, M> = Arc<
     dyn Fn(&C, ProbeRequest<M>) -> Pin<Box<dyn Future<Output = Produced> + Send>> + Send + Sync,
 >;
@@ -261,18 +350,34 @@ where
         let start = Instant::now();
         // A task of its own: a panicking probe fails, the server does not.
         let task = tokio::spawn(tokio::time::timeout(deadline, (self.handler)(cli, probe)));
+        let registry = Registry::new();
         let produced = match task.await {
-            Ok(Ok(Ok(metrics))) => Ok(metrics),
-            Ok(Ok(Err(error))) => Err(error.to_string()),
+            Ok(Ok(Ok(metrics))) => registry
+                .register(metrics)
+                .map_err(|error| format!("probe metrics refused: {error}")),
+            Ok(Ok(Err(error))) => match error.downcast::<ProbeError>() {
+                Ok(error) => match error.kind {
+                    ProbeErrorKind::BadTarget => {
+                        return owned_plain(
+                            StatusCode::BAD_REQUEST,
+                            format!("Invalid target {target:?}: {}\n", error.error),
+                        );
+                    }
+                    ProbeErrorKind::Failed(metrics) => {
+                        let refused = registry.register(metrics).err();
+                        Err(match refused {
+                            None => error.error.to_string(),
+                            Some(refused) => {
+                                format!("{}; its metrics refused: {refused}", error.error)
+                            }
+                        })
+                    }
+                },
+                Err(error) => Err(error.to_string()),
+            },
             Ok(Err(_)) => Err(format!("probe timed out after {deadline:?}")),
             Err(_) => Err("probe panicked".to_owned()),
         };
-        let registry = Registry::new();
-        let produced = produced.and_then(|metrics| {
-            registry
-                .register(metrics)
-                .map_err(|error| format!("probe metrics refused: {error}"))
-        });
         let seconds = start.elapsed().as_secs_f64();
         let _ = registry.register(ProbeReport {
             success: produced.is_ok(),

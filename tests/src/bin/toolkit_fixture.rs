@@ -1,7 +1,7 @@
 //! An exporter whose collectors misbehave on purpose, beside healthy ones: the subject of
 //! tests/tests/exporter_*.rs.
 
-use promexport::exporter::{Exporter, ProbeRequest};
+use promexport::exporter::{Exporter, ProbeError, ProbeRequest};
 use promexport::{Gauge, Metrics};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -70,6 +70,13 @@ struct Target {
     read: Gauge,
 }
 
+#[derive(Metrics)]
+#[metrics(prefix = "fixture_probe", no_global)]
+struct Answered {
+    /// 0: the probed target refused (served beside `probe_success 0`).
+    answered: Gauge,
+}
+
 fn main() -> ExitCode {
     Exporter::<Cli>::new("toolkit_fixture")
         .on_start(|_: &Cli| {
@@ -116,13 +123,20 @@ fn main() -> ExitCode {
             metrics.optional.set(1);
             Ok::<_, std::io::Error>(metrics)
         })
-        // The target is how many seconds the probe takes, or `panic`.
+        // The target is how many seconds the probe takes, `panic`, `refused` (a failure with
+        // metrics) or `nonsense` (a bad target).
         .probe(
             "/probe",
             |_: &Cli| None,
             |_: &Cli, probe: ProbeRequest<()>| async move {
-                if probe.target == "panic" {
-                    panic!("a probe panicked");
+                match probe.target.as_str() {
+                    "panic" => panic!("a probe panicked"),
+                    "refused" => {
+                        let error = ProbeError::with_metrics("the target refused", Answered::new());
+                        return Err(error.into());
+                    }
+                    "nonsense" => return Err(ProbeError::bad_target("not a probe target").into()),
+                    _ => {}
                 }
                 let seconds: f64 = probe.target.parse()?;
                 tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
