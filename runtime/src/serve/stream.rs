@@ -262,11 +262,11 @@ mod tests {
                     let mut header = Vec::new();
                     let member = Member::begin(compress, &mut header);
                     let mut chunks = Chunks::new(&sender, Some(member), header);
-                    registry.encode_streamed(format, &[], &mut chunks);
+                    registry.encode_streamed(format, crate::Escaping::default(), &[], &mut chunks);
                 });
             } else {
                 let mut chunks = Chunks::new(&sender, None, Vec::new());
-                registry.encode_streamed(format, &[], &mut chunks);
+                registry.encode_streamed(format, crate::Escaping::default(), &[], &mut chunks);
             }
         });
         let (mut body, mut largest) = (Vec::new(), 0);
