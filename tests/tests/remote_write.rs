@@ -715,7 +715,7 @@ fn wrong_settings_are_refused_at_start() {
         refused(
             RemoteWriter::new()
                 .endpoint(endpoint())
-                .external_label("a-b", "x")
+                .external_label("__a", "x")
         )
         .contains("external label")
     );

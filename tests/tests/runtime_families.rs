@@ -225,15 +225,17 @@ proptest! {
 
 #[test]
 fn invalid_names_are_typed_errors_and_a_collection_that_makes_one_fails_cleanly() {
-    let error = ConstFamily::gauge("mirror rows", "", &[]).unwrap_err();
+    // Any UTF-8 is a name (Prometheus 3); empty names and `__` ones are not.
+    assert!(ConstFamily::gauge("mirror rows", "", &["a\"b"]).is_ok());
+    let error = ConstFamily::gauge("", "", &[]).unwrap_err();
     assert!(matches!(error, FamilyError::MetricName { .. }), "{error:?}");
-    let error = ConstFamily::counter("ok", "", &["a\"b"]).unwrap_err();
+    let error = ConstFamily::counter("ok", "", &["__ab"]).unwrap_err();
     assert!(
-        matches!(&error, FamilyError::LabelName { label, .. } if label == "a\"b"),
+        matches!(&error, FamilyError::LabelName { label, .. } if label == "__ab"),
         "{error:?}"
     );
     let target = Target {
-        label_names: vec!["0bad".into()],
+        label_names: vec!["__bad".into()],
         rows: vec![vec![b"x".to_vec()]],
     };
     assert!(matches!(

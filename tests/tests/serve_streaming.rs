@@ -72,7 +72,7 @@ fn a_streamed_scrape_is_the_whole_exposition_plain_gzip_and_open_metrics() {
     assert_eq!(header(&headers, "content-length"), None);
     assert_eq!(
         header(&headers, "content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     let plain = String::from_utf8(body).unwrap();
     // Not assert_eq: a failure would print megabytes.

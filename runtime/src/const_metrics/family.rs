@@ -48,7 +48,7 @@ use std::ops::Range;
 ///      kv_calls_total{cmd=\"get\",result=\"ok\"} 7\n",
 /// );
 /// // Names are checked, and so are the labels of each sample:
-/// assert!(ConstFamily::gauge("kv keys", "", &[]).is_err());
+/// assert!(ConstFamily::gauge("", "", &[]).is_err());
 /// assert!(ConstFamily::gauge("kv_keys", "", &["__db"]).is_err());
 /// assert!(ConstFamily::gauge("kv_keys", "", &["db"])?.add(["db0", "extra"], 1).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())

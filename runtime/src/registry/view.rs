@@ -202,7 +202,7 @@ impl Registry {
     /// let text = registry.render(Format::Text);
     /// assert!(text.contains("mail_runs_total{queue=\"outgoing\"} 0\n"));
     /// assert!(text.contains("\nruns_total 0\n"));
-    /// assert!(registry.with_prefix("mail-").is_err());
+    /// assert!(registry.with_prefix("__mail_").is_err()); // `__` is reserved
     /// # Ok::<(), promexport::Error>(())
     /// ```
     pub fn with_prefix(&self, prefix: &str) -> Result<Registry, Error> {
@@ -286,9 +286,11 @@ mod tests {
         }
         let twice = tenant.with_const_labels(&[("tenant", "b")]).unwrap_err();
         assert!(matches!(twice, Error::LabelConflict { family: None, .. }));
-        let invalid = registry.with_const_labels(&[("a-b", "x")]).unwrap_err();
-        assert!(matches!(invalid, Error::InvalidName(_)), "{invalid:?}");
-        for prefix in ["", "9_", "a-", "__"] {
+        for label in ["", "__tenant"] {
+            let invalid = registry.with_const_labels(&[(label, "x")]).unwrap_err();
+            assert!(matches!(invalid, Error::InvalidName(_)), "{invalid:?}");
+        }
+        for prefix in ["", "__"] {
             let error = registry.with_prefix(prefix).unwrap_err();
             assert!(
                 matches!(error, Error::InvalidName(_)),
