@@ -69,7 +69,7 @@ impl<C: Collect + ?Sized> Collect for Arc<C> {
 }
 
 /// Two collectors served as one, the first's families before the second's: what a
-/// [`probe`](crate::exporter::Exporter::probe) handler or a collector returns when it reads
+/// `probe` handler (`Exporter::probe`, feature `exporter`) or a collector returns when it reads
 /// two structs (the target's metrics and an `<ns>_up`, say).
 ///
 /// ```
@@ -351,7 +351,7 @@ struct Inner {
 #[derive(Default)]
 struct State {
     collectors: Vec<Arc<dyn Collect>>,
-    /// What unregistering a [`Collector`](crate::Collector) also stops, by the address of its
+    /// What unregistering a `Collector` (feature `serve`) also stops, by the address of its
     /// entry in `collectors`.
     stops: HashMap<usize, Unregistered>,
     names: NameTable,
@@ -424,7 +424,7 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers a [`Collector`](crate::Collector)'s state: unregistering it also removes its
+    /// Registers a `Collector` (feature `serve`)'s state: unregistering it also removes its
     /// refresher (found by the address of `collector`) and calls `stop`.
     #[cfg(feature = "serve")]
     pub(crate) fn register_stoppable<C: Collect>(
@@ -452,7 +452,7 @@ impl Registry {
     ///
     /// A registered collector is the one whose [`describe`](Collect::describe) lists the same
     /// families (names, types and help): pass the instance itself, or one built the same way.
-    /// One that describes no family cannot be found. A [`Collector`](crate::Collector) is
+    /// One that describes no family cannot be found. A `Collector` (feature `serve`) is
     /// removed by its prefix, with `unregister_collector` (feature `serve`). A struct of the
     /// process-wide [`registry()`] is found too (`registry().register(Struct::global())`
     /// serves it again).
@@ -489,7 +489,7 @@ impl Registry {
             })
     }
 
-    /// Removes the [`Collector`](crate::Collector) registered with `prefix` (through this
+    /// Removes the `Collector` (feature `serve`) registered with `prefix` (through this
     /// handle's view, if it is one): it is collected no more (an interval collector's loop
     /// stops), and its names and those of its target's metrics are free again. Returns
     /// whether there was one.
@@ -607,7 +607,7 @@ impl Registry {
         refreshers.push(collector);
     }
 
-    /// Runs the scrape-time [`Collector`](crate::Collector)s (concurrently, each at most
+    /// Runs the scrape-time `Collector` (feature `serve`)s (concurrently, each at most
     /// `scrape_timeout` or its own timeout) so that the next [`encode`](Self::encode) serves
     /// what they read. The server calls it before each scrape.
     #[cfg(feature = "serve")]

@@ -21,7 +21,7 @@ use std::ops::Range;
 /// per series, its label values in the order of the declared names or as `(name, value)`
 /// pairs. Label values are escaped here, help text when written: any text is safe. Nothing is
 /// leaked: the names live as long as the family. Serve families through a
-/// [`ConstMetrics`](crate::ConstMetrics) (what a [`Collector`](crate::Collector) returns), or
+/// [`ConstMetrics`](crate::ConstMetrics) (what a `Collector` (feature `serve`) returns), or
 /// register one as it is, or write it from a hand-written [`Collect`] with
 /// [`encode`](Self::encode).
 ///

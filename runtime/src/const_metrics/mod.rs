@@ -15,12 +15,12 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// The families one collection of a target produced, named at run time: what a
-/// [`Collector`](crate::Collector) of a target whose families are only known once read
+/// `Collector` (feature `serve`) of a target whose families are only known once read
 /// returns, or what a hand-written [`Collect`] builds.
 ///
 /// Families are served in the order they were pushed. A name used twice (or clashing with
 /// another family's samples: `x` a histogram and `x_count` a gauge) is refused when pushed.
-/// A [`Collector`](crate::Collector) serves the families of its last collection, so its
+/// A `Collector` (feature `serve`) serves the families of its last collection, so its
 /// registry cannot claim their names at registration: names another collector of the same
 /// registry uses are served twice, as client_golang serves an unchecked collector's.
 ///
