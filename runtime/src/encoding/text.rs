@@ -121,6 +121,72 @@ impl TextFamily<'_> {
         value: Value,
         exemplar: Option<&Exemplar>,
     ) {
+        // Legacy names, known so when the family was written, are the line of every scrape of
+        // every Prometheus 2 and most of 3: copied straight, without the escaping branches.
+        if self.plain_name && self.plain_labels {
+            self.plain_name_and_labels(out, suffix, labels, extra);
+        } else {
+            self.escaped_name_and_labels(out, suffix, labels, extra);
+        }
+        out.push(b' ');
+        write_value(out, value);
+        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
+            out.push_text(" # {");
+            out.push_text(exemplar.labels());
+            out.push_text("} ");
+            write_value(out, Value::F64(exemplar.value()));
+            out.push(b' ');
+            write_f64(out, exemplar.timestamp());
+        }
+        out.push(b'\n');
+    }
+
+    /// `<name><suffix>{<labels>}` of a family whose name and label names are legacy-valid.
+    #[inline(always)]
+    fn plain_name_and_labels(
+        &self,
+        out: &mut Vec<u8>,
+        suffix: &str,
+        labels: Labels<'_>,
+        extra: Option<(&str, &str)>,
+    ) {
+        out.push_text(self.name);
+        out.push_text(suffix);
+        let lists = [self.const_labels, labels.escaped_list()];
+        let extras = [labels.extra(), extra];
+        if lists.iter().all(|list| list.is_empty()) && extras.iter().all(Option::is_none) {
+            return;
+        }
+        out.push(b'{');
+        let mut comma = false;
+        for list in lists.into_iter().filter(|list| !list.is_empty()) {
+            if comma {
+                out.push(b',');
+            }
+            out.push_text(list);
+            comma = true;
+        }
+        for (name, value) in extras.into_iter().flatten() {
+            if comma {
+                out.push(b',');
+            }
+            out.push_text(name);
+            out.push_text("=\"");
+            escape_label_value_into(out, value);
+            out.push(b'"');
+            comma = true;
+        }
+        out.push(b'}');
+    }
+
+    /// `<name><suffix>{<labels>}` of a family whose names may need quoting or escaping.
+    fn escaped_name_and_labels(
+        &self,
+        out: &mut Vec<u8>,
+        suffix: &str,
+        labels: Labels<'_>,
+        extra: Option<(&str, &str)>,
+    ) {
         let quoted_name = !self.plain_name && self.escaping == Escaping::AllowUtf8;
         if !quoted_name {
             if self.plain_name {
@@ -169,17 +235,6 @@ impl TextFamily<'_> {
         if quoted_name || has_labels {
             out.push(b'}');
         }
-        out.push(b' ');
-        write_value(out, value);
-        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
-            out.push_text(" # {");
-            out.push_text(exemplar.labels());
-            out.push_text("} ");
-            write_value(out, Value::F64(exemplar.value()));
-            out.push(b' ');
-            write_f64(out, exemplar.timestamp());
-        }
-        out.push(b'\n');
     }
 
     /// The `_created` line of OpenMetrics, when asked for.
