@@ -745,7 +745,11 @@ mod tests {
             .interval(interval)
             .register_in(&registry)
             .unwrap();
-        tokio::time::sleep(interval * 5).await;
+        // Until the loop has run (a loaded machine or Miri can take much longer than 10 ms).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while calls.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(interval).await;
+        }
         assert!(calls.load(Ordering::SeqCst) > 0);
         assert!(registry.unregister_collector("gone"));
         let after = calls.load(Ordering::SeqCst);
