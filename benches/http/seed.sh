@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # wrk against /metrics of the seed's exporter: examples/app_exporter (promexport) and the seed,
-# trstringer.com's Python exporter (benches/http/seed_exporter.py, prometheus_client), both
-# polling the same demo application's /status, in one run on loopback.
+# trstringer.com's Python exporter (benches/http/seed_exporter.py, prometheus_client) and the
+# same exporter on client_golang's promhttp (benches/go/seed_exporter: with Go's default Go and
+# process collectors, and with the seed's families alone), all polling the same demo
+# application's /status, in one run on loopback.
 # Cases: app_exporter polling every 5 s (the default, as the seed does), app_exporter polling at
 # each scrape (--mode scrape: concurrent scrapes share one poll), and the Python seed; then the
-# seed and the default app_exporter with Accept-Encoding: gzip, as Prometheus scrapes.
+# seed, Go and the default app_exporter with Accept-Encoding: gzip, as Prometheus scrapes.
+# Go and client_golang: the apt-get line of benches/summary/run.sh (Debian's packages, offline).
 # Bounded: each case runs DURATION seconds (default 5). Usage: benches/http/seed.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,10 +15,18 @@ duration=${1:-5}
 command -v wrk >/dev/null || { echo "seed: apt-get install -y wrk" >&2; exit 1; }
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet prometheus_client
 
+command -v go >/dev/null || { echo "seed: go is missing: see benches/summary/run.sh" >&2; exit 1; }
+
 cargo build --release -q --example app_exporter
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+gobuild=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$gobuild"' EXIT
+# GOPATH mode reads the package from GOPATH/src: a private GOPATH that also sees Debian's packages.
+mkdir -p "$gobuild/src/seed"
+cp benches/go/seed_exporter/main.go "$gobuild/src/seed/"
+(cd "$gobuild/src/seed" && GO111MODULE=off GOPATH="$gobuild:/usr/share/gocode" \
+  GOCACHE="$gobuild/cache" go build -o "$gobuild/seed_exporter" .)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-p_app=$(port); p_interval=$(port); p_scrape=$(port); p_py=$(port)
+p_app=$(port); p_interval=$(port); p_scrape=$(port); p_py=$(port); p_go=$(port); p_go_seed=$(port)
 
 # The interval-mode exporter also runs the demo application (on $p_app) that all three poll.
 APP_PORT=$p_app target/release/examples/app_exporter \
@@ -30,7 +41,13 @@ pid_scrape=$!
 APP_PORT=$p_app EXPORTER_PORT=$p_py EXPORTER_ADDR=127.0.0.1 \
   python3 benches/http/seed_exporter.py &
 pid_py=$!
-for p in "$p_scrape" "$p_py"; do
+"$gobuild/seed_exporter" -registry default -listen "127.0.0.1:$p_go" \
+  -app-url "http://127.0.0.1:$p_app/status" &
+pid_go=$!
+"$gobuild/seed_exporter" -registry seed -listen "127.0.0.1:$p_go_seed" \
+  -app-url "http://127.0.0.1:$p_app/status" &
+pid_go_seed=$!
+for p in "$p_scrape" "$p_py" "$p_go" "$p_go_seed"; do
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
 done
 
@@ -60,6 +77,8 @@ PY
 bytes_interval=$(check "http://127.0.0.1:$p_interval/metrics")
 bytes_scrape=$(check "http://127.0.0.1:$p_scrape/metrics")
 bytes_py=$(check "http://127.0.0.1:$p_py/metrics")
+bytes_go=$(check "http://127.0.0.1:$p_go/metrics")
+bytes_go_seed=$(check "http://127.0.0.1:$p_go_seed/metrics")
 
 # CPU time (user + system, in clock ticks) the process $1 has used so far.
 ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
@@ -90,9 +109,15 @@ rps_py=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$out")
 echo "$out"
 run "app_exporter, --mode interval (default)" "http://127.0.0.1:$p_interval/metrics" "$bytes_interval" "$pid_interval"
 run "app_exporter, --mode scrape" "http://127.0.0.1:$p_scrape/metrics" "$bytes_scrape" "$pid_scrape"
+run "Go promhttp (+ Go and process collectors)" "http://127.0.0.1:$p_go/metrics" "$bytes_go" "$pid_go"
+run "Go promhttp, seed families only" "http://127.0.0.1:$p_go_seed/metrics" "$bytes_go_seed" "$pid_go_seed"
 # As Prometheus scrapes: it always sends Accept-Encoding: gzip (bytes: the compressed body).
 gz="Accept-Encoding: gzip"
 gzbytes() { curl -s -H "$gz" "$1" | wc -c; }
 run "seed: Python, gzip" "http://127.0.0.1:$p_py/metrics" "$(gzbytes "http://127.0.0.1:$p_py/metrics")" "$pid_py" "$gz"
 run "app_exporter, --mode interval, gzip" "http://127.0.0.1:$p_interval/metrics" \
   "$(gzbytes "http://127.0.0.1:$p_interval/metrics")" "$pid_interval" "$gz"
+run "Go promhttp (+ collectors), gzip" "http://127.0.0.1:$p_go/metrics" \
+  "$(gzbytes "http://127.0.0.1:$p_go/metrics")" "$pid_go" "$gz"
+run "Go promhttp, seed families only, gzip" "http://127.0.0.1:$p_go_seed/metrics" \
+  "$(gzbytes "http://127.0.0.1:$p_go_seed/metrics")" "$pid_go_seed" "$gz"
