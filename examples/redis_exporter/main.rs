@@ -25,7 +25,7 @@
 
 use clap::Parser;
 use promexport::exporter::{Exporter, ProbeError, ProbeRequest};
-use promexport::{Collector, Gauge, Metrics};
+use promexport::{Collector, ConstMetrics, Gauge, Metrics};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -127,10 +127,7 @@ impl Target {
 }
 
 /// The collector of one Redis at `address`; a bad address is an error now, not at each scrape.
-fn collector(
-    target: Target,
-    address: &str,
-) -> Result<Collector<info::RedisMetrics>, promexport::Error> {
+fn collector(target: Target, address: &str) -> Result<Collector<ConstMetrics>, promexport::Error> {
     let client = target
         .client(address)
         .map_err(|e| promexport::Error::Config(format!("Redis address {address:?}: {e}")))?;
@@ -140,13 +137,12 @@ fn collector(
     let read = move || read_info(&client, timeout).map_err(|e| format!("reading {shown}: {e}"));
     let backstop = timeout.saturating_mul(3);
     Ok(Collector::blocking("redis", read)
-        .timeout(backstop.min(Collector::<info::RedisMetrics>::MAX_TIMEOUT)))
+        .timeout(backstop.min(Collector::<ConstMetrics>::MAX_TIMEOUT)))
 }
 
-fn read_info(
-    client: &redis::Client,
-    timeout: Duration,
-) -> Result<info::RedisMetrics, redis::RedisError> {
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn read_info(client: &redis::Client, timeout: Duration) -> Result<ConstMetrics, BoxError> {
     let mut connection = client.get_connection_with_timeout(timeout)?;
     connection.set_read_timeout(Some(timeout))?;
     connection.set_write_timeout(Some(timeout))?;
@@ -160,9 +156,7 @@ fn read_info(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    info::parse(&reply, databases, now.as_secs()).map_err(|message| {
-        redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, message))
-    })
+    info::parse(&reply, databases, now.as_secs())
 }
 
 /// `redis_up` of a probe (no prefix: `redis_up` in a `redis` struct is a `Collector`'s own).
@@ -175,10 +169,7 @@ struct Up {
 
 /// The multi-target pattern: one read of the Redis at `probe.target`, in the registry of the
 /// request, with `redis_up` as the single target has it.
-async fn scrape(
-    target: Target,
-    probe: ProbeRequest<()>,
-) -> Result<(Up, info::RedisMetrics), ProbeError> {
+async fn scrape(target: Target, probe: ProbeRequest<()>) -> Result<(Up, ConstMetrics), ProbeError> {
     let client = target
         .client(&probe.target)
         .map_err(|e| ProbeError::bad_target(e.to_string()))?;

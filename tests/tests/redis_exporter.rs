@@ -34,9 +34,9 @@ fn start_redis(dir: &TempDir, name: &str) -> Redis {
     }
 }
 
-/// Sends `commands` on one connection, in RESP, checking each reply is not an error: the test
-/// knows exactly which commands Redis counted.
-fn send(port: u16, commands: &[Vec<String>]) {
+/// Sends `commands` on one connection, in RESP, checking each reply is of the type `reply`
+/// (`+` OK, `-` an error): the test knows exactly which commands Redis counted.
+fn send(port: u16, commands: &[Vec<String>], reply_type: char) {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -51,7 +51,10 @@ fn send(port: u16, commands: &[Vec<String>]) {
         writer.write_all(request.as_bytes()).unwrap();
         let mut reply = String::new();
         reader.read_line(&mut reply).unwrap();
-        assert!(reply.starts_with('+'), "{command:?} answered {reply:?}");
+        assert!(
+            reply.starts_with(reply_type),
+            "{command:?} answered {reply:?}"
+        );
     }
 }
 
@@ -93,7 +96,9 @@ fn exports_the_keys_and_commands_redis_counted_and_reports_it_down() {
     let mut commands = sets(IN_DB0, "zero");
     commands.push(vec!["SELECT".into(), "1".into()]);
     commands.extend(sets(IN_DB1, "one"));
-    send(redis.port, &commands);
+    send(redis.port, &commands, '+');
+    // A command that fails: `# Commandstats` and `# Errorstats` count it.
+    send(redis.port, &[vec!["INCR".into(), "zero:0".into()]], '-');
 
     let (exporter, base) = start_exporter(&dir, &format!("redis://127.0.0.1:{}", redis.port));
     let metrics = format!("{base}/metrics");
@@ -123,8 +128,13 @@ fn exports_the_keys_and_commands_redis_counted_and_reports_it_down() {
         value("redis_commands_total", &[("cmd", "set")]),
         Some((IN_DB0 + IN_DB1) as f64)
     );
-    // INFO reports the commands before itself: the test's SETs and its SELECT, nothing else.
-    let processed = (IN_DB0 + IN_DB1 + 1) as f64;
+    assert!(value("redis_commands_duration_seconds_total", &[("cmd", "set")]).unwrap() > 0.0);
+    let incr = [("cmd", "incr")];
+    assert_eq!(value("redis_commands_total", &incr), Some(1.0));
+    assert_eq!(value("redis_commands_failed_calls_total", &incr), Some(1.0));
+    assert_eq!(value("redis_errors_total", &[("err", "ERR")]), Some(1.0));
+    // INFO reports the commands before itself: the test's SETs, SELECT and INCR, nothing else.
+    let processed = (IN_DB0 + IN_DB1 + 2) as f64;
     assert_eq!(
         value("redis_commands_processed_total", &[]),
         Some(processed)
@@ -194,8 +204,8 @@ fn serves_several_redis_servers_through_scrape_target() {
     let dir = TempDir::new("redis-multi");
     let first = start_redis(&dir, "first");
     let second = start_redis(&dir, "second");
-    send(first.port, &sets(3, "a"));
-    send(second.port, &sets(7, "b"));
+    send(first.port, &sets(3, "a"), '+');
+    send(second.port, &sets(7, "b"), '+');
     let down_port = free_port();
     // The single target is down: /scrape does not depend on it.
     let (exporter, base) = start_exporter(&dir, &format!("127.0.0.1:{down_port}"));
