@@ -299,6 +299,9 @@ impl FamilyEncoder<'_> {
 
     /// A counter series: `<name>_total`, its exemplar (OpenMetrics and protobuf) and its
     /// created time (protobuf; OpenMetrics `_created` when the encoder is asked to).
+    // Inlined into the encoding loop of a family of counters: called, it takes its value and
+    // created time on the stack, 6 instructions more a series of a text scrape (callgrind).
+    #[inline]
     pub fn counter<'l>(
         &mut self,
         labels: impl Into<Labels<'l>>,

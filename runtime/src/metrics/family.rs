@@ -1,4 +1,4 @@
-use super::refcounted::Refcounted;
+use super::refcounted::{Refcounted, Unowned};
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
 use crate::encoding::FamilyEncoder;
@@ -131,10 +131,10 @@ impl<L, M> Table<L, M> {
     }
 }
 
-/// One series of an open label set, shared by the family and the handles to it.
+/// One series of an open label set, shared by the family and the handles to it; its
+/// pre-escaped `name="value",...` text is the `Refcounted`'s, in the same block.
 struct Entry<L, M> {
     key: L,
-    labels: Box<str>,
     metric: M,
 }
 
@@ -470,14 +470,15 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         let table = &mut *table;
         table.scratch.clear();
         owned.encode(&mut LabelSetEncoder::new(&mut table.scratch));
+        // `None` only for label text of 4 GiB or more: refused, as past the limit.
         let entry = Refcounted::new(
             Entry {
-                labels: Box::from(table.scratch.as_str()),
                 metric: M::new(&self.config),
                 key: owned,
             },
             table.epoch,
-        );
+            &table.scratch,
+        )?;
         let hasher = &table.hasher;
         table
             .index
@@ -490,18 +491,19 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     }
 
     /// The series of `labels`, whatever the limit: for the rejection counters themselves, one
-    /// per family name, which must not refuse (and count) their own series.
-    fn get_unlimited(&self, labels: &L) -> SeriesHandle<'static, L, M> {
+    /// per family name, which must not refuse (and count) their own series. Only label text
+    /// of 4 GiB or more gets the overflow series.
+    fn get_unlimited(&'static self, labels: &L) -> SeriesHandle<'static, L, M> {
         match &self.storage {
             Storage::Fixed(_) => unreachable!("the rejection counters have an open label set"),
-            Storage::Dynamic { table, .. } => {
+            Storage::Dynamic {
+                table, overflow, ..
+            } => {
                 if let Some(series) = Self::lookup(&read(table), labels) {
                     return series;
                 }
-                match self.insert_within(table, usize::MAX, labels) {
-                    Some(series) => series,
-                    None => unreachable!("no limit"),
-                }
+                self.insert_within(table, usize::MAX, labels)
+                    .unwrap_or_else(|| SeriesHandle::borrowed(overflow))
             }
         }
     }
@@ -733,7 +735,7 @@ impl<L: LabelSet, M: Series> std::fmt::Debug for Family<L, M> {
 struct Snapshot<'a, L: LabelSet, M: Series> {
     family: &'a Family<L, M>,
     table: &'a RwLock<Table<L, M>>,
-    series: Vec<*const Entry<L, M>>,
+    series: Vec<Unowned<Entry<L, M>>>,
 }
 
 impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
@@ -746,7 +748,7 @@ impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
         // Raised under the read lock: a removal (under the write lock) sees it, and keeps what
         // it removes for this snapshot.
         guard.snapshots.fetch_add(1, Ordering::Relaxed);
-        series.extend(guard.index.iter().map(Refcounted::as_ptr));
+        series.extend(guard.index.iter().map(Refcounted::unowned));
         drop(guard);
         Snapshot {
             family,
@@ -762,8 +764,8 @@ impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
             // saw `snapshots` raised) moved its reference into `removed_while_encoding`, which is
             // kept until this snapshot is dropped. So a reference to it is held meanwhile, and
             // `Refcounted` never hands out `&mut` to its value.
-            let entry = unsafe { &*entry };
-            visit(&entry.metric, &entry.labels);
+            let (entry, labels) = unsafe { (entry.value(), entry.text()) };
+            visit(&entry.metric, labels);
         }
     }
 }
@@ -1064,7 +1066,7 @@ mod tests {
                 let mut served: Vec<String> = read(table)
                     .index
                     .iter()
-                    .map(|entry| entry.labels.to_string())
+                    .map(|entry| Refcounted::text(entry).to_string())
                     .collect();
                 served.sort();
                 served
