@@ -46,27 +46,28 @@ fn older(epoch: u32, than: u32) -> bool {
     epoch == 0 || (than.wrapping_sub(epoch) as i32) > 0
 }
 
-struct Slot {
-    tag: AtomicU64,
-    count: AtomicU64,
-}
-
+/// Keys and counts in arrays of their own: an observation reads a key's line, which only the
+/// creation of a bucket writes, and writes a count's, so that on two threads it does not wait
+/// for the line twice (once to read, once to write).
 struct Table {
-    slots: Box<[Slot]>,
+    tags: Box<[AtomicU64]>,
+    counts: Box<[AtomicU64]>,
     next: OnceLock<Box<Table>>,
 }
 
 impl Table {
     fn with_slots(slots: usize) -> Table {
+        let slots = slots.next_power_of_two();
         Table {
-            slots: (0..slots.next_power_of_two())
-                .map(|_| Slot {
-                    tag: AtomicU64::new(EMPTY),
-                    count: AtomicU64::new(0),
-                })
-                .collect(),
+            tags: (0..slots).map(|_| AtomicU64::new(EMPTY)).collect(),
+            counts: (0..slots).map(|_| AtomicU64::new(0)).collect(),
             next: OnceLock::new(),
         }
+    }
+
+    /// The slots: (tag, count).
+    fn slots(&self) -> impl Iterator<Item = (&AtomicU64, &AtomicU64)> {
+        self.tags.iter().zip(&self.counts)
     }
 
     fn chain(&self) -> impl Iterator<Item = &Table> {
@@ -97,11 +98,12 @@ impl SparseBuckets {
     /// The count of bucket `key`, created in `epoch` (at zero) if needed, and whether it was.
     #[inline]
     pub(super) fn bucket(&self, key: i32, epoch: u32) -> (&AtomicU64, bool) {
-        let slots = &self.first.slots;
+        let table = &self.first;
+        let home = key as u32 as usize & (table.tags.len() - 1);
         // Most observations find their bucket at home, in the first table.
-        if let Some(slot) = slots.get(key as u32 as usize & (slots.len() - 1)) {
-            if slot.tag.load(Ordering::Acquire) == tag(key, epoch) {
-                return (&slot.count, false);
+        if let (Some(tag_at_home), Some(count)) = (table.tags.get(home), table.counts.get(home)) {
+            if tag_at_home.load(Ordering::Acquire) == tag(key, epoch) {
+                return (count, false);
             }
         }
         self.find_or_create(key, epoch)
@@ -113,31 +115,32 @@ impl SparseBuckets {
         let mut table = &self.first;
         let home = key as u32 as usize;
         loop {
-            let mask = table.slots.len() - 1;
+            let mask = table.tags.len() - 1;
             for probe in 0..PROBES {
-                let slot = &table.slots[(home + probe) & mask];
-                let mut current = slot.tag.load(Ordering::Acquire);
+                let at = (home + probe) & mask;
+                let (slot_tag, slot_count) = (&table.tags[at], &table.counts[at]);
+                let mut current = slot_tag.load(Ordering::Acquire);
                 loop {
                     let mine = current != EMPTY && key_of(current) == key;
                     if mine && !older(epoch_of(current), epoch) {
                         // Created in this epoch, or a later one than this late observation's.
-                        return (&slot.count, false);
+                        return (slot_count, false);
                     }
                     if !mine && current != EMPTY {
                         break;
                     }
-                    match slot.tag.compare_exchange(
+                    match slot_tag.compare_exchange(
                         current,
                         tag(key, epoch),
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
-                        Ok(_) => return (&slot.count, true),
+                        Ok(_) => return (slot_count, true),
                         Err(actual) => current = actual,
                     }
                 }
             }
-            let slots = table.slots.len() * 2;
+            let slots = table.tags.len() * 2;
             table = table
                 .next
                 .get_or_init(|| Box::new(Table::with_slots(slots)));
@@ -147,10 +150,10 @@ impl SparseBuckets {
     /// Calls `visit` with every key, the epoch it was last created in, and its count.
     pub(super) fn for_each(&self, mut visit: impl FnMut(i32, u32, &AtomicU64)) {
         for table in self.first.chain() {
-            for slot in &table.slots {
-                let tag = slot.tag.load(Ordering::Acquire);
+            for (slot_tag, count) in table.slots() {
+                let tag = slot_tag.load(Ordering::Acquire);
                 if tag != EMPTY {
-                    visit(key_of(tag), epoch_of(tag), &slot.count);
+                    visit(key_of(tag), epoch_of(tag), count);
                 }
             }
         }
@@ -170,8 +173,8 @@ impl SparseBuckets {
     /// Removes bucket `key` from `epoch` (its slot and count stay); returns whether it existed.
     pub(super) fn remove(&self, key: i32, epoch: u32) -> bool {
         for table in self.first.chain() {
-            for slot in &table.slots {
-                if (slot.tag)
+            for slot_tag in &table.tags {
+                if slot_tag
                     .compare_exchange(
                         tag(key, epoch),
                         tag(key, 0),
