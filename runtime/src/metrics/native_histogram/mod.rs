@@ -18,13 +18,14 @@
 //!
 //! - A scrape reads the classic counts, then the native ones, then the sum. Its `count` is the
 //!   sum of the native counts it read (zero bucket, buckets, NaN), so `count == zero_count +`
-//!   the bucket counts always holds, as Prometheus checks it (NaN observations, counted in
-//!   `count` only, make the sum NaN, which lifts that check, and a scrape that reads one reads
-//!   the NaN sum too); the classic cumulative counts never exceed it. An observation racing the
-//!   scrape is in all of these or none, except the sum, which may already hold it: a scrape's
-//!   sum may run ahead of its count by the observations in flight, as a classic histogram's
-//!   (and Go's, between two of its counts) does, and Prometheus checks no relation between
-//!   them. The next scrape finds each of them whole.
+//!   the bucket counts always holds: that is what Prometheus checks of a native histogram
+//!   (`histogram.Validate`: the count may exceed them only when the sum is NaN, as it is once a
+//!   NaN was observed, and a scrape that reads a NaN count reads the NaN sum). It checks
+//!   nothing of the sum. An observation racing the scrape may be in the sum without being in
+//!   the counts (the sum runs ahead by the observations in flight, as promexport's classic
+//!   histogram's does), or in its native bucket and not yet in its classic one (the classic
+//!   part stays cumulative, each bucket at most `count`, which is its `+Inf` bucket). The next
+//!   scrape finds each of them whole.
 //! - A change of layout (the bucket limit widening the zero bucket or halving the resolution)
 //!   publishes the new layout and moves the counts into it; the buckets of each schema are a
 //!   table of their own whose keys never move, so an observation that read the old layout adds

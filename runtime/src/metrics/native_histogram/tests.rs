@@ -384,3 +384,70 @@ fn concurrent_observations_are_all_counted() {
         [(1.0, observations), (10.0, 13 * observations)]
     );
 }
+
+/// Threads observe while the limit widens the zero bucket under them and another thread scrapes: nothing is lost or counted twice, whichever bucket
+/// or layout each observation met.
+#[test]
+fn concurrent_observations_survive_a_widening_zero_bucket() {
+    const THREADS: u64 = 4;
+    const ROUNDS: u64 = if cfg!(miri) { 3 } else { 2_000 };
+    // Multiples of 2^-10: their sum is exact in any order.
+    let values: Vec<f64> = (1..=24)
+        .map(|step| f64::from(step * step) / 1024.0)
+        .collect();
+    let histogram = histogram(NativeHistogramOptions {
+        max_buckets: 6,
+        max_zero_threshold: 0.1,
+        ..POWERS_OF_TWO
+    });
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // All at once, so that the widenings (in the first observations) race them.
+    let start = std::sync::Barrier::new(THREADS as usize);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let snapshot = histogram.snapshot();
+                let in_buckets: u64 =
+                    snapshot.zero_count + snapshot.positive.iter().map(|(_, c)| c).sum::<u64>();
+                assert_eq!(in_buckets, snapshot.count);
+                std::thread::yield_now();
+            }
+        });
+        let observers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    for _ in 0..ROUNDS {
+                        for value in &values {
+                            histogram.observe(*value);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for observer in observers {
+            observer.join().expect("observer");
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    let snapshot = histogram.snapshot();
+    let observations = THREADS * ROUNDS;
+    assert_eq!(snapshot.count, observations * values.len() as u64);
+    assert_eq!(
+        snapshot.sum,
+        values.iter().sum::<f64>() * observations as f64
+    );
+    // Keys -10..=0 at schema 0: widened five times, until 6 buckets are left.
+    assert_eq!((snapshot.zero_threshold, snapshot.schema), (1.0 / 64.0, 0));
+    let in_buckets: u64 = snapshot.positive.iter().map(|(_, c)| c).sum();
+    assert_eq!(snapshot.zero_count + in_buckets, snapshot.count);
+    let zero = values
+        .iter()
+        .filter(|v| **v <= snapshot.zero_threshold)
+        .count() as u64;
+    assert_eq!(
+        snapshot.zero_count,
+        zero * observations,
+        "what the zero bucket holds"
+    );
+}
