@@ -1,5 +1,6 @@
-//! One observation into a native histogram: promexport's (lock-free, hot/cold counts) against
-//! its classic `Histogram`, prometheus-client's native histogram (behind a `Mutex`) and
+//! One observation into a native histogram: promexport's (lock-free, two atomic
+//! read-modify-writes as its classic `Histogram`) against that classic `Histogram`,
+//! prometheus-client's native histogram (behind a `Mutex`) and
 //! metrics-exporter-prometheus' (whose handles queue observations for the scrape to bucket),
 //! on one thread and on two threads observing the same histogram.
 //!

@@ -29,7 +29,7 @@ use std::time::Duration;
 enum Step {
     Observe(f64),
     Sleep(u64),
-    /// A scrape in between: swaps and merges the hot and cold counts.
+    /// A scrape in between: it moves late counts into the current layout, and must change nothing.
     Write,
 }
 
@@ -316,7 +316,7 @@ fn random_sequences_match() {
         let schema = (seed as i32 * 3) % 13 - 4;
         let values = alike_by_1_14(&random.values(3_000, -12.0, 12.0, 4), schema);
         let mut steps = observations(&values);
-        // Scrapes in between: the merge of hot and cold counts must not change anything.
+        // Scrapes in between must not change anything.
         for at in [steps.len() / 30, steps.len() / 3, steps.len() * 2 / 3] {
             steps.insert(at, Step::Write);
         }

@@ -6,7 +6,7 @@
 /// `BOUNDS[schema]` lists the `2^(i / 2^schema - 1)` for `i` in `0..2^schema`: the fraction (as
 /// `frexp` returns it, in `[0.5, 1)`) where each bucket of an octave starts. Schema 0 is unused.
 #[rustfmt::skip]
-pub(super) static BOUNDS: [&[f64]; 9] = [
+pub(super) const BOUNDS: [&[f64]; 9] = [
     &[
         0.5,
     ],

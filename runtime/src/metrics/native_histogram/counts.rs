@@ -1,37 +1,76 @@
-//! One of the two sets of counts of a native histogram (client_golang's `histogramCounts`):
-//! observations go to the hot one while a scrape or a change of the bucket layout works on the
-//! cold one.
+//! The counts of a native histogram (client_golang's `histogramCounts`, once, without Go's hot
+//! and cold copies): sum, zero bucket, NaN count and classic buckets, and the sparse buckets of
+//! every schema the histogram has used.
 //!
-//! Unlike Go's, a set has no `count` of completed observations to increment last: the count
-//! that an observation increments last (its bucket's, the zero bucket's, or the NaN count) is
-//! what completes it, and the set has completed as many observations as all of those sum to
-//! ([`completed`](Counts::completed)). One atomic read-modify-write less an observation.
+//! An observation reads the layout (schema, epoch, zero threshold) with plain loads and
+//! increments its counts: the sum, then the one count that places it (its bucket's, the zero
+//! bucket's or the NaN count), then its classic bucket. A change of layout publishes the new
+//! one; an observation that read the old one finishes in it, on buckets that keep their
+//! meaning: those of each schema are a table of their own (`layers`), and a bucket's key never
+//! leaves its slot. [`settle`](Counts::settle) then moves such late counts where the current
+//! layout puts them.
 
 use super::buckets::SparseBuckets;
-use super::schema::bucket_key;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use super::schema::{MAX_SCHEMA, MIN_SCHEMA, bucket_key, upper_bound};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// What every observation writes, on a cache line of its own: observations on another thread
-/// then do not take the line that holds what they read (schema, threshold, the tables).
+/// then do not take the line that holds what they read (the layout, the tables).
 #[repr(align(128))]
-pub(super) struct Written {
-    pub(super) sum_bits: AtomicU64,
-    pub(super) zero_count: AtomicU64,
-    /// NaN observations (in `count`, `sum` and the classic `+Inf` bucket only).
-    pub(super) nan_count: AtomicU64,
+struct Written {
+    sum_bits: AtomicU64,
 }
 
-pub(super) struct Counts {
-    pub(super) written: Written,
-    pub(super) zero_threshold_bits: AtomicU64,
-    pub(super) schema: AtomicI32,
-    /// Positive and negative buckets created since the last clear, as Go counts them (a bucket
-    /// emptied by a scrape stays, and counted, until the layout changes).
-    pub(super) bucket_number: AtomicU32,
-    /// Non-cumulative classic bucket counts, without `+Inf` (that one is `count`).
-    pub(super) classic: Box<[AtomicU64]>,
+/// Written by zero and NaN observations only, away from the sum.
+#[repr(align(128))]
+struct Rare {
+    zero_count: AtomicU64,
+    /// NaN observations (in `count`, `sum` and the classic `+Inf` bucket only).
+    nan_count: AtomicU64,
+}
+
+/// The buckets of one schema.
+pub(super) struct Layer {
     pub(super) positive: SparseBuckets,
     pub(super) negative: SparseBuckets,
+    /// Buckets (of both signs) that exist in the current epoch, as Go counts them: a bucket a
+    /// scrape found empty stays, and counted, until the layout changes.
+    pub(super) bucket_number: AtomicU32,
+}
+
+impl Layer {
+    fn signs(&self) -> [&SparseBuckets; 2] {
+        [&self.positive, &self.negative]
+    }
+}
+
+const LAYERS: usize = (MAX_SCHEMA - MIN_SCHEMA + 1) as usize;
+
+pub(super) struct Counts {
+    written: Written,
+    rare: Rare,
+    /// The current schema (low 32 bits) and epoch (high 32 bits: resets since creation, from 1,
+    /// skipping 0 when it wraps). Changed only under the histogram's `layout` lock.
+    layout: AtomicU64,
+    zero_threshold_bits: AtomicU64,
+    /// Non-cumulative classic bucket counts, without `+Inf` (that one is `count`).
+    classic: Box<[AtomicU64]>,
+    /// By `schema - MIN_SCHEMA`, created when the schema is first used.
+    layers: [OnceLock<Box<Layer>>; LAYERS],
+    slots: usize,
+}
+
+/// What a scrape reads: the buckets of the current schema with a count, sorted by index.
+pub(super) struct Read {
+    pub(super) count: u64,
+    pub(super) sum: f64,
+    pub(super) classic: Vec<u64>,
+    pub(super) schema: i32,
+    pub(super) zero_threshold: f64,
+    pub(super) zero_count: u64,
+    pub(super) positive: Vec<(i32, u64)>,
+    pub(super) negative: Vec<(i32, u64)>,
 }
 
 impl Counts {
@@ -44,16 +83,24 @@ impl Counts {
         Counts {
             written: Written {
                 sum_bits: AtomicU64::new(0),
+            },
+            rare: Rare {
                 zero_count: AtomicU64::new(0),
                 nan_count: AtomicU64::new(0),
             },
+            layout: AtomicU64::new(layout(schema, 1)),
             zero_threshold_bits: AtomicU64::new(zero_threshold.to_bits()),
-            schema: AtomicI32::new(schema),
-            bucket_number: AtomicU32::new(0),
             classic: (0..classic_buckets).map(|_| AtomicU64::new(0)).collect(),
-            positive: SparseBuckets::new(slots),
-            negative: SparseBuckets::new(slots),
+            layers: std::array::from_fn(|_| OnceLock::new()),
+            slots,
         }
+    }
+
+    /// The current (schema, epoch).
+    #[inline]
+    pub(super) fn layout(&self) -> (i32, u32) {
+        let layout = self.layout.load(Ordering::Relaxed);
+        (layout as u32 as i32, (layout >> 32) as u32)
     }
 
     #[inline]
@@ -61,114 +108,223 @@ impl Counts {
         f64::from_bits(self.zero_threshold_bits.load(Ordering::Relaxed))
     }
 
-    pub(super) fn sum(&self) -> f64 {
-        f64::from_bits(self.written.sum_bits.load(Ordering::Relaxed))
-    }
-
-    pub(super) fn zero_count(&self) -> u64 {
-        self.written.zero_count.load(Ordering::Relaxed)
-    }
-
-    /// Observations completed (see the module docs).
-    pub(super) fn completed(&self) -> u64 {
-        self.written.zero_count.load(Ordering::Acquire)
-            + self.written.nan_count.load(Ordering::Acquire)
-            + self.positive.total()
-            + self.negative.total()
+    /// The buckets of `schema` (in `MIN_SCHEMA..=MAX_SCHEMA`), created if needed.
+    #[inline]
+    pub(super) fn layer(&self, schema: i32) -> &Layer {
+        let index = ((schema - MIN_SCHEMA) as usize).min(LAYERS - 1);
+        self.layers[index].get_or_init(|| {
+            Box::new(Layer {
+                positive: SparseBuckets::new(self.slots),
+                negative: SparseBuckets::new(self.slots),
+                bucket_number: AtomicU32::new(0),
+            })
+        })
     }
 
     /// Records `value` (`classic` is its classic bucket); `native` is false for NaN, which only
-    /// `count`, `sum` and the `+Inf` bucket see. The last increment (Release) completes it.
+    /// `count`, `sum` and the `+Inf` bucket see. Returns whether the buckets of its schema are
+    /// now more than `max_buckets` (unless that is 0). The count that places it is incremented
+    /// after the sum, and the classic bucket after that (both Release): a scrape that reads a
+    /// classic count, then the native ones, then the sum, finds each of those observations in
+    /// all three.
     #[inline]
-    pub(super) fn observe(&self, value: f64, classic: usize, native: bool) {
-        if let Some(bucket) = self.classic.get(classic) {
-            bucket.fetch_add(1, Ordering::Relaxed);
-        }
+    pub(super) fn observe(
+        &self,
+        value: f64,
+        classic: usize,
+        native: bool,
+        max_buckets: u32,
+    ) -> bool {
         add_to_sum(&self.written.sum_bits, value);
-        let completion = if !native {
-            &self.written.nan_count
-        } else if value > self.zero_threshold() {
-            self.bucket(&self.positive, value)
-        } else if value < -self.zero_threshold() {
-            self.bucket(&self.negative, value)
+        let mut over = false;
+        if !native {
+            self.rare.nan_count.fetch_add(1, Ordering::Release);
         } else {
-            &self.written.zero_count
-        };
-        completion.fetch_add(1, Ordering::Release);
-    }
-
-    /// The count of the bucket of `value`, counted in `bucket_number` if created for it.
-    #[inline]
-    fn bucket<'a>(&self, buckets: &'a SparseBuckets, value: f64) -> &'a AtomicU64 {
-        let (count, created) =
-            buckets.bucket(bucket_key(value, self.schema.load(Ordering::Relaxed)));
-        if created {
-            self.bucket_number.fetch_add(1, Ordering::Relaxed);
+            let threshold = self.zero_threshold();
+            if value > threshold || value < -threshold {
+                let (schema, epoch) = self.layout();
+                let layer = self.layer(schema);
+                let buckets = if value > 0.0 {
+                    &layer.positive
+                } else {
+                    &layer.negative
+                };
+                let (count, created) = buckets.bucket(bucket_key(value, schema), epoch);
+                count.fetch_add(1, Ordering::Release);
+                if created {
+                    layer.bucket_number.fetch_add(1, Ordering::Relaxed);
+                }
+                over =
+                    max_buckets != 0 && layer.bucket_number.load(Ordering::Relaxed) > max_buckets;
+            } else {
+                self.rare.zero_count.fetch_add(1, Ordering::Release);
+            }
         }
-        count
+        if let Some(bucket) = self.classic.get(classic) {
+            bucket.fetch_add(1, Ordering::Release);
+        }
+        over
     }
 
-    /// Back to no observations, at `schema` and `zero_threshold`.
+    /// Everything as a scrape reads it (the caller holds `layout`): classic counts first, then
+    /// the native ones, whose sum is the count, then the sum (see [`observe`](Self::observe)).
+    pub(super) fn read(&self) -> Read {
+        let classic = (self.classic.iter())
+            .map(|bucket| bucket.load(Ordering::Acquire))
+            .collect();
+        self.settle();
+        let (schema, _) = self.layout();
+        let layer = self.layer(schema);
+        let nan_count = self.rare.nan_count.load(Ordering::Acquire);
+        let zero_count = self.rare.zero_count.load(Ordering::Acquire);
+        let positive = populated(&layer.positive);
+        let negative = populated(&layer.negative);
+        let in_buckets: u64 = (positive.iter().chain(&negative))
+            .map(|(_, count)| count)
+            .sum();
+        Read {
+            count: nan_count + zero_count + in_buckets,
+            sum: f64::from_bits(self.written.sum_bits.load(Ordering::Relaxed)),
+            classic,
+            schema,
+            zero_threshold: self.zero_threshold(),
+            zero_count,
+            positive,
+            negative,
+        }
+    }
+
+    /// Moves what observations that read an earlier layout counted where the current layout
+    /// puts it (the caller holds `layout`): from a finer schema into the bucket that contains
+    /// theirs, from a bucket now inside the zero bucket into it. What went to a coarser schema
+    /// was observed before the last reset and goes, as Go drops what is in flight at a reset.
+    pub(super) fn settle(&self) {
+        let (schema, epoch) = self.layout();
+        let current = self.layer(schema);
+        let inside_zero = inside_zero_bucket(self.zero_threshold(), schema);
+        let move_count = |key: i32, count: u64, buckets: &SparseBuckets| {
+            if key <= inside_zero {
+                self.rare.zero_count.fetch_add(count, Ordering::Relaxed);
+            } else if buckets.add(key, epoch, count) {
+                current.bucket_number.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        for (index, layer) in self.layers.iter().enumerate() {
+            let Some(layer) = layer.get() else { continue };
+            let from = MIN_SCHEMA + index as i32;
+            for (buckets, target) in layer.signs().into_iter().zip(current.signs()) {
+                buckets.for_each(|key, _, count| {
+                    if from == schema && key > inside_zero || count.load(Ordering::Relaxed) == 0 {
+                        return;
+                    }
+                    let count = count.swap(0, Ordering::Acquire);
+                    // A late observation created it again: it stays out of the next widening.
+                    if from == schema && buckets.remove(key, epoch) {
+                        current.bucket_number.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    if from >= schema {
+                        move_count(wider_key(key, from - schema), count, target);
+                    }
+                });
+            }
+        }
+    }
+
+    /// Back to no observations, at `schema` and `zero_threshold`, in a new epoch (the caller
+    /// holds `layout`). Observations that race it may be kept, in part (e.g. in their bucket
+    /// but not in the sum), or not.
     pub(super) fn reset(&self, schema: i32, zero_threshold: f64) {
         self.written.sum_bits.store(0, Ordering::Relaxed);
-        self.written.zero_count.store(0, Ordering::Relaxed);
-        self.written.nan_count.store(0, Ordering::Relaxed);
-        self.zero_threshold_bits
-            .store(zero_threshold.to_bits(), Ordering::Relaxed);
-        self.schema.store(schema, Ordering::Relaxed);
-        self.bucket_number.store(0, Ordering::Relaxed);
+        self.rare.zero_count.store(0, Ordering::Relaxed);
+        self.rare.nan_count.store(0, Ordering::Relaxed);
         for bucket in &self.classic {
             bucket.store(0, Ordering::Relaxed);
         }
-        self.positive.clear();
-        self.negative.clear();
+        for layer in self.layers.iter().filter_map(OnceLock::get) {
+            layer.bucket_number.store(0, Ordering::Relaxed);
+            for buckets in layer.signs() {
+                buckets.for_each(|_, _, count| count.store(0, Ordering::Relaxed));
+            }
+        }
+        let (_, epoch) = self.layout();
+        let epoch = epoch.wrapping_add(1).max(1);
+        self.zero_threshold_bits
+            .store(zero_threshold.to_bits(), Ordering::Relaxed);
+        self.layout.store(layout(schema, epoch), Ordering::Relaxed);
     }
 
-    /// Moves sum, classic buckets, zero bucket and NaN count of `self` into `hot` (Go's
-    /// `addAndResetCounts`).
-    pub(super) fn add_and_reset_into(&self, hot: &Counts) {
-        add_to_sum(
-            &hot.written.sum_bits,
-            f64::from_bits(self.written.sum_bits.swap(0, Ordering::Relaxed)),
-        );
-        for (hot_bucket, bucket) in hot.classic.iter().zip(&self.classic) {
-            hot_bucket.fetch_add(bucket.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+    /// Widens the zero bucket to `threshold`, taking bucket `key` of the current schema into
+    /// it (the caller holds `layout`).
+    pub(super) fn widen_zero_bucket(&self, threshold: f64, key: i32) {
+        self.zero_threshold_bits
+            .store(threshold.to_bits(), Ordering::Relaxed);
+        let (schema, epoch) = self.layout();
+        let layer = self.layer(schema);
+        for buckets in layer.signs() {
+            if buckets.remove(key, epoch) {
+                layer.bucket_number.fetch_sub(1, Ordering::Relaxed);
+            }
         }
-        for (hot_count, count) in [
-            (&hot.written.zero_count, &self.written.zero_count),
-            (&hot.written.nan_count, &self.written.nan_count),
-        ] {
-            hot_count.fetch_add(count.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        }
+        self.settle();
     }
 
-    /// Adds every sparse bucket of `self` to `hot` and sets it to zero, keeping it (Go's
-    /// `addAndReset`): the next swap finds the buckets already there.
-    pub(super) fn add_and_reset_buckets_into(&self, hot: &Counts) {
-        for (buckets, hot_buckets) in [
-            (&self.positive, &hot.positive),
-            (&self.negative, &hot.negative),
-        ] {
-            buckets.for_each(|key, count| {
-                if hot_buckets.add(key, count.swap(0, Ordering::Relaxed)) {
-                    hot.bucket_number.fetch_add(1, Ordering::Relaxed);
+    /// Halves the resolution: `schema - 1`, each bucket merged into the one that contains it,
+    /// those that exist at zero included (Go's `doubleBucketWidth`; the caller holds `layout`
+    /// and the schema is above `MIN_SCHEMA`).
+    pub(super) fn halve_resolution(&self) {
+        let (schema, epoch) = self.layout();
+        let old = self.layer(schema);
+        let new = self.layer(schema - 1);
+        new.bucket_number.store(0, Ordering::Relaxed);
+        self.layout
+            .store(layout(schema - 1, epoch), Ordering::Relaxed);
+        for (buckets, target) in old.signs().into_iter().zip(new.signs()) {
+            buckets.for_each(|key, created, count| {
+                if created == epoch || count.load(Ordering::Relaxed) != 0 {
+                    let count = count.swap(0, Ordering::Acquire);
+                    if target.add(wider_key(key, 1), epoch, count) {
+                        new.bucket_number.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             });
         }
     }
+}
 
-    /// The buckets of one sign with a count, sorted by index.
-    pub(super) fn populated(buckets: &SparseBuckets) -> Vec<(i32, u64)> {
-        let mut populated = Vec::new();
-        buckets.for_each(|key, count| {
-            let count = count.load(Ordering::Relaxed);
-            if count > 0 {
-                populated.push((key, count));
-            }
-        });
-        populated.sort_unstable_by_key(|(key, _)| *key);
-        populated
+fn layout(schema: i32, epoch: u32) -> u64 {
+    (u64::from(epoch) << 32) | u64::from(schema as u32)
+}
+
+/// The bucket, `steps` schemas coarser, that contains bucket `key` (`ceil(key / 2^steps)`).
+fn wider_key(key: i32, steps: i32) -> i32 {
+    (key + (1 << steps) - 1) >> steps
+}
+
+/// The highest key at `schema` whose bucket lies inside a zero bucket of half-width
+/// `threshold` (`i32::MIN` if none does).
+fn inside_zero_bucket(threshold: f64, schema: i32) -> i32 {
+    if threshold <= 0.0 {
+        return i32::MIN;
     }
+    let key = bucket_key(threshold, schema);
+    if upper_bound(key, schema) <= threshold {
+        key
+    } else {
+        key - 1
+    }
+}
+
+/// The buckets of one sign with a count, sorted by index.
+fn populated(buckets: &SparseBuckets) -> Vec<(i32, u64)> {
+    let mut populated = Vec::new();
+    buckets.for_each(|key, _, count| {
+        let count = count.load(Ordering::Acquire);
+        if count > 0 {
+            populated.push((key, count));
+        }
+    });
+    populated.sort_unstable_by_key(|(key, _)| *key);
+    populated
 }
 
 /// Adds `value` to the float in `sum_bits` (a compare-and-swap loop: there is no atomic float

@@ -1,10 +1,10 @@
 //! What a native histogram does when it exceeds its bucket limit, step for step as
 //! client_golang's `limitBuckets` (today's version, with its scheduled reset), and the reset
-//! that schedule makes due. Every step runs under `layout`'s lock, on the cold counts.
+//! that schedule makes due. Every step runs under `layout`'s lock, beside observations (see the
+//! module docs).
 
-use super::counts::Counts;
 use super::schema::{MIN_SCHEMA, upper_bound};
-use super::{Layout, NativeHistogram, STARTED, duration_nanos, lock, wait_for};
+use super::{Layout, NativeHistogram, duration_nanos, lock};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -14,11 +14,16 @@ impl NativeHistogram {
     #[inline(never)]
     pub(super) fn limit_buckets(&self, value: f64, classic: usize) {
         let mut layout = lock(&self.layout);
-        let (hot, cold, cold_index) = self.current();
-        if hot.bucket_number.load(Ordering::Relaxed) <= self.options.max_buckets {
+        let (schema, _) = self.counts.layout();
+        let buckets = self
+            .counts
+            .layer(schema)
+            .bucket_number
+            .load(Ordering::Relaxed);
+        if buckets <= self.options.max_buckets {
             return;
         }
-        if self.maybe_reset(&mut layout, hot, cold, cold_index, value, classic) {
+        if self.maybe_reset(&mut layout, value, classic) {
             return;
         }
         let min_reset = duration_nanos(self.options.min_reset);
@@ -29,36 +34,24 @@ impl NativeHistogram {
                 Ordering::Relaxed,
             );
         }
-        if self.maybe_widen_zero_bucket(hot, cold) {
+        if self.maybe_widen_zero_bucket() {
             return;
         }
-        self.halve_resolution(cold);
+        if schema > MIN_SCHEMA {
+            self.counts.halve_resolution();
+        }
     }
 
     /// Resets everything but the observation of `value`, if `min_reset` has passed since the
     /// last reset and none is scheduled.
-    fn maybe_reset(
-        &self,
-        layout: &mut Layout,
-        hot: &Counts,
-        cold: &Counts,
-        cold_index: u64,
-        value: f64,
-        classic: usize,
-    ) -> bool {
+    fn maybe_reset(&self, layout: &mut Layout, value: f64, classic: usize) -> bool {
         let min_reset = duration_nanos(self.options.min_reset);
         let now = self.now();
         if min_reset == 0 || layout.reset_scheduled || now - layout.last_reset < min_reset {
             return false;
         }
-        cold.reset(self.schema, self.zero_threshold);
-        cold.observe(value, classic, true);
-        let before = self
-            .count_and_hot
-            .0
-            .swap((cold_index << 63) + 1, Ordering::AcqRel);
-        wait_for(hot, before & STARTED);
-        hot.reset(self.schema, self.zero_threshold);
+        self.counts.reset(self.schema, self.zero_threshold);
+        self.counts.observe(value, classic, true, 0);
         layout.last_reset = now;
         layout.last_reset_at = SystemTime::now();
         true
@@ -74,14 +67,7 @@ impl NativeHistogram {
         if due == 0 || now < due {
             return;
         }
-        let (hot, cold, cold_index) = self.current();
-        cold.reset(self.schema, self.zero_threshold);
-        let before = self
-            .count_and_hot
-            .0
-            .swap(cold_index << 63, Ordering::AcqRel);
-        wait_for(hot, before & STARTED);
-        hot.reset(self.schema, self.zero_threshold);
+        self.counts.reset(self.schema, self.zero_threshold);
         // When Go's timer would have fired: every observation since was checked against it.
         layout.last_reset = due;
         layout.last_reset_at = SystemTime::now()
@@ -93,80 +79,25 @@ impl NativeHistogram {
 
     /// Widens the zero bucket to take the bucket closest to zero, if that stays within
     /// `max_zero_threshold` (client_golang's `maybeWidenZeroBucket`).
-    fn maybe_widen_zero_bucket(&self, hot: &Counts, cold: &Counts) -> bool {
-        if hot.zero_threshold() >= self.options.max_zero_threshold {
+    fn maybe_widen_zero_bucket(&self) -> bool {
+        if self.counts.zero_threshold() >= self.options.max_zero_threshold {
             return false;
         }
-        let smallest = match (hot.positive.smallest_key(), hot.negative.smallest_key()) {
+        let (schema, epoch) = self.counts.layout();
+        let layer = self.counts.layer(schema);
+        let smallest = match (
+            layer.positive.smallest_key(epoch),
+            layer.negative.smallest_key(epoch),
+        ) {
             (Some(positive), Some(negative)) => positive.min(negative),
             (Some(key), None) | (None, Some(key)) => key,
             (None, None) => return false,
         };
-        let threshold = upper_bound(smallest, hot.schema.load(Ordering::Relaxed));
+        let threshold = upper_bound(smallest, schema);
         if threshold > self.options.max_zero_threshold {
             return false;
         }
-        cold.zero_threshold_bits
-            .store(threshold.to_bits(), Ordering::Relaxed);
-        for buckets in [&cold.negative, &cold.positive] {
-            if buckets.remove(smallest) {
-                cold.bucket_number.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        let (hot, cold, _) = self.swap();
-        cold.add_and_reset_into(hot);
-        cold.zero_threshold_bits
-            .store(threshold.to_bits(), Ordering::Relaxed);
-        for (buckets, hot_buckets) in [
-            (&cold.positive, &hot.positive),
-            (&cold.negative, &hot.negative),
-        ] {
-            let mut merged = false;
-            buckets.for_each(|key, count| {
-                let count = count.swap(0, Ordering::Relaxed);
-                if key == smallest {
-                    hot.written.zero_count.fetch_add(count, Ordering::Relaxed);
-                    merged = true;
-                } else if hot_buckets.add(key, count) {
-                    hot.bucket_number.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-            if merged && buckets.remove(smallest) {
-                cold.bucket_number.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
+        self.counts.widen_zero_bucket(threshold, smallest);
         true
-    }
-
-    /// Halves the resolution (schema - 1), merging pairs of buckets, unless it is already -4
-    /// (client_golang's `doubleBucketWidth`).
-    fn halve_resolution(&self, cold: &Counts) {
-        let schema = cold.schema.load(Ordering::Relaxed);
-        if schema == MIN_SCHEMA {
-            return;
-        }
-        let schema = schema - 1;
-        let clear = |counts: &Counts| {
-            counts.schema.store(schema, Ordering::Relaxed);
-            counts.bucket_number.store(0, Ordering::Relaxed);
-            counts.positive.clear();
-            counts.negative.clear();
-        };
-        clear(cold);
-        let (hot, cold, _) = self.swap();
-        cold.add_and_reset_into(hot);
-        cold.schema.store(schema, Ordering::Relaxed);
-        for (buckets, hot_buckets) in [
-            (&cold.positive, &hot.positive),
-            (&cold.negative, &hot.negative),
-        ] {
-            buckets.for_each(|key, count| {
-                let wider = if key > 0 { key + 1 } else { key } / 2;
-                if hot_buckets.add(wider, count.load(Ordering::Relaxed)) {
-                    hot.bucket_number.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-        clear(cold);
     }
 }

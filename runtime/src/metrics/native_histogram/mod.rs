@@ -7,22 +7,35 @@
 //! makes it widen the zero bucket or halve the resolution, it schedules a reset for `min_reset`
 //! after the last one, and does not reset early while one is scheduled.
 //!
-//! # Why hot and cold counts
+//! # Observations without a lock, scrapes and changes of layout beside them
 //!
-//! Two sets of [`Counts`], as in Go: observations go to the hot one, announced by incrementing
-//! `count_and_hot` (whose top bit says which set is hot) and completed by the last count they
-//! increment in that set (see `counts.rs`). A scrape, or a change of layout, flips the bit under `layout`'s lock, waits until the
-//! now cold set has completed as many observations as were started (a short spin: observations
-//! never block), reads or rearranges it alone, and adds it back into the hot one. So `observe`
-//! takes no lock and allocates only when it creates a bucket, a scrape sees count, sum and
-//! buckets of the same observations, and a change of layout loses none of them:
+//! client_golang keeps two sets of counts and announces each observation in a shared count (one
+//! more atomic read-modify-write an observation, on a line every thread writes) so that a
+//! scrape or a change of layout can wait for the observations in flight. Here an observation
+//! costs what a classic one does, two atomic read-modify-writes (the sum's compare-and-swap and
+//! the count of its bucket; a third for its classic bucket when there are classic buckets), and
+//! nothing waits for it (see `counts.rs`):
 //!
-//! - widening the zero bucket or halving the resolution happens on the cold set while
-//!   observations go on in the hot one; the cold counts are then merged into the hot set in its
-//!   new layout, so every observation, concurrent ones included, is counted once;
-//! - a reset (when the limit is hit after `min_reset`, or when a scheduled one is due) discards
-//!   every observation that started before it, those still running included, and keeps those
-//!   that start after it (after a limit-triggered reset: the observation that hit the limit).
+//! - A scrape reads the classic counts, then the native ones, then the sum. Its `count` is the
+//!   sum of the native counts it read (zero bucket, buckets, NaN), so `count == zero_count +`
+//!   the bucket counts always holds: that is what Prometheus checks of a native histogram
+//!   (`histogram.Validate`: the count may exceed them only when the sum is NaN, as it is once a
+//!   NaN was observed, and a scrape that reads a NaN count reads the NaN sum). It checks
+//!   nothing of the sum. An observation racing the scrape may be in the sum without being in
+//!   the counts (the sum runs ahead by the observations in flight, as promexport's classic
+//!   histogram's does), or in its native bucket and not yet in its classic one (the classic
+//!   part stays cumulative, each bucket at most `count`, which is its `+Inf` bucket). The next
+//!   scrape finds each of them whole.
+//! - A change of layout (the bucket limit widening the zero bucket or halving the resolution)
+//!   publishes the new layout and moves the counts into it; the buckets of each schema are a
+//!   table of their own whose keys never move, so an observation that read the old layout adds
+//!   to the bucket it meant, and the next scrape or change of layout moves that late count
+//!   where the new layout puts it. Every observation, concurrent ones included, is counted
+//!   once.
+//! - A reset (when the limit is hit after `min_reset`, or when a scheduled one is due) empties
+//!   the counts and starts a new epoch; it keeps what starts after it (after a limit-triggered
+//!   reset: the observation that hit the limit). Observations racing it may be kept, in part
+//!   (in `count` without their value in the sum, or the reverse), or not.
 
 mod bounds;
 mod buckets;
@@ -49,9 +62,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// The default half-width of the zero bucket: `2^-128`, as client_golang's
 /// `DefNativeHistogramZeroThreshold`.
 pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
-
-/// The low 63 bits of `count_and_hot`: observations started since the last reset.
-const STARTED: u64 = (1 << 63) - 1;
 
 /// How a [`NativeHistogram`] chooses and limits its buckets: client_golang's
 /// `NativeHistogram*` options of `HistogramOpts`.
@@ -151,7 +161,8 @@ impl Default for NativeHistogramOptions {
 }
 
 /// When the histogram was last reset, and whether a reset is scheduled: client_golang's
-/// `lastResetTime` and `resetScheduled`, under the lock that also orders layout changes.
+/// `lastResetTime` and `resetScheduled`, under the lock that also orders layout changes and
+/// scrapes.
 struct Layout {
     last_reset: u64,
     last_reset_at: SystemTime,
@@ -185,9 +196,7 @@ struct Layout {
 /// # Ok::<(), promexport::Error>(())
 /// ```
 pub struct NativeHistogram {
-    /// Top bit: which of `counts` is hot; the rest: observations started (see the module docs).
-    count_and_hot: CountAndHot,
-    counts: [Counts; 2],
+    counts: Counts,
     options: NativeHistogramOptions,
     schema: i32,
     zero_threshold: f64,
@@ -201,11 +210,6 @@ pub struct NativeHistogram {
     #[cfg(test)]
     skew: AtomicU64,
 }
-
-/// Written by every observation, so on a cache line of its own: observations on another thread
-/// then do not take the line that holds what they only read (options, `reset_due`).
-#[repr(align(128))]
-struct CountAndHot(AtomicU64);
 
 /// What a [`NativeHistogram`] holds at one moment: the parts of a protobuf histogram.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,17 +283,13 @@ impl NativeHistogram {
             0 => 64,
             limit => (limit as usize + limit as usize / 2).min(4096),
         };
-        let counts = || {
-            Counts::new(
+        NativeHistogram {
+            counts: Counts::new(
                 options.classic_buckets.len(),
                 schema,
                 options.zero_threshold,
                 slots,
-            )
-        };
-        NativeHistogram {
-            count_and_hot: CountAndHot(AtomicU64::new(0)),
-            counts: [counts(), counts()],
+            ),
             options,
             schema,
             zero_threshold: options.zero_threshold,
@@ -326,14 +326,7 @@ impl NativeHistogram {
         if self.reset_due.load(Ordering::Relaxed) != 0 {
             self.reset_if_due();
         }
-        let native = !value.is_nan();
-        let started = self.count_and_hot.0.fetch_add(1, Ordering::AcqRel);
-        let hot = &self.counts[(started >> 63) as usize];
-        hot.observe(value, classic, native);
-        if native
-            && self.options.max_buckets != 0
-            && hot.bucket_number.load(Ordering::Relaxed) > self.options.max_buckets
-        {
+        if (self.counts).observe(value, classic, !value.is_nan(), self.options.max_buckets) {
             self.limit_buckets(value, classic);
         }
     }
@@ -386,51 +379,28 @@ impl NativeHistogram {
             self.reset_if_due();
         }
         let layout = lock(&self.layout);
-        let (hot, cold, count) = self.swap();
+        let read = self.counts.read();
         let mut cumulative = 0;
-        let classic = (self.options.classic_buckets.iter().zip(&cold.classic))
+        let classic = (self.options.classic_buckets.iter().zip(&read.classic))
             .map(|(bound, bucket)| {
-                cumulative += bucket.load(Ordering::Relaxed);
-                (*bound, cumulative)
+                cumulative += bucket;
+                // Only an observation racing a reset can be in a classic bucket and not in
+                // `count`: the classic part stays cumulative.
+                (*bound, cumulative.min(read.count))
             })
             .collect();
-        let snapshot = NativeHistogramSnapshot {
-            count,
-            sum: cold.sum(),
+        NativeHistogramSnapshot {
+            count: read.count,
+            sum: read.sum,
             classic,
-            schema: cold.schema.load(Ordering::Relaxed),
-            zero_threshold: cold.zero_threshold(),
-            zero_count: cold.zero_count(),
-            positive: Counts::populated(&cold.positive),
-            negative: Counts::populated(&cold.negative),
+            schema: read.schema,
+            zero_threshold: read.zero_threshold,
+            zero_count: read.zero_count,
+            positive: read.positive,
+            negative: read.negative,
             exemplars: lock(&self.native_exemplars).kept().to_vec(),
             created: layout.last_reset_at,
-        };
-        cold.add_and_reset_buckets_into(hot);
-        cold.add_and_reset_into(hot);
-        snapshot
-    }
-
-    /// Makes the cold counts hot and waits until the formerly hot ones have completed every
-    /// observation started on them; returns (hot, cold, observations started). The caller holds
-    /// `layout`.
-    fn swap(&self) -> (&Counts, &Counts, u64) {
-        let before = self.count_and_hot.0.fetch_add(1 << 63, Ordering::AcqRel);
-        let cold = &self.counts[(before >> 63) as usize];
-        let hot = &self.counts[(!before >> 63) as usize];
-        let started = before & STARTED;
-        wait_for(cold, started);
-        (hot, cold, started)
-    }
-
-    /// The two sets as they are now: (hot, cold, index of cold). The caller holds `layout`.
-    fn current(&self) -> (&Counts, &Counts, u64) {
-        let hot_index = self.count_and_hot.0.load(Ordering::Acquire) >> 63;
-        (
-            &self.counts[hot_index as usize],
-            &self.counts[(hot_index ^ 1) as usize],
-            hot_index ^ 1,
-        )
+        }
     }
 
     /// Nanoseconds since it was created (at least 1, so that 0 can mean "never").
@@ -444,14 +414,6 @@ impl NativeHistogram {
 
 fn duration_nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Waits until `counts` has completed `started` observations: they run without blocking, so
-/// this is short, and yields so that a preempted one can finish.
-fn wait_for(counts: &Counts, started: u64) {
-    while counts.completed() != started {
-        std::thread::yield_now();
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -54,10 +54,15 @@ pub(crate) fn bucket_key(value: f64, schema: i32) -> i32 {
     }
     let exponent = biased_exponent - 1022;
     if schema > 0 {
-        let fraction = f64::from_bits((bits & MANTISSA) | (1022 << 52));
-        let bounds = BOUNDS[schema as usize];
-        bounds.partition_point(|bound| *bound < fraction) as i32
-            + (exponent - 1) * bounds.len() as i32
+        // The top `schema + 1` bits of the mantissa pick an interval of fractions that holds
+        // at most one bound (see `KEYS`): one comparison instead of a binary search.
+        let mantissa = bits & MANTISSA;
+        let schema = schema.min(MAX_SCHEMA);
+        let intervals = 1 << (schema + 1);
+        let interval = (mantissa >> (51 - schema)) as usize;
+        let entry = KEYS[(intervals - 4 + interval) & 1023];
+        let within = (entry & 0xfff) as i32 + i32::from(mantissa > entry >> 12);
+        within + ((exponent - 1) << schema)
     } else {
         // A fraction of exactly 0.5 (a power of two) is the top of the bucket below.
         let key = exponent - i32::from(bits & MANTISSA == 0);
@@ -65,6 +70,39 @@ pub(crate) fn bucket_key(value: f64, schema: i32) -> i32 {
         (key + offset) >> -schema
     }
 }
+
+/// `KEYS[2^(schema + 1) - 4 + p]` (the intervals of schema 1, then of 2, …), for the fractions whose mantissa starts with the `schema + 1` bits of
+/// `p`, `[0.5 + p / 2^(schema + 2), 0.5 + (p + 1) / 2^(schema + 2))`: how many of
+/// `BOUNDS[schema]` lie below them (low 12 bits), and the mantissa of the next bound (the
+/// rest; all ones, which no fraction exceeds, when there is none). Bounds are at least
+/// `0.5 * (2^(2^-schema) - 1) > 0.34 / 2^schema` apart and such an interval is
+/// `0.25 / 2^schema` wide, so it holds at most that next bound: a fraction's bucket is the
+/// count below, plus one if it is above that bound.
+static KEYS: [u64; 1024] = {
+    let mut keys = [0; 1024];
+    let mut schema = 1;
+    while schema <= 8 {
+        let bounds = BOUNDS[schema];
+        let intervals = 1 << (schema + 1);
+        let mut interval = 0;
+        while interval < intervals {
+            let start = 0.5 + interval as f64 / (2 * intervals) as f64;
+            let mut below = 0;
+            while below < bounds.len() && bounds[below] < start {
+                below += 1;
+            }
+            let next = if below < bounds.len() {
+                bounds[below].to_bits() & ((1 << 52) - 1)
+            } else {
+                (1 << 52) - 1
+            };
+            keys[intervals - 4 + interval] = (next << 12) | below as u64;
+            interval += 1;
+        }
+        schema += 1;
+    }
+    keys
+};
 
 /// [`bucket_key`] of zero, subnormals and infinities, step by step as client_golang computes it.
 #[cold]

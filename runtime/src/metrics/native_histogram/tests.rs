@@ -224,6 +224,88 @@ fn native_exemplars_carry_timestamps() {
     assert_eq!(histogram.snapshot().count, 4, "recorded even so");
 }
 
+/// What an observation does after it read the layout, done by hand once the layout changed
+/// under it: it counts `value` in the bucket that layout gave it.
+fn observe_late(histogram: &NativeHistogram, layout: (i32, u32), value: f64) {
+    let (schema, epoch) = layout;
+    let layer = histogram.counts.layer(schema);
+    let (count, _) = layer
+        .positive
+        .bucket(schema::bucket_key(value, schema), epoch);
+    count.fetch_add(1, Ordering::Release);
+}
+
+/// An observation that read the schema before a halving adds to a bucket of the finer schema;
+/// the next scrape finds it in the wider bucket that contains it.
+#[test]
+fn an_observation_late_for_a_halving_is_counted_in_the_wider_bucket() {
+    let histogram = histogram(NativeHistogramOptions {
+        max_buckets: 2,
+        ..POWERS_OF_TWO
+    });
+    histogram.observe(1.0);
+    histogram.observe(4.0);
+    let before = histogram.counts.layout();
+    histogram.observe(16.0);
+    assert_eq!(histogram.snapshot().schema, -1, "halved");
+    observe_late(&histogram, before, 8.0);
+    let snapshot = histogram.snapshot();
+    assert_eq!(snapshot.count, 4);
+    assert_eq!(
+        snapshot.positive,
+        [(0, 1), (1, 1), (2, 2)],
+        "8 is in (4, 16]"
+    );
+    observe_late(&histogram, before, 0.75);
+    let snapshot = histogram.snapshot();
+    assert_eq!(snapshot.positive, [(0, 2), (1, 1), (2, 2)]);
+}
+
+/// An observation that read the zero threshold before the limit widened it adds to a bucket
+/// now inside the zero bucket; the next scrape counts it there.
+#[test]
+fn an_observation_late_for_a_wider_zero_bucket_is_counted_in_it() {
+    let histogram = histogram(NativeHistogramOptions {
+        max_buckets: 2,
+        max_zero_threshold: 0.2,
+        ..POWERS_OF_TWO
+    });
+    let before = histogram.counts.layout();
+    for value in [0.1, 0.3, 2.0] {
+        histogram.observe(value);
+    }
+    observe_late(&histogram, before, 0.11);
+    let snapshot = histogram.snapshot();
+    assert_eq!(snapshot.zero_threshold, 0.125);
+    assert_eq!((snapshot.count, snapshot.zero_count), (4, 2));
+    assert_eq!(snapshot.positive, [(-1, 1), (1, 1)]);
+}
+
+/// An observation that read the layout before a reset and adds to a bucket of a schema the
+/// reset left is dropped, as Go drops what is in flight at a reset; one that adds to the
+/// schema the histogram is back at is counted (it ran into the new epoch).
+#[test]
+fn an_observation_late_for_a_reset_is_dropped_or_counted_whole() {
+    let histogram = histogram(NativeHistogramOptions {
+        max_buckets: 2,
+        min_reset: Duration::from_secs(60),
+        ..POWERS_OF_TWO
+    });
+    let initial = histogram.counts.layout();
+    for value in [1.0, 4.0, 16.0] {
+        histogram.observe(value);
+    }
+    let halved = histogram.counts.layout();
+    assert_eq!(halved.0, -1);
+    pass(&histogram, Duration::from_secs(61));
+    assert_eq!(histogram.snapshot().count, 0, "reset");
+    observe_late(&histogram, halved, 4.0);
+    observe_late(&histogram, initial, 4.0);
+    let snapshot = histogram.snapshot();
+    assert_eq!((snapshot.count, snapshot.schema), (1, 0));
+    assert_eq!(snapshot.positive, [(2, 1)]);
+}
+
 /// Threads observe the same values while another scrapes; the limit halves the resolution
 /// under them. Whatever the interleaving, the resolution ends where the distinct buckets first
 /// fit the limit, and count, sum and every bucket are exact.
@@ -300,5 +382,72 @@ fn concurrent_observations_are_all_counted() {
     assert_eq!(
         snapshot.classic,
         [(1.0, observations), (10.0, 13 * observations)]
+    );
+}
+
+/// Threads observe while the limit widens the zero bucket under them and another thread scrapes: nothing is lost or counted twice, whichever bucket
+/// or layout each observation met.
+#[test]
+fn concurrent_observations_survive_a_widening_zero_bucket() {
+    const THREADS: u64 = 4;
+    const ROUNDS: u64 = if cfg!(miri) { 3 } else { 2_000 };
+    // Multiples of 2^-10: their sum is exact in any order.
+    let values: Vec<f64> = (1..=24)
+        .map(|step| f64::from(step * step) / 1024.0)
+        .collect();
+    let histogram = histogram(NativeHistogramOptions {
+        max_buckets: 6,
+        max_zero_threshold: 0.1,
+        ..POWERS_OF_TWO
+    });
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // All at once, so that the widenings (in the first observations) race them.
+    let start = std::sync::Barrier::new(THREADS as usize);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let snapshot = histogram.snapshot();
+                let in_buckets: u64 =
+                    snapshot.zero_count + snapshot.positive.iter().map(|(_, c)| c).sum::<u64>();
+                assert_eq!(in_buckets, snapshot.count);
+                std::thread::yield_now();
+            }
+        });
+        let observers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    for _ in 0..ROUNDS {
+                        for value in &values {
+                            histogram.observe(*value);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for observer in observers {
+            observer.join().expect("observer");
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    let snapshot = histogram.snapshot();
+    let observations = THREADS * ROUNDS;
+    assert_eq!(snapshot.count, observations * values.len() as u64);
+    assert_eq!(
+        snapshot.sum,
+        values.iter().sum::<f64>() * observations as f64
+    );
+    // Keys -10..=0 at schema 0: widened five times, until 6 buckets are left.
+    assert_eq!((snapshot.zero_threshold, snapshot.schema), (1.0 / 64.0, 0));
+    let in_buckets: u64 = snapshot.positive.iter().map(|(_, c)| c).sum();
+    assert_eq!(snapshot.zero_count + in_buckets, snapshot.count);
+    let zero = values
+        .iter()
+        .filter(|v| **v <= snapshot.zero_threshold)
+        .count() as u64;
+    assert_eq!(
+        snapshot.zero_count,
+        zero * observations,
+        "what the zero bucket holds"
     );
 }
