@@ -16,7 +16,16 @@ struct Inner<T> {
 
 /// Shared ownership of a `T` on the heap, freed with the last reference; like `Arc<T>` without
 /// weak references.
+#[repr(transparent)]
 pub(crate) struct Refcounted<T> {
+    inner: NonNull<Inner<T>>,
+}
+
+/// A `Refcounted` that holds no reference, for a reader that keeps the value alive by other means
+/// (the family's scrape: the family keeps each series it snapshotted until the scrape is done).
+/// Copying it costs no atomic operation on the value's cache line.
+#[repr(transparent)]
+pub(crate) struct Unowned<T> {
     inner: NonNull<Inner<T>>,
 }
 
@@ -55,17 +64,33 @@ impl<T> Refcounted<T> {
         &this.inner().spare
     }
 
-    /// Where the value is, for a reader that keeps it alive by other means (the family's
-    /// encoder: the family keeps each series it snapshotted until the scrape is done).
-    pub(crate) fn as_ptr(this: &Self) -> *const T {
-        // SAFETY: `inner` is valid (see `inner`); the place is projected without making a
-        // reference, so the pointer keeps the allocation's provenance.
-        unsafe { &raw const (*this.inner.as_ptr()).value }
+    /// The same value, without a reference to it.
+    pub(crate) fn unowned(this: &Self) -> Unowned<T> {
+        Unowned { inner: this.inner }
+    }
+
+    /// Whether both are the same value.
+    pub(crate) fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.inner == other.inner
     }
 
     /// The number of references: exact only while no other thread clones or drops one.
     pub(crate) fn count(this: &Self) -> usize {
         this.inner().count.load(Ordering::Relaxed) as usize
+    }
+}
+
+impl<T> Unowned<T> {
+    /// The value, as if through one of its references.
+    ///
+    /// # Safety
+    ///
+    /// Some `Refcounted` to the value must stay alive for as long as the returned borrow.
+    pub(crate) unsafe fn get(&self) -> &Refcounted<T> {
+        // SAFETY: both types are `repr(transparent)` over the same pointer, and the caller keeps
+        // a reference alive meanwhile, so the value is valid. Through `&Refcounted` the value can
+        // only be read or cloned, and a clone holds a reference of its own.
+        unsafe { &*std::ptr::from_ref(self).cast::<Refcounted<T>>() }
     }
 }
 
