@@ -736,14 +736,18 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             }
             table.shrink_after_removal(before);
         }
-        // Out of the snapshot too: `expired` is in increasing order, as `idle_series` was.
-        let mut expired = expired.into_iter().peekable();
-        let mut position = 0;
-        snapshot.series.retain(|_| {
-            let gone = expired.next_if_eq(&position).is_some();
-            position += 1;
-            !gone
-        });
+        // Out of the snapshot too, the others moved down over them in runs (`expired` is in
+        // increasing order, as `idle_series` was): a `retain` cost 24 instructions a series.
+        let series = &mut snapshot.series;
+        if let Some(&first) = expired.first() {
+            let mut kept = first;
+            for (i, &gone) in expired.iter().enumerate() {
+                let next = expired.get(i + 1).copied().unwrap_or(series.len());
+                series.copy_within(gone + 1..next, kept);
+                kept += next - gone - 1;
+            }
+            series.truncate(kept);
+        }
         // Freed after the lock is released, and once the snapshot no longer points to them.
         drop(freed);
     }
@@ -1321,20 +1325,31 @@ mod tests {
         let text = render(&family);
         assert_eq!(write_locks(&family) - locks, 1, "once, to remove them");
         assert_eq!(family.len(), series - idle.len(), "exactly the idle ones");
-        assert_eq!(
-            text.matches("family_test_render_total{").count(),
-            series - idle.len()
-        );
-        for position in idle {
-            assert!(
-                !text.contains(&format!("\"/items/{position}\"")),
-                "{position}"
-            );
-        }
+        let kept: Vec<usize> = held.iter().map(|(i, _)| *i).collect();
+        assert_eq!(served_paths(&text), kept, "each other series, once");
         let locks = write_locks(&family);
         render(&family);
         assert_eq!(write_locks(&family) - locks, 0, "none idle again");
         assert_eq!(family.len(), held.len());
+        // Half idle, runs of them wherever the table put them.
+        let held: Vec<_> = held.into_iter().filter(|(i, _)| i % 2 == 1).collect();
+        let locks = write_locks(&family);
+        let text = render(&family);
+        assert_eq!(write_locks(&family) - locks, 1);
+        let kept: Vec<usize> = held.iter().map(|(i, _)| *i).collect();
+        assert_eq!(served_paths(&text), kept);
+    }
+
+    /// The `/items/{i}` of each series of `text`, sorted.
+    fn served_paths(text: &str) -> Vec<usize> {
+        let mut served: Vec<usize> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix(r#"family_test_render_total{path="/items/"#))
+            .map(|rest| rest.split('"').next().and_then(|i| i.parse().ok()))
+            .collect::<Option<_>>()
+            .expect("a path in each series");
+        served.sort_unstable();
+        served
     }
 
     #[test]

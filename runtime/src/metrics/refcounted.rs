@@ -29,6 +29,14 @@ pub(crate) struct Unowned<T> {
     inner: NonNull<Inner<T>>,
 }
 
+impl<T> Clone for Unowned<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Unowned<T> {}
+
 /// Past this many references the process aborts, as `Arc` does: only a leak of handles (e.g.
 /// `mem::forget` in a loop) gets there, and wrapping around would free a value still in use.
 const MAX_REFERENCES: u32 = u32::MAX / 2;
