@@ -6,7 +6,7 @@ use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set}
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// A labelled family: one series of `M` per label set `L`.
@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 ///
 /// Other label sets are looked up in a hash table under a read lock; a new label set takes the
 /// write lock once. A scrape holds the read lock only while it copies the table's series
-/// pointers, not while it encodes them, so updates and new label sets wait for the copy at most,
-/// not for the encoding. [`get`](Self::get) accepts the label set or a borrowed form of it
-/// ([`BorrowedLabels`]), so finding an existing series allocates nothing. They are served in the
-/// table's order, which is no particular one (a list in creation order cost 12 bytes a series).
+/// pointers, not while it encodes them (nor while it looks for idle series, with idle expiry),
+/// so updates and new label sets wait for the copy at most, not for the encoding.
+/// [`get`](Self::get) accepts the label set or a borrowed form of it ([`BorrowedLabels`]), so
+/// finding an existing series allocates nothing. They are served in the table's order, which is
+/// no particular one (a list in creation order cost 12 bytes a series).
 ///
 /// Open label sets are limited (`#[metric(max_series = N)]`, default 10,000, see
 /// [`set_default_max_series`](crate::set_default_max_series)): past the limit, `get` returns a
@@ -109,13 +110,14 @@ struct Table<L, M> {
     hasher: foldhash::fast::RandomState,
     /// Where a new series' label text is written, so the text is allocated once, at its size.
     scratch: String,
-    /// Idle expiry: the scrape count, stamped on each series when it is looked up.
-    epoch: u32,
+    /// Idle expiry: the scrape count, stamped on each series when it is looked up. Advanced by
+    /// a scrape under the read lock (and `scrapes`' lock), so lookups do not wait for it.
+    epoch: AtomicU32,
     /// Idle expiry: when recent scrapes started, oldest first, back to the last one more than
-    /// `expire_after` ago.
-    scrapes: VecDeque<(u32, Instant)>,
-    /// Scrapes encoding from a [`Snapshot`] of the series right now: raised under the read
-    /// lock, lowered (and read) under the write lock.
+    /// `expire_after` ago. Only scrapes use it.
+    scrapes: Mutex<VecDeque<(u32, Instant)>>,
+    /// Scrapes encoding from a [`Snapshot`] of the series right now: raised and lowered under
+    /// the read lock, read under the write lock.
     snapshots: AtomicUsize,
     /// Series removed while a snapshot was out: kept until the last snapshot is done, since
     /// snapshots point to their series without holding a reference.
@@ -127,6 +129,39 @@ impl<L, M> Table<L, M> {
     fn release(&mut self, entry: Refcounted<Entry<L, M>>) {
         if *self.snapshots.get_mut() > 0 {
             self.removed_while_encoding.push(entry);
+        }
+    }
+
+    /// Records the start of a scrape of a family with idle expiry, at `now`, and advances the
+    /// epoch; returns the epoch before which a series is idle for longer than `idle`, if a scrape
+    /// recorded started long enough ago.
+    fn start_scrape(&self, idle: Duration, now: Instant) -> Option<u32> {
+        let mut scrapes = self.scrapes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Only scrapes write the epoch, under this lock: racing scrapes number their starts
+        // in the order they record them, and never in decreasing time.
+        let epoch = self.epoch.load(Ordering::Relaxed).saturating_add(1);
+        self.epoch.store(epoch, Ordering::Relaxed);
+        let now = scrapes.back().map_or(now, |&(_, last)| now.max(last));
+        scrapes.push_back((epoch, now));
+        let cutoff = now.checked_sub(idle)?;
+        // Keep the latest scrape that started before the cutoff, and the ones after it.
+        while scrapes.get(1).is_some_and(|(_, start)| *start <= cutoff) {
+            scrapes.pop_front();
+        }
+        let &(stale_before, start) = scrapes.front()?;
+        (start <= cutoff).then_some(stale_before)
+    }
+
+    /// Gives back what the table no longer needs after a burst of removals (it held `before`
+    /// series).
+    fn shrink_after_removal(&mut self, before: usize)
+    where
+        L: LabelSet,
+    {
+        if self.index.len() < before && self.index.len() < self.index.capacity() / 4 {
+            let hasher = &self.hasher;
+            self.index
+                .shrink_to_fit(|entry| hasher.hash_one(&entry.key));
         }
     }
 }
@@ -147,6 +182,16 @@ fn last_used<L, M>(entry: &Refcounted<Entry<L, M>>) -> &AtomicU32 {
 
 /// The family's table holds one reference to each live series.
 const TABLE_REFERENCES: usize = 1;
+
+/// Whether a series was last looked up before the scrape numbered `stale_before` started, and
+/// no handle holds it. Exact under the write lock: without it, a lookup may use the series
+/// right after. (A lookup stamps the epoch it reads, at least `stale_before`: the scrape that
+/// advanced it to `stale_before` did so more than `idle` earlier, in a read section before the
+/// lookup's.)
+fn is_idle<L, M>(entry: &Refcounted<Entry<L, M>>, stale_before: u32) -> bool {
+    last_used(entry).load(Ordering::Relaxed) < stale_before
+        && Refcounted::count(entry) == TABLE_REFERENCES
+}
 
 /// A series of a [`Family`], as [`Family::get`] returns it: use it as the metric (`Deref`).
 ///
@@ -229,8 +274,8 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                     index: hashbrown::HashTable::new(),
                     hasher: foldhash::fast::RandomState::default(),
                     scratch: String::new(),
-                    epoch: 0,
-                    scrapes: VecDeque::new(),
+                    epoch: AtomicU32::new(0),
+                    scrapes: Mutex::new(VecDeque::new()),
                     snapshots: AtomicUsize::new(0),
                     removed_while_encoding: Vec::new(),
                 }),
@@ -256,6 +301,11 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     /// drops the series last stamped before the last scrape that started more than `idle` ago.
     /// A series is thus dropped between `idle` and `idle` plus one scrape interval after its last
     /// use. A family that is never scraped expires nothing. Closed label sets do not expire.
+    ///
+    /// The scrape looks for idle series in the pointers it copied to encode, without the
+    /// family's lock, so writers do not wait for the scan of a large family. It takes the write
+    /// lock only when it found some, to remove those still idle then: a series used between the
+    /// scan and the removal stays, with its update.
     ///
     /// ```
     /// use promexport::{Counter, Family, LabelSet};
@@ -413,10 +463,11 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     ) -> Option<&'t Refcounted<Entry<L, M>>> {
         let hash = table.hasher.hash_one(labels);
         let entry = table.index.find(hash, |entry| labels.matches(&entry.key))?;
-        // Without expiry the epoch stays 0, as every stamp does: a load, never a store.
+        // Without expiry the epoch stays 0, as every stamp does: two loads, never a store.
+        let epoch = table.epoch.load(Ordering::Relaxed);
         let stamp = last_used(entry);
-        if stamp.load(Ordering::Relaxed) != table.epoch {
-            stamp.store(table.epoch, Ordering::Relaxed);
+        if stamp.load(Ordering::Relaxed) != epoch {
+            stamp.store(epoch, Ordering::Relaxed);
         }
         Some(entry)
     }
@@ -476,7 +527,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
                 metric: M::new(&self.config),
                 key: owned,
             },
-            table.epoch,
+            *table.epoch.get_mut(),
             &table.scratch,
         )?;
         let hasher = &table.hasher;
@@ -627,45 +678,80 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             let removed = table.index.extract_if(|entry| !keep(entry));
             table.removed_while_encoding.extend(removed);
         }
-        // A burst of series gone: give back what the table no longer needs.
-        if table.index.len() < before && table.index.len() < table.index.capacity() / 4 {
-            let hasher = &table.hasher;
-            table
-                .index
-                .shrink_to_fit(|entry| hasher.hash_one(&entry.key));
+        table.shrink_after_removal(before);
+    }
+
+    /// Starts a scrape of a family with idle expiry: advances the epoch, and drops the series
+    /// of `snapshot` idle for longer than `idle` (from the family, and from the snapshot, which
+    /// then does not serve them).
+    ///
+    /// The series are scanned from the snapshot, without the lock, so no writer waits for the
+    /// scan of a large family. The write lock is taken only when some series look idle, and
+    /// only to remove those still idle under it: a series used since the scan is stamped (or
+    /// held), and stays.
+    fn expire_idle(&self, snapshot: &mut Snapshot<'_, L, M>, idle: Duration, now: Instant) {
+        let Some(stale_before) = read(snapshot.table).start_scrape(idle, now) else {
+            return;
+        };
+        let idle_series = snapshot.idle_series(stale_before);
+        if !idle_series.is_empty() {
+            self.remove_idle(snapshot, idle_series, stale_before);
         }
     }
 
-    /// Starts a scrape of a family with idle expiry: advances the epoch and drops the series
-    /// idle for longer than `expire_after`.
-    fn expire_idle(&self, table: &RwLock<Table<L, M>>, idle: Duration, now: Instant) {
-        let mut table = self.write(table);
-        table.epoch = table.epoch.saturating_add(1);
-        let epoch = table.epoch;
-        table.scrapes.push_back((epoch, now));
-        let Some(cutoff) = now.checked_sub(idle) else {
-            return;
-        };
-        // Keep the latest scrape that started before the cutoff, and the ones after it.
-        while table
-            .scrapes
-            .get(1)
-            .is_some_and(|(_, start)| *start <= cutoff)
+    /// Removes the series of `snapshot` at `idle_series` (in increasing order) that are still
+    /// idle, from the family and from the snapshot.
+    fn remove_idle(
+        &self,
+        snapshot: &mut Snapshot<'_, L, M>,
+        idle_series: Vec<usize>,
+        stale_before: u32,
+    ) {
+        let mut expired = Vec::with_capacity(idle_series.len());
+        let mut freed = Vec::new();
         {
-            table.scrapes.pop_front();
+            let mut table = self.write(snapshot.table);
+            let table = &mut *table;
+            // Other scrapes out may be encoding these series: kept for them, as any removal.
+            let encoded_elsewhere = *table.snapshots.get_mut() > 1;
+            let before = table.index.len();
+            for position in idle_series {
+                let entry = snapshot.entry(position);
+                let hash = table.hasher.hash_one(&entry.key);
+                // Not found: removed since the snapshot was taken.
+                let Ok(found) = table
+                    .index
+                    .find_entry(hash, |other| Refcounted::ptr_eq(other, entry))
+                else {
+                    continue;
+                };
+                if !is_idle(found.get(), stale_before) {
+                    continue;
+                }
+                let removed = found.remove().0;
+                if encoded_elsewhere {
+                    table.removed_while_encoding.push(removed);
+                } else {
+                    freed.push(removed);
+                }
+                expired.push(position);
+            }
+            table.shrink_after_removal(before);
         }
-        let Some(&(stale_before, start)) = table.scrapes.front() else {
-            return;
-        };
-        if start > cutoff {
-            return;
+        // Out of the snapshot too, the others moved down over them in runs (`expired` is in
+        // increasing order, as `idle_series` was): a `retain` cost 24 instructions a series.
+        let series = &mut snapshot.series;
+        if let Some(&first) = expired.first() {
+            let mut kept = first;
+            for (i, &gone) in expired.iter().enumerate() {
+                let next = expired.get(i + 1).copied().unwrap_or(series.len());
+                series.copy_within(gone + 1..next, kept);
+                kept += next - gone - 1;
+            }
+            series.truncate(kept);
         }
-        // A series stamped before epoch `stale_before` was last looked up before that scrape
-        // started, more than `idle` ago; one a handle still holds is in use.
-        Self::retain_entries(&mut table, |entry| {
-            last_used(entry).load(Ordering::Relaxed) >= stale_before
-                || Refcounted::count(entry) > TABLE_REFERENCES
-        });
+        // Freed after the lock is released, and once the snapshot no longer points to them.
+        drop(freed);
     }
 
     fn write<'a>(&self, table: &'a RwLock<Table<L, M>>) -> RwLockWriteGuard<'a, Table<L, M>> {
@@ -757,26 +843,55 @@ impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
         }
     }
 
+    /// The series at `position`.
+    fn entry(&self, position: usize) -> &Refcounted<Entry<L, M>> {
+        // SAFETY: the series was in the table when the snapshot was taken, under the read
+        // lock; since then, whatever removed it from the table (under the write lock, which
+        // saw `snapshots` raised) moved its reference into `removed_while_encoding`, which is
+        // kept until this snapshot is dropped, or (`remove_idle`, with no other snapshot out)
+        // took it out of this snapshot before freeing it. So a reference to it is held for as
+        // long as the snapshot's borrow.
+        unsafe { self.series[position].get() }
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Refcounted<Entry<L, M>>> {
+        (0..self.series.len()).map(|position| self.entry(position))
+    }
+
+    /// The positions of the series idle since before the scrape numbered `stale_before`,
+    /// in increasing order: read without the lock, so a writer may use one right after.
+    fn idle_series(&self, stale_before: u32) -> Vec<usize> {
+        self.entries()
+            .enumerate()
+            .filter(|(_, entry)| is_idle(entry, stale_before))
+            .map(|(position, _)| position)
+            .collect()
+    }
+
     fn for_each(&self, visit: &mut dyn FnMut(&M, &str)) {
-        for &entry in &self.series {
-            // SAFETY: the series was in the table when the snapshot was taken, under the read
-            // lock; since then, whatever removed it from the table (under the write lock, which
-            // saw `snapshots` raised) moved its reference into `removed_while_encoding`, which is
-            // kept until this snapshot is dropped. So a reference to it is held meanwhile, and
-            // `Refcounted` never hands out `&mut` to its value.
-            let (entry, labels) = unsafe { (entry.value(), entry.text()) };
-            visit(&entry.metric, labels);
+        for entry in self.entries() {
+            visit(&entry.metric, Refcounted::text(entry));
         }
     }
 }
 
 impl<L: LabelSet, M: Series> Drop for Snapshot<'_, L, M> {
     fn drop(&mut self) {
+        {
+            let table = read(self.table);
+            // Lowered under the read lock, as it was raised: a removal (under the write lock)
+            // sees this snapshot either out or done. Nothing removed meanwhile (the usual case):
+            // no write lock.
+            let last = table.snapshots.fetch_sub(1, Ordering::Relaxed) == 1;
+            if !last || table.removed_while_encoding.is_empty() {
+                return;
+            }
+        }
         let removed = {
             let mut table = self.family.write(self.table);
-            let snapshots = table.snapshots.get_mut();
-            *snapshots -= 1;
-            if *snapshots == 0 {
+            // A snapshot taken meanwhile may point to a series removed since: it frees them all
+            // when it is done.
+            if *table.snapshots.get_mut() == 0 {
                 std::mem::take(&mut table.removed_while_encoding)
             } else {
                 Vec::new()
@@ -820,10 +935,10 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
                 });
             }
             Storage::Dynamic { table, .. } => {
+                let mut snapshot = Snapshot::take(self, table);
                 if let Some(idle) = self.config.expire_after {
-                    self.expire_idle(table, idle, Instant::now());
+                    self.expire_idle(&mut snapshot, idle, Instant::now());
                 }
-                let snapshot = Snapshot::take(self, table);
                 snapshot.for_each(&mut |metric, labels| metric.encode(family, labels));
                 super::encode_trailing_gauges::<M>(family, |write| snapshot.for_each(write));
             }
@@ -1122,37 +1237,234 @@ mod tests {
         assert_eq!(write_locks(&family), 0, "closed sets take no lock");
     }
 
+    /// A scrape of `family` started at `now`, as `encode` runs it: the label texts it serves,
+    /// sorted.
+    fn scrape_at(family: &Family<PathLabels, Counter>, now: Instant) -> Vec<String> {
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        let idle = family.config.expire_after.expect("idle expiry");
+        let mut snapshot = Snapshot::take(family, table);
+        family.expire_idle(&mut snapshot, idle, now);
+        let mut served = Vec::new();
+        snapshot.for_each(&mut |_, labels| served.push(labels.to_owned()));
+        served.sort();
+        served
+    }
+
     #[test]
     fn idle_series_expire_at_a_scrape_unless_used_or_held() {
         let idle = Duration::from_secs(60);
         let family = limited(10).expire_after(idle);
-        let Storage::Dynamic { table, .. } = &family.storage else {
-            unreachable!("open label set")
-        };
         let start = Instant::now();
         let at = |seconds: u64| start + Duration::from_secs(seconds);
         family.get(&path(0)).inc();
         family.get(&path(1)).inc();
         let held = family.get(&path(2));
-        family.expire_idle(table, idle, at(0));
+        scrape_at(&family, at(0));
         family.get(&path(1)).inc();
-        family.expire_idle(table, idle, at(30));
+        scrape_at(&family, at(30));
         assert_eq!(family.len(), 3, "nothing idle for a minute yet");
         family.get(&path(1)).inc();
-        family.expire_idle(table, idle, at(59));
+        scrape_at(&family, at(59));
         assert_eq!(family.len(), 3, "no scrape is a minute old yet");
-        family.expire_idle(table, idle, at(61));
         // Label set 0 was last used before the scrape at 0, more than a minute before 61;
         // label set 1 after the scrape at 30.
+        let expected = [r#"path="/items/1""#, r#"path="/items/2""#];
+        assert_eq!(
+            scrape_at(&family, at(61)),
+            expected,
+            "the scrape that expires a series does not serve it"
+        );
         assert_eq!(
             served(&family),
-            [r#"path="/items/1""#, r#"path="/items/2""#],
+            expected,
             "the idle series is gone, the held one stays"
         );
         drop(held);
-        family.expire_idle(table, idle, at(200));
+        assert!(scrape_at(&family, at(200)).is_empty());
         assert!(family.is_empty(), "all idle, none held");
         assert_eq!(family.get(&path(0)).get(), 0, "fresh after expiry");
+    }
+
+    /// The text exposition of `family`, through `Metric::encode` as a registry runs it.
+    fn render(family: &Family<PathLabels, Counter>) -> String {
+        let descriptor = crate::Descriptor {
+            name: "family_test_render",
+            help: "Rendered by a test.",
+            unit: None,
+            kind: MetricKind::Counter,
+        };
+        let mut out = Vec::new();
+        let mut encoder = crate::Encoder::new(&mut out, crate::Format::Text);
+        crate::__private::encode_metric(&mut encoder, &descriptor, "", family);
+        encoder.finish();
+        String::from_utf8(out).expect("text")
+    }
+
+    #[test]
+    fn a_scrape_takes_the_write_lock_only_to_remove_the_idle_series() {
+        // Expiring after no time at all, every series is idle at each scrape unless held, and
+        // every scrape scans them all.
+        let series = if cfg!(miri) { 20 } else { 1_000 };
+        let family = limited(series).expire_after(Duration::ZERO);
+        let held: Vec<_> = (0..series).map(|i| family.get(&path(i))).collect();
+        let locks = write_locks(&family);
+        let text = render(&family);
+        assert_eq!(text.matches("family_test_render_total{").count(), series);
+        assert_eq!(
+            write_locks(&family) - locks,
+            0,
+            "nothing idle: the scan is all the scrape does, without the write lock"
+        );
+        let idle = [3, 17, series - 1];
+        let held: Vec<_> = held
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !idle.contains(i))
+            .collect();
+        let locks = write_locks(&family);
+        let text = render(&family);
+        assert_eq!(write_locks(&family) - locks, 1, "once, to remove them");
+        assert_eq!(family.len(), series - idle.len(), "exactly the idle ones");
+        let kept: Vec<usize> = held.iter().map(|(i, _)| *i).collect();
+        assert_eq!(served_paths(&text), kept, "each other series, once");
+        let locks = write_locks(&family);
+        render(&family);
+        assert_eq!(write_locks(&family) - locks, 0, "none idle again");
+        assert_eq!(family.len(), held.len());
+        // Half idle, runs of them wherever the table put them.
+        let held: Vec<_> = held.into_iter().filter(|(i, _)| i % 2 == 1).collect();
+        let locks = write_locks(&family);
+        let text = render(&family);
+        assert_eq!(write_locks(&family) - locks, 1);
+        let kept: Vec<usize> = held.iter().map(|(i, _)| *i).collect();
+        assert_eq!(served_paths(&text), kept);
+    }
+
+    /// The `/items/{i}` of each series of `text`, sorted.
+    fn served_paths(text: &str) -> Vec<usize> {
+        let mut served: Vec<usize> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix(r#"family_test_render_total{path="/items/"#))
+            .map(|rest| rest.split('"').next().and_then(|i| i.parse().ok()))
+            .collect::<Option<_>>()
+            .expect("a path in each series");
+        served.sort_unstable();
+        served
+    }
+
+    #[test]
+    fn a_series_used_between_the_scan_and_the_removal_stays() {
+        let idle = Duration::from_secs(60);
+        let family = limited(100).expire_after(idle);
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        for i in 0..6 {
+            family.get(&path(i)).inc();
+        }
+        let start = Instant::now();
+        scrape_at(&family, start);
+        // The steps of `expire_idle`, with writers in between.
+        let mut snapshot = Snapshot::take(&family, table);
+        let stale_before = read(table)
+            .start_scrape(idle, start + Duration::from_secs(61))
+            .expect("a scrape a minute old");
+        let locks = write_locks(&family);
+        let idle_series = snapshot.idle_series(stale_before);
+        assert_eq!(idle_series.len(), 6, "none used since the first scrape");
+        family.with(&path(1), Counter::inc);
+        family.get(&path(2)).inc();
+        let held = family.get(&path(3));
+        family.remove(&path(4));
+        family.get(&path(10)).inc();
+        assert_eq!(
+            write_locks(&family) - locks,
+            2,
+            "the removal and the new series, none for the scan"
+        );
+        family.remove_idle(&mut snapshot, idle_series, stale_before);
+        assert_eq!(write_locks(&family) - locks, 3, "one for the expiry");
+        assert_eq!(
+            served(&family),
+            [1, 10, 2, 3].map(|i| format!(r#"path="/items/{i}""#)),
+            "0 and 5 expired, 4 removed; the ones used meanwhile stay"
+        );
+        let mut encoded = Vec::new();
+        snapshot.for_each(&mut |counter, labels| encoded.push((labels.to_owned(), counter.get())));
+        encoded.sort();
+        assert_eq!(
+            encoded,
+            [
+                (r#"path="/items/1""#.to_owned(), 2),
+                (r#"path="/items/2""#.to_owned(), 2),
+                (r#"path="/items/3""#.to_owned(), 1),
+                (r#"path="/items/4""#.to_owned(), 1),
+            ],
+            "the scrape serves what it found, less what it expired, with every update"
+        );
+        drop(snapshot);
+        assert!(read(table).removed_while_encoding.is_empty(), "freed");
+        held.inc();
+        assert_eq!(family.get(&path(3)).get(), 2);
+    }
+
+    #[test]
+    fn racing_scrapes_expire_series_while_writers_use_them() {
+        // Scrapers expire what no thread used since they started (Miri checks that no series
+        // a snapshot points to is freed, whichever scrape expires it) while writers update,
+        // create, hold and remove series. A series held throughout never expires.
+        const LABEL_SETS: u64 = 12;
+        let steps = if cfg!(miri) { 30 } else { 5_000 };
+        let family = limited(64).expire_after(Duration::ZERO);
+        let held = family.get(&path(100));
+        held.inc();
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..steps / 5 {
+                        let served = scrape_at(&family, Instant::now());
+                        let mut unique = served.clone();
+                        unique.dedup();
+                        assert_eq!(unique, served, "no series twice in one scrape");
+                        assert!(served.contains(&r#"path="/items/100""#.to_owned()));
+                    }
+                });
+            }
+            for thread in 0..2u64 {
+                let (family, held) = (&family, &held);
+                scope.spawn(move || {
+                    let mut state = thread.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    let mut handles = Vec::new();
+                    for _ in 0..steps {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        let labels = path((state % LABEL_SETS) as usize);
+                        match (state >> 32) % 8 {
+                            0..=2 => family.with(&labels, Counter::inc),
+                            3 => family.get(&labels).inc(),
+                            4 => handles.push(family.get(&labels)),
+                            5 => handles.clear(),
+                            6 => {
+                                family.remove(&labels);
+                            }
+                            _ => held.inc(),
+                        }
+                    }
+                });
+            }
+        });
+        let Storage::Dynamic { table, .. } = &family.storage else {
+            unreachable!("open label set")
+        };
+        assert!(read(table).removed_while_encoding.is_empty());
+        assert_eq!(
+            family.get(&path(100)).get(),
+            held.get(),
+            "the held series is still the one served"
+        );
     }
 
     #[derive(Hash)]

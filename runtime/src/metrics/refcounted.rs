@@ -20,6 +20,7 @@ struct Header<T> {
 
 /// Shared ownership of a `T` and a text on the heap, freed with the last reference; like
 /// `Arc<(T, Box<str>)>` without weak references, in one block.
+#[repr(transparent)]
 pub(crate) struct Refcounted<T> {
     /// The whole block (header, length and text), from `alloc` with `Self::layout`.
     inner: NonNull<Header<T>>,
@@ -88,8 +89,7 @@ impl<T> Refcounted<T> {
         &this.inner().spare
     }
 
-    /// The text given to `new` (the family's encoder reads it through `unowned`).
-    #[cfg(test)]
+    /// The text given to `new`.
     pub(crate) fn text(this: &Self) -> &str {
         // SAFETY: this reference keeps the block alive for as long as `this` is borrowed.
         unsafe { Unowned::of(this).text() }
@@ -100,6 +100,11 @@ impl<T> Refcounted<T> {
     /// snapshotted until the scrape is done).
     pub(crate) fn unowned(this: &Self) -> Unowned<T> {
         Unowned::of(this)
+    }
+
+    /// Whether both are the same value.
+    pub(crate) fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.inner == other.inner
     }
 
     /// The number of references: exact only while no other thread clones or drops one.
@@ -128,7 +133,11 @@ impl<T> Refcounted<T> {
     }
 }
 
-/// A pointer to the value and text of a `Refcounted` that holds no reference to them.
+/// A pointer to the value and text of a `Refcounted` that holds no reference to them, for a
+/// reader that keeps them alive by other means (the family's scrape keeps each series it
+/// snapshotted until the scrape is done). Copying it costs no atomic operation on the value's
+/// cache line.
+#[repr(transparent)]
 pub(crate) struct Unowned<T> {
     inner: NonNull<Header<T>>,
 }
@@ -146,22 +155,11 @@ impl<T> Unowned<T> {
         Unowned { inner: this.inner }
     }
 
-    /// The value.
-    ///
-    /// # Safety
-    ///
-    /// A reference to the `Refcounted` this came from is held for `'a`.
-    pub(crate) unsafe fn value<'a>(self) -> &'a T {
-        // SAFETY: the block is alive for `'a` (the caller's contract), and `Refcounted` never
-        // hands out `&mut` to its value.
-        unsafe { &(*self.inner.as_ptr()).value }
-    }
-
     /// The text.
     ///
     /// # Safety
     ///
-    /// As for `value`.
+    /// A reference to the `Refcounted` this came from is held for `'a`.
     pub(crate) unsafe fn text<'a>(self) -> &'a str {
         let block = self.inner.cast::<u8>();
         // SAFETY: the block is alive for `'a` (the caller's contract) and never written after
@@ -175,6 +173,20 @@ impl<T> Unowned<T> {
             );
             std::str::from_utf8_unchecked(bytes)
         }
+    }
+}
+
+impl<T> Unowned<T> {
+    /// The value, as if through one of its references.
+    ///
+    /// # Safety
+    ///
+    /// Some `Refcounted` to the value must stay alive for as long as the returned borrow.
+    pub(crate) unsafe fn get(&self) -> &Refcounted<T> {
+        // SAFETY: both types are `repr(transparent)` over the same pointer, and the caller keeps
+        // a reference alive meanwhile, so the value is valid. Through `&Refcounted` the value can
+        // only be read or cloned, and a clone holds a reference of its own.
+        unsafe { &*std::ptr::from_ref(self).cast::<Refcounted<T>>() }
     }
 }
 
@@ -280,7 +292,7 @@ mod tests {
             assert_eq!(Refcounted::spare(&line).load(Ordering::Relaxed), 3);
             let unowned = Refcounted::unowned(&owned);
             // SAFETY: `owned` is held until after the reads.
-            let (value, text_read) = unsafe { (unowned.value(), unowned.text()) };
+            let (value, text_read) = unsafe { (unowned.get(), unowned.text()) };
             assert_eq!((value.as_str(), text_read), ("owned", text));
         }
     }
