@@ -275,6 +275,7 @@ impl FamilyEncoder<'_> {
     }
 
     /// The protobuf writer of one more series, or `None` in the text formats.
+    #[inline]
     fn proto<'l>(&mut self, labels: Labels<'l>) -> Option<ProtoSeries<'l>>
     where
         Self: 'l,

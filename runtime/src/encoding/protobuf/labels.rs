@@ -8,7 +8,6 @@
 
 use super::{LABEL_NAME, LABEL_VALUE};
 use crate::protobuf_wire::{LENGTH_DELIMITED, begin, end, tag, varint};
-use std::ops::Range;
 
 /// Writes the pre-escaped list `list` as `LabelPair`s in `field`, unescaping the values. A
 /// list that is not well formed (the API lets callers pass any text) still gives pairs, never
@@ -20,65 +19,78 @@ pub(super) fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
 }
 
 /// Writes the pairs of `list` from its start up to the first `\` or the first pair that is not
-/// `name="value"` followed by a `,` or the end; returns where the others start.
+/// `name="value"` (followed by a `,` or not); returns where the others start.
 fn plain_pairs(out: &mut Vec<u8>, field: u32, list: &[u8]) -> usize {
     let mut pair_start = 0;
-    let mut open_quote = None;
-    let mut chunk_start = 0;
-    while chunk_start < list.len() {
-        let chunk = chunk_at(list, chunk_start);
-        if bytes_equal_to(chunk, b'\\') != 0 {
+    while pair_start < list.len() {
+        let Some((open, close)) = plain_pair_at(list, pair_start) else {
             return pair_start;
+        };
+        plain_pair(out, field, list, pair_start, open, close);
+        pair_start = close + 1;
+        if list.get(pair_start) == Some(&b',') {
+            pair_start += 1;
         }
-        let mut quotes = bytes_equal_to(chunk, b'"');
-        while quotes != 0 {
-            let quote = chunk_start + quotes.trailing_zeros() as usize / 8;
-            quotes &= quotes - 1;
-            match open_quote.take() {
-                None => {
-                    let Some(equals) = quote.checked_sub(1) else {
-                        return pair_start;
-                    };
-                    if equals < pair_start || list.get(equals) != Some(&b'=') {
-                        return pair_start;
-                    }
-                    open_quote = Some(quote);
-                }
-                Some(open) => {
-                    plain_pair(out, field, list, pair_start..open - 1, open + 1..quote);
-                    pair_start = quote + 1;
-                    if list.get(pair_start) == Some(&b',') {
-                        pair_start += 1;
-                    }
-                }
-            }
-        }
-        chunk_start += CHUNK;
     }
     pair_start
 }
 
-/// Writes the pair whose name and value are at `name` and `value` in `list` (`="` between
-/// them): when it is shorter than 128 bytes, as `name="value` copied whole, the `="`
-/// overwritten with the value's tag and length.
+/// The opening and closing quotes of the pair at `start` in `list`, if it is `name="value"`
+/// without a `\`.
+///
+/// Two looks for the next `"` or `\`: the first must be the opening quote (after the `=`), the
+/// second the closing one. The name then holds no `="` (its `"` would have been found first),
+/// so the pair is the one the byte-by-byte reader finds.
 #[inline]
-fn plain_pair(out: &mut Vec<u8>, field: u32, list: &[u8], name: Range<usize>, value: Range<usize>) {
-    let pair_len = 4 + name.len() + value.len();
-    let key = |field: u32| ((field << 3) | LENGTH_DELIMITED) as u8;
-    if field >= 16 || pair_len >= 0x80 {
-        return label_pair(out, field, &list[name], &list[value]);
+fn plain_pair_at(list: &[u8], start: usize) -> Option<(usize, usize)> {
+    let open = next_quote(list, start)?;
+    if open == start || list.get(open - 1) != Some(&b'=') {
+        return None;
     }
-    out.extend_from_slice(&[
-        key(field),
-        pair_len as u8,
-        key(LABEL_NAME),
-        name.len() as u8,
-    ]);
-    let between = out.len() + name.len();
-    out.extend_from_slice(&list[name.start..value.end]);
+    let close = next_quote(list, open + 1)?;
+    Some((open, close))
+}
+
+/// Where the first `"` at or after `from` in `list` is, if no `\` comes before it.
+#[inline]
+fn next_quote(list: &[u8], mut from: usize) -> Option<usize> {
+    while from < list.len() {
+        let chunk = chunk_at(list, from);
+        let quotes = bytes_equal_to(chunk, b'"');
+        let escapes = bytes_equal_to(chunk, b'\\');
+        if quotes | escapes != 0 {
+            // The lowest of the bytes found; past the end of `list` the chunk is zeros.
+            let quote = quotes.trailing_zeros();
+            return (quote < escapes.trailing_zeros()).then_some(from + quote as usize / 8);
+        }
+        from += CHUNK;
+    }
+    None
+}
+
+/// Writes the pair of `list` from `start` to the closing quote `close`, its opening quote at
+/// `open` (`start < open < close`, `=` before `open`): when it is shorter than 128 bytes, as
+/// `name="value` copied whole, the `="` overwritten with the value's tag and length.
+#[inline]
+fn plain_pair(out: &mut Vec<u8>, field: u32, list: &[u8], start: usize, open: usize, close: usize) {
+    let (Some(text), Some(name_len)) = (list.get(start..close), (open - start).checked_sub(1))
+    else {
+        return;
+    };
+    let pair_len = text.len() + 2;
+    if field >= 16 || pair_len >= 0x80 {
+        let (name, rest) = text.split_at(name_len);
+        return label_pair(out, field, name, rest.get(2..).unwrap_or_default());
+    }
+    let key = |field: u32| ((field << 3) | LENGTH_DELIMITED) as u8;
+    let header = [key(field), pair_len as u8, key(LABEL_NAME), name_len as u8];
+    out.reserve(header.len() + text.len());
+    let between = out.len() + header.len() + name_len;
+    out.extend_from_slice(&header);
+    out.extend_from_slice(text);
     if let Some([tag, len]) = out.get_mut(between..between + 2) {
         *tag = key(LABEL_VALUE);
-        *len = value.len() as u8;
+        *len = (text.len() - name_len - 2) as u8;
     }
 }
 
@@ -227,7 +239,25 @@ mod tests {
             ",",
             ",,",
             long_value.as_str(),
-        ] {
+            // A `\` or `"` in a name, a `\` only in a later pair, one right after a quote.
+            r#"a\b="1""#,
+            r#"a"b="1""#,
+            r#"a="1",b="\"""#,
+            r#"abcdefg="\n""#,
+            r#"abcdef="1\",b="2""#,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        // Quotes and escapes at each position around the 8-byte chunks.
+        .chain((0..20).flat_map(|len| {
+            let value = "v".repeat(len);
+            [
+                format!(r#"name="{value}",other="{value}""#),
+                format!(r#"n="{value}\"",m="1""#),
+                format!(r#"{}="1",b="{value}""#, "k".repeat(len + 1)),
+            ]
+        })) {
+            let list = list.as_str();
             let mut fast = Vec::new();
             escaped_label_pairs(&mut fast, 1, list);
             let mut slow = Vec::new();

@@ -117,8 +117,24 @@ pub(super) struct ProtoSeries<'a> {
 
 impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
+    #[inline]
     fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
+        // The series of a derived family: their own list of legacy-valid names, nothing else.
+        if self.plain_labels
+            && self.const_labels.is_empty()
+            && self.labels.extra().is_none()
+            && extra.is_none()
+        {
+            escaped_label_pairs(out, METRIC_LABEL, self.labels.escaped_list());
+            return start;
+        }
+        self.begin_general(out, extra);
+        start
+    }
+
+    /// [`begin`](Self::begin) after the `Metric`'s tag: every label of the series.
+    fn begin_general(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) {
         for list in [self.const_labels, self.labels.escaped_list()] {
             if list.is_empty() {
                 continue;
@@ -136,7 +152,6 @@ impl ProtoSeries<'_> {
             };
             label_pair(out, METRIC_LABEL, name.as_bytes(), value.as_bytes());
         }
-        start
     }
 
     pub(super) fn counter(
