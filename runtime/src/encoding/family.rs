@@ -314,6 +314,7 @@ impl FamilyEncoder<'_> {
 
     /// A counter series: `<name>_total`, its exemplar (OpenMetrics and protobuf) and its
     /// created time (protobuf; OpenMetrics `_created` when the encoder is asked to).
+    #[inline]
     pub fn counter<'l>(
         &mut self,
         labels: impl Into<Labels<'l>>,
