@@ -2,7 +2,7 @@
 //! shape, so that every format sees a series whole (a histogram's buckets in one call, the
 //! labels as a list it can split into pairs).
 
-use super::protobuf::{self, ProtoSeries};
+use super::protobuf::{self, PairTemplate, ProtoSeries};
 #[cfg(feature = "remote-write")]
 use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
@@ -247,6 +247,8 @@ pub struct FamilyEncoder<'a> {
     /// Protobuf: where the family's message starts, and how many series it holds so far.
     pub(super) message_start: usize,
     pub(super) series: usize,
+    /// Protobuf: the label pairs the family's series start with, learnt from its first one.
+    pub(super) pairs: PairTemplate,
 }
 
 impl Drop for FamilyEncoder<'_> {
@@ -275,6 +277,7 @@ impl FamilyEncoder<'_> {
     }
 
     /// The protobuf writer of one more series, or `None` in the text formats.
+    #[inline]
     fn proto<'l>(&mut self, labels: Labels<'l>) -> Option<ProtoSeries<'l>>
     where
         Self: 'l,
@@ -287,6 +290,9 @@ impl FamilyEncoder<'_> {
             }
         }
         (self.text.format == Format::Protobuf).then(|| {
+            if self.series == 0 {
+                self.learn_pairs(labels);
+            }
             self.series += 1;
             ProtoSeries {
                 const_labels: self.text.const_labels,
@@ -295,6 +301,15 @@ impl FamilyEncoder<'_> {
                 plain_labels: self.text.plain_labels,
             }
         })
+    }
+
+    /// Protobuf: the pairs of the family's first series, if they are all it has (no const
+    /// labels), as [`ProtoSeries`] writes them from a template.
+    #[inline(never)]
+    fn learn_pairs(&mut self, labels: Labels<'_>) {
+        if self.text.plain_labels && self.text.const_labels.is_empty() {
+            self.pairs = PairTemplate::learn(labels.escaped_list());
+        }
     }
 
     /// A counter series: `<name>_total`, its exemplar (OpenMetrics and protobuf) and its
@@ -321,7 +336,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         if let Some(series) = self.proto(labels) {
-            series.counter(self.out, value, created, exemplar);
+            series.counter(self.out, &self.pairs, value, created, exemplar);
             return;
         }
         self.text
@@ -339,7 +354,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, value, None, false),
+            Some(series) => series.gauge(self.out, &self.pairs, value, None, false),
             None => self.text.line(self.out, "", labels, None, value, None),
         }
     }
@@ -354,7 +369,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, value, None, true),
+            Some(series) => series.gauge(self.out, &self.pairs, value, None, true),
             None => self.text.line(self.out, "", labels, None, value, None),
         }
     }
@@ -377,7 +392,7 @@ impl FamilyEncoder<'_> {
         let labels = labels.into();
         let one = Value::U64(1);
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, one, None, false),
+            Some(series) => series.gauge(self.out, &self.pairs, one, None, false),
             None => self.text.line(self.out, "_info", labels, None, one, None),
         }
     }
@@ -397,7 +412,7 @@ impl FamilyEncoder<'_> {
         let value = Value::U64(u64::from(active));
         let extra = Some((self.text.name, state));
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, value, extra, false),
+            Some(series) => series.gauge(self.out, &self.pairs, value, extra, false),
             None => self.text.line(self.out, "", labels, extra, value, None),
         }
     }
@@ -416,7 +431,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.histogram(self.out, sample),
+            Some(series) => series.histogram(self.out, &self.pairs, sample),
             None => self.text.histogram(self.out, labels, sample),
         }
     }
@@ -439,7 +454,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.histogram(self.out, sample),
+            Some(series) => series.histogram(self.out, &self.pairs, sample),
             None => self.text.gauge_histogram(self.out, labels, sample),
         }
     }
@@ -475,7 +490,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.summary(self.out, sample),
+            Some(series) => series.summary(self.out, &self.pairs, sample),
             None => self.text.summary(self.out, labels, sample),
         }
     }

@@ -504,6 +504,7 @@ impl<'a> Encoder<'a> {
             help,
             message_start,
             series: 0,
+            pairs: protobuf::PairTemplate::default(),
         }
     }
 

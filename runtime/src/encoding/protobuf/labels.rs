@@ -5,10 +5,13 @@
 //! a time, delimit the pairs, and each pair is copied whole (`name="value`, the `="` then
 //! overwritten with the value's tag and length). From the first `\` on, or where a list is not
 //! well formed, the pairs are read byte by byte.
+//!
+//! The series of a derived family all have the same names, in the same order: a
+//! [`PairTemplate`] holds them encoded, learnt from the family's first series at each scrape,
+//! and a series whose list starts with them has only its values looked for and copied.
 
-use super::{LABEL_NAME, LABEL_VALUE};
+use super::{LABEL_NAME, LABEL_VALUE, METRIC_LABEL as METRIC_LABEL_FIELD};
 use crate::protobuf_wire::{LENGTH_DELIMITED, begin, end, tag, varint};
-use std::ops::Range;
 
 /// Writes the pre-escaped list `list` as `LabelPair`s in `field`, unescaping the values. A
 /// list that is not well formed (the API lets callers pass any text) still gives pairs, never
@@ -20,65 +23,232 @@ pub(super) fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
 }
 
 /// Writes the pairs of `list` from its start up to the first `\` or the first pair that is not
-/// `name="value"` followed by a `,` or the end; returns where the others start.
+/// `name="value"` (followed by a `,` or not); returns where the others start.
 fn plain_pairs(out: &mut Vec<u8>, field: u32, list: &[u8]) -> usize {
     let mut pair_start = 0;
-    let mut open_quote = None;
-    let mut chunk_start = 0;
-    while chunk_start < list.len() {
-        let chunk = chunk_at(list, chunk_start);
-        if bytes_equal_to(chunk, b'\\') != 0 {
+    while pair_start < list.len() {
+        let Some((open, close)) = plain_pair_at(list, pair_start) else {
             return pair_start;
+        };
+        plain_pair(out, field, list, pair_start, open, close);
+        pair_start = close + 1;
+        if list.get(pair_start) == Some(&b',') {
+            pair_start += 1;
         }
-        let mut quotes = bytes_equal_to(chunk, b'"');
-        while quotes != 0 {
-            let quote = chunk_start + quotes.trailing_zeros() as usize / 8;
-            quotes &= quotes - 1;
-            match open_quote.take() {
-                None => {
-                    let Some(equals) = quote.checked_sub(1) else {
-                        return pair_start;
-                    };
-                    if equals < pair_start || list.get(equals) != Some(&b'=') {
-                        return pair_start;
-                    }
-                    open_quote = Some(quote);
-                }
-                Some(open) => {
-                    plain_pair(out, field, list, pair_start..open - 1, open + 1..quote);
-                    pair_start = quote + 1;
-                    if list.get(pair_start) == Some(&b',') {
-                        pair_start += 1;
-                    }
-                }
-            }
-        }
-        chunk_start += CHUNK;
     }
     pair_start
 }
 
-/// Writes the pair whose name and value are at `name` and `value` in `list` (`="` between
-/// them): when it is shorter than 128 bytes, as `name="value` copied whole, the `="`
-/// overwritten with the value's tag and length.
+/// The opening and closing quotes of the pair at `start` in `list`, if it is `name="value"`
+/// without a `\`.
+///
+/// Two looks for the next `"` or `\`: the first must be the opening quote (after the `=`), the
+/// second the closing one. The name then holds no `="` (its `"` would have been found first),
+/// so the pair is the one the byte-by-byte reader finds.
 #[inline]
-fn plain_pair(out: &mut Vec<u8>, field: u32, list: &[u8], name: Range<usize>, value: Range<usize>) {
-    let pair_len = 4 + name.len() + value.len();
-    let key = |field: u32| ((field << 3) | LENGTH_DELIMITED) as u8;
-    if field >= 16 || pair_len >= 0x80 {
-        return label_pair(out, field, &list[name], &list[value]);
+fn plain_pair_at(list: &[u8], start: usize) -> Option<(usize, usize)> {
+    let open = next_quote(list, start)?;
+    if open == start || list.get(open - 1) != Some(&b'=') {
+        return None;
     }
-    out.extend_from_slice(&[
-        key(field),
-        pair_len as u8,
-        key(LABEL_NAME),
-        name.len() as u8,
-    ]);
-    let between = out.len() + name.len();
-    out.extend_from_slice(&list[name.start..value.end]);
+    let close = next_quote(list, open + 1)?;
+    Some((open, close))
+}
+
+/// Where the first `"` at or after `from` in `list` is, if no `\` comes before it.
+#[inline]
+fn next_quote(list: &[u8], mut from: usize) -> Option<usize> {
+    while from < list.len() {
+        let found = first_quote_or_escape(chunk_at(list, from));
+        if found != 0 {
+            // Past the end of `list` the chunk is zeros: the byte found is in it.
+            let at = from + found.trailing_zeros() as usize / 8;
+            return (list.get(at) == Some(&b'"')).then_some(at);
+        }
+        from += CHUNK;
+    }
+    None
+}
+
+/// Writes the pair of `list` from `start` to the closing quote `close`, its opening quote at
+/// `open` (`start < open < close`, `=` before `open`): when it is shorter than 128 bytes, as
+/// `name="value` copied whole, the `="` overwritten with the value's tag and length.
+#[inline]
+fn plain_pair(out: &mut Vec<u8>, field: u32, list: &[u8], start: usize, open: usize, close: usize) {
+    let (Some(text), Some(name_len)) = (list.get(start..close), (open - start).checked_sub(1))
+    else {
+        return;
+    };
+    let pair_len = text.len() + 2;
+    if field >= 16 || pair_len >= 0x80 {
+        let (name, rest) = text.split_at(name_len);
+        return label_pair(out, field, name, rest.get(2..).unwrap_or_default());
+    }
+    let key = |field: u32| ((field << 3) | LENGTH_DELIMITED) as u8;
+    let header = [key(field), pair_len as u8, key(LABEL_NAME), name_len as u8];
+    out.reserve(header.len() + text.len());
+    let between = out.len() + header.len() + name_len;
+    out.extend_from_slice(&header);
+    out.extend_from_slice(text);
     if let Some([tag, len]) = out.get_mut(between..between + 2) {
         *tag = key(LABEL_VALUE);
-        *len = value.len() as u8;
+        *len = (text.len() - name_len - 2) as u8;
+    }
+}
+
+/// The label pairs every series of a family starts with, as its first series has them: what
+/// is the same for each series of a derived family (the names, in order) is found and encoded
+/// once per family and scrape, and a series' pairs are then written from its values alone.
+///
+/// At most [`TEMPLATE_PAIRS`] pairs of names of at most [`TEMPLATE_NAME`] bytes (on the stack:
+/// 264 bytes on a 64-bit target while the family is written, nothing kept after it). A series whose list does not
+/// start the same way has its other pairs read as any list is.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PairTemplate {
+    pairs: [TemplatePair; TEMPLATE_PAIRS],
+    len: usize,
+}
+
+const TEMPLATE_PAIRS: usize = 4;
+const TEMPLATE_NAME: usize = 10;
+/// The longest value a template writes (a pair then has fewer than 128 bytes).
+const TEMPLATE_VALUE: usize = 40;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TemplatePair {
+    /// The pair up to its value's length (`LabelPair` tag, length 0, name tag, name length,
+    /// name, value tag), zero-padded: `name_len + 6` bytes with the value's length.
+    head: [u8; 16],
+    name_len: usize,
+    /// What the list holds before the value, `name="` (`,name="` after the first pair), as two
+    /// little-endian words and the masks of their bytes.
+    text: [u64; 2],
+    masks: [u64; 2],
+    text_len: usize,
+}
+
+impl PairTemplate {
+    /// The pairs `list` starts with that a template holds: up to the first one that is not
+    /// plain (see [`plain_pair_at`]), has a longer name, or is not followed by a `,`.
+    pub(crate) fn learn(list: &str) -> Self {
+        let list = list.as_bytes();
+        let mut template = PairTemplate::default();
+        let mut pair_start = 0;
+        while let (Some(slot), Some((open, _))) = (
+            template.pairs.get_mut(template.len),
+            plain_pair_at(list, pair_start),
+        ) {
+            let name_len = open - 1 - pair_start;
+            if name_len > TEMPLATE_NAME {
+                break;
+            }
+            let text_start = pair_start - usize::from(template.len > 0);
+            let text = list.get(text_start..open + 1).unwrap_or_default();
+            let mut words = [[0; 8]; 2];
+            for (byte, slot) in text.iter().zip(words.iter_mut().flatten()) {
+                *slot = *byte;
+            }
+            let mask = |len: usize| match len {
+                0 => 0,
+                1..8 => (1_u64 << (8 * len)) - 1,
+                _ => u64::MAX,
+            };
+            let mut head = [0; 16];
+            head[..4].copy_from_slice(&[
+                ((METRIC_LABEL_FIELD << 3) | LENGTH_DELIMITED) as u8,
+                0,
+                ((LABEL_NAME << 3) | LENGTH_DELIMITED) as u8,
+                name_len as u8,
+            ]);
+            head[4..4 + name_len].copy_from_slice(&list[pair_start..open - 1]);
+            head[4 + name_len] = ((LABEL_VALUE << 3) | LENGTH_DELIMITED) as u8;
+            *slot = TemplatePair {
+                head,
+                name_len,
+                text: words.map(u64::from_le_bytes),
+                masks: [mask(text.len()), mask(text.len().saturating_sub(8))],
+                text_len: text.len(),
+            };
+            template.len += 1;
+            let Some((_, close)) = plain_pair_at(list, pair_start) else {
+                break;
+            };
+            if list.get(close + 1) != Some(&b',') {
+                break;
+            }
+            pair_start = close + 2;
+        }
+        template
+    }
+
+    /// Writes the `LabelPair`s (field 1) of the pairs `list` starts with that follow the
+    /// template; returns where the others start (past the `,` after the last one written), as
+    /// the byte-by-byte reader would go on.
+    #[inline]
+    pub(crate) fn write(&self, out: &mut Vec<u8>, list: &[u8]) -> usize {
+        let mut pos = 0;
+        for pair in self.pairs.iter().take(self.len) {
+            if pos + pair.text_len > list.len()
+                || chunk_at(list, pos) & pair.masks[0] != pair.text[0]
+                || (pair.text_len > 8 && chunk_at(list, pos + 8) & pair.masks[1] != pair.text[1])
+            {
+                break;
+            }
+            let Some(written) = pair.write(out, list, pos + pair.text_len) else {
+                break;
+            };
+            pos = written;
+        }
+        if pos > 0 && list.get(pos) == Some(&b',') {
+            pos += 1;
+        }
+        pos
+    }
+}
+
+impl TemplatePair {
+    /// Writes the pair whose value starts at `value` in `list`, if it holds no `\` and is at
+    /// most [`TEMPLATE_VALUE`] bytes; returns where its closing quote ends.
+    ///
+    /// The pair is assembled on the stack: the chunks the closing quote is looked for in are
+    /// stored after the head as they are read, and the whole is appended in one copy.
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>, list: &[u8], value: usize) -> Option<usize> {
+        let mut bytes = [0; 16 + TEMPLATE_VALUE + CHUNK];
+        bytes[..16].copy_from_slice(&self.head);
+        let value_start = self.name_len + 6;
+        let mut from = value;
+        let close = loop {
+            if from >= list.len() {
+                return None;
+            }
+            let chunk = chunk_at(list, from);
+            let slot = value_start + (from - value);
+            bytes
+                .get_mut(slot..slot + CHUNK)?
+                .copy_from_slice(&chunk.to_le_bytes());
+            let found = first_quote_or_escape(chunk);
+            if found != 0 {
+                let at = from + found.trailing_zeros() as usize / 8;
+                if list.get(at) != Some(&b'"') {
+                    return None;
+                }
+                break at;
+            }
+            from += CHUNK;
+        };
+        let value_len = close - value;
+        if value_len > TEMPLATE_VALUE {
+            return None;
+        }
+        bytes[1] = (self.name_len + 4 + value_len) as u8;
+        if let Some(len) = bytes.get_mut(self.name_len + 5) {
+            *len = value_len as u8;
+        }
+        let start = out.len();
+        out.extend_from_slice(&bytes);
+        out.truncate(start + value_start + value_len);
+        Some(close + 1)
     }
 }
 
@@ -155,15 +325,19 @@ fn chunk_at(list: &[u8], start: usize) -> u64 {
     }
 }
 
-const LOW_SEVEN: u64 = u64::from_le_bytes([0x7f; 8]);
+const ONES: u64 = u64::from_le_bytes([1; 8]);
 
-/// The high bit of each byte of `chunk` that is `byte`, and no other bit: each byte is
-/// compared without a borrow or carry crossing into the next.
+/// The high bit of the first byte of `chunk` (lowest address) that is `"` or `\`, and maybe
+/// of some after it, or 0 when there is none: a byte equal to neither borrows nothing, so only
+/// bytes after the first one found can be flagged wrongly (cheaper than an exact comparison of each byte).
 #[inline]
-fn bytes_equal_to(chunk: u64, byte: u8) -> u64 {
-    let differs = chunk ^ u64::from_le_bytes([byte; 8]);
-    !(((differs & LOW_SEVEN) + LOW_SEVEN) | differs) & !LOW_SEVEN
+fn first_quote_or_escape(chunk: u64) -> u64 {
+    let quotes = chunk ^ u64::from_le_bytes([b'"'; 8]);
+    let escapes = chunk ^ u64::from_le_bytes([b'\\'; 8]);
+    ((quotes.wrapping_sub(ONES) & !quotes) | (escapes.wrapping_sub(ONES) & !escapes)) & !LOW_SEVEN
 }
+
+const LOW_SEVEN: u64 = u64::from_le_bytes([0x7f; 8]);
 
 #[cfg(test)]
 mod tests {
@@ -188,25 +362,30 @@ mod tests {
     }
 
     #[test]
-    fn every_byte_equal_is_found_and_no_other() {
-        for byte in [b'"', b'\\', 0, 1, 0x7f, 0x80, 0xff] {
-            for other in 0..=255u8 {
-                let chunk = [byte, other, byte, byte ^ 1, other, byte, 0, 0xff];
-                let found = bytes_equal_to(u64::from_le_bytes(chunk), byte).to_le_bytes();
-                assert_eq!(
-                    found,
-                    chunk.map(|b| if b == byte { 0x80 } else { 0 }),
-                    "{byte} {other}"
-                );
+    fn the_first_quote_or_escape_is_found() {
+        for byte in [b'"', b'\\'] {
+            for other in [0, 1, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xa2, 0xdc, 0xff] {
+                for at in 0..CHUNK {
+                    let mut chunk = [other; CHUNK];
+                    chunk[at] = byte;
+                    chunk[(at + 3) % CHUNK] = b'"';
+                    let first = chunk.iter().position(|&b| b == b'"' || b == b'\\');
+                    let found = first_quote_or_escape(u64::from_le_bytes(chunk));
+                    assert_eq!(
+                        found.trailing_zeros() as usize / 8,
+                        first.unwrap(),
+                        "{chunk:?}"
+                    );
+                }
+                assert_eq!(first_quote_or_escape(u64::from_le_bytes([other; CHUNK])), 0);
             }
         }
     }
 
-    /// Every list gives the pairs the byte-by-byte reader gives.
-    #[test]
-    fn the_fast_path_writes_what_the_escaping_path_writes() {
+    /// Lists well and badly formed, with quotes and escapes at each position around the chunks.
+    fn lists() -> Vec<String> {
         let long_value = format!("k=\"{}\",a=\"b\"", "v".repeat(200));
-        for list in [
+        [
             "",
             r#"a="1""#,
             r#"method="get",path="/api/v1/items/12345678""#,
@@ -227,12 +406,65 @@ mod tests {
             ",",
             ",,",
             long_value.as_str(),
-        ] {
+            // A `\` or `"` in a name, a `\` only in a later pair, one right after a quote.
+            r#"a\b="1""#,
+            r#"a"b="1""#,
+            r#"a="1",b="\"""#,
+            r#"abcdefg="\n""#,
+            r#"abcdef="1\",b="2""#,
+            // What a template is learnt from and then meets.
+            r#"method="get",path="/x""#,
+            r#"method="get",path="/x\"y""#,
+            r#"method="get""#,
+            r#"method="get","#,
+            r#"method="get",,path="/x""#,
+            r#"method="get",path="/x",extra="1""#,
+            r#"path="/x",method="get""#,
+            r#"methodX="1",path="/x""#,
+            r#"method="get",path=""#,
+            r#"a="1",b="2",c="3",d="4",e="5""#,
+            r#"a="1",b="2",c="3",d="4",e="\\""#,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((0..48).flat_map(|len| {
+            let value = "v".repeat(len);
+            [
+                format!(r#"name="{value}",other="{value}""#),
+                format!(r#"n="{value}\"",m="1""#),
+                format!(r#"{}="1",b="{value}""#, "k".repeat(len + 1)),
+            ]
+        }))
+        .collect()
+    }
+
+    /// Every list gives the pairs the byte-by-byte reader gives.
+    #[test]
+    fn the_fast_path_writes_what_the_escaping_path_writes() {
+        for list in lists() {
             let mut fast = Vec::new();
-            escaped_label_pairs(&mut fast, 1, list);
+            escaped_label_pairs(&mut fast, 1, &list);
             let mut slow = Vec::new();
             escaped_pairs(&mut slow, 1, list.as_bytes());
             assert_eq!(fast, slow, "{list}");
+        }
+    }
+
+    /// Whatever list a template is learnt from, every list then gives the pairs the byte-by-byte
+    /// reader gives.
+    #[test]
+    fn a_template_writes_what_the_escaping_path_writes() {
+        let lists = lists();
+        for first in &lists {
+            let template = PairTemplate::learn(first);
+            for list in &lists {
+                let mut fast = Vec::new();
+                let rest = template.write(&mut fast, list.as_bytes());
+                escaped_label_pairs(&mut fast, 1, list.get(rest..).unwrap());
+                let mut slow = Vec::new();
+                escaped_pairs(&mut slow, 1, list.as_bytes());
+                assert_eq!(fast, slow, "{first} then {list}");
+            }
         }
     }
 }

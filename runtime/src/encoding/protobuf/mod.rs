@@ -18,6 +18,7 @@ use crate::protobuf_wire::{
     Bytes, begin, begin_delimited, double_field, end, int64_field, sint64_field, string_field,
     timestamp_field, uint64_field, varint, zigzag,
 };
+pub(super) use labels::PairTemplate;
 use labels::{escaped_label_pairs, label_pair};
 
 // Field numbers of metrics.proto.
@@ -117,8 +118,29 @@ pub(super) struct ProtoSeries<'a> {
 
 impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
-    fn begin(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) -> usize {
+    #[inline]
+    fn begin(&self, out: &mut Vec<u8>, pairs: &PairTemplate, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
+        // The series of a derived family: their own list of legacy-valid names, nothing else.
+        if self.plain_labels
+            && self.const_labels.is_empty()
+            && self.labels.extra().is_none()
+            && extra.is_none()
+        {
+            let list = self.labels.escaped_list();
+            let rest = pairs.write(out, list.as_bytes());
+            if let Some(rest) = list.get(rest..).filter(|rest| !rest.is_empty()) {
+                escaped_label_pairs(out, METRIC_LABEL, rest);
+            }
+            return start;
+        }
+        self.begin_general(out, extra);
+        start
+    }
+
+    /// [`begin`](Self::begin) after the `Metric`'s tag: every label of the series.
+    #[inline(never)]
+    fn begin_general(&self, out: &mut Vec<u8>, extra: Option<(&str, &str)>) {
         for list in [self.const_labels, self.labels.escaped_list()] {
             if list.is_empty() {
                 continue;
@@ -136,17 +158,17 @@ impl ProtoSeries<'_> {
             };
             label_pair(out, METRIC_LABEL, name.as_bytes(), value.as_bytes());
         }
-        start
     }
 
     pub(super) fn counter(
         &self,
         out: &mut Vec<u8>,
+        pairs: &PairTemplate,
         value: Value,
         created: Option<Created>,
         exemplar: Option<&Exemplar>,
     ) {
-        let metric = self.begin(out, None);
+        let metric = self.begin(out, pairs, None);
         if let Some(exemplar) = exemplar {
             let counter = begin(out, METRIC_COUNTER);
             double_field(out, VALUE, as_f64(value));
@@ -171,11 +193,12 @@ impl ProtoSeries<'_> {
     pub(super) fn gauge(
         &self,
         out: &mut Vec<u8>,
+        pairs: &PairTemplate,
         value: Value,
         extra: Option<(&str, &str)>,
         untyped: bool,
     ) {
-        let metric = self.begin(out, extra);
+        let metric = self.begin(out, pairs, extra);
         let field = if untyped {
             METRIC_UNTYPED
         } else {
@@ -187,8 +210,13 @@ impl ProtoSeries<'_> {
         end(out, metric);
     }
 
-    pub(super) fn summary(&self, out: &mut Vec<u8>, sample: &SummarySample<'_>) {
-        let metric = self.begin(out, None);
+    pub(super) fn summary(
+        &self,
+        out: &mut Vec<u8>,
+        pairs: &PairTemplate,
+        sample: &SummarySample<'_>,
+    ) {
+        let metric = self.begin(out, pairs, None);
         let summary = begin(out, METRIC_SUMMARY);
         uint64_field(out, SUMMARY_COUNT, sample.count);
         double_field(out, SUMMARY_SUM, sample.sum);
@@ -203,8 +231,13 @@ impl ProtoSeries<'_> {
         end(out, metric);
     }
 
-    pub(super) fn histogram(&self, out: &mut Vec<u8>, sample: &HistogramSample<'_>) {
-        let metric = self.begin(out, None);
+    pub(super) fn histogram(
+        &self,
+        out: &mut Vec<u8>,
+        pairs: &PairTemplate,
+        sample: &HistogramSample<'_>,
+    ) {
+        let metric = self.begin(out, pairs, None);
         let histogram = begin(out, METRIC_HISTOGRAM);
         let mut count = 0;
         sample
