@@ -744,24 +744,12 @@ impl Registry {
     fn encode_all(&self, encoder: Encoder<'_>) {
         let created_lines = self.inner.open_metrics_created.load(Ordering::Relaxed);
         let mut encoder = encoder.open_metrics_created(created_lines);
-        let collectors = self
-            .inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .collectors
-            .clone();
-        for collector in &collectors {
-            collector.encode(&mut encoder);
-        }
-        #[cfg(feature = "prometheus-interop")]
-        encode_foreign(&mut encoder, &self.inner.foreign.gather());
+        self.encode_onto(&mut encoder);
         encoder.finish();
     }
 
-    /// Encodes every family onto an encoder another registry's encoding began: the exporter
-    /// toolkit serves this registry inside each scrape's own.
-    #[cfg(any(feature = "exporter", feature = "remote-write"))]
+    /// Encodes every family onto `encoder`, leaving it open: this registry's scrape, or one
+    /// inside another registry's (the exporter toolkit serves this registry in each of its own).
     pub(crate) fn encode_onto(&self, encoder: &mut Encoder<'_>) {
         let collectors = self
             .inner
