@@ -23,10 +23,13 @@
 //! cargo bench -p promexport-benches --bench large_registry -- --test    # smoke test
 //! ```
 
+mod common;
+
+use common::{PcFamily, StringLabels, labelled_series, series};
 use criterion::Criterion;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use prometheus_client_latest as prometheus_client;
-use promexport::{Counter, Family, Format, LabelSet, Metrics, Registry, Server, ServerHandle};
+use promexport::{Counter, Family, Format, Metrics, Registry, Server, ServerHandle};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -105,47 +108,14 @@ fn peak_extra<R>(scrape: impl FnOnce() -> R) -> (usize, R) {
 // ---------------------------------------------------------------------------------------------
 // The registries.
 
-const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
 const SIZES: [(&str, usize); 2] = [("100k", 100_000), ("1m", 1_000_000)];
-
-fn series(i: usize) -> (&'static str, String, u64) {
-    (
-        METHODS[i % METHODS.len()],
-        format!("/api/v1/items/{}", i / METHODS.len()),
-        i as u64 * 7,
-    )
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-struct PathLabels {
-    method: String,
-    path: String,
-}
-
-impl prometheus_client::encoding::EncodeLabelSet for PathLabels {
-    fn encode(
-        &self,
-        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        use prometheus_client::encoding::{EncodeLabelKey, EncodeLabelValue};
-        for (key, value) in [("method", &self.method), ("path", &self.path)] {
-            let mut label = encoder.encode_label();
-            let mut key_encoder = label.encode_label_key()?;
-            EncodeLabelKey::encode(&key, &mut key_encoder)?;
-            let mut value_encoder = key_encoder.encode_label_value()?;
-            EncodeLabelValue::encode(&value.as_str(), &mut value_encoder)?;
-            value_encoder.finish()?;
-        }
-        Ok(())
-    }
-}
 
 #[derive(Metrics)]
 #[metrics(prefix = "bench", no_global)]
 struct LargeMetrics {
     /// Requests served.
     #[metric(max_series = 2000000)]
-    requests: Family<PathLabels, Counter>,
+    requests: Family<StringLabels, Counter>,
 }
 
 fn promexport_registry(n: usize) -> Registry {
@@ -153,11 +123,7 @@ fn promexport_registry(n: usize) -> Registry {
     let registry = Registry::new();
     registry.register(metrics.clone()).unwrap();
     for i in 0..n {
-        let (method, path, value) = series(i);
-        let labels = PathLabels {
-            method: method.to_owned(),
-            path,
-        };
+        let (labels, value) = labelled_series(i);
         metrics.requests.get(&labels).inc_by(value);
     }
     registry
@@ -179,18 +145,11 @@ fn tikv_registry(n: usize) -> prometheus::Registry {
 }
 
 fn pc_registry(n: usize) -> prometheus_client::registry::Registry {
-    let family = prometheus_client::metrics::family::Family::<
-        PathLabels,
-        prometheus_client::metrics::counter::Counter,
-    >::default();
+    let family = PcFamily::default();
     let mut registry = prometheus_client::registry::Registry::default();
     registry.register("bench_requests", "Requests served.", family.clone());
     for i in 0..n {
-        let (method, path, value) = series(i);
-        let labels = PathLabels {
-            method: method.to_owned(),
-            path,
-        };
+        let (labels, value) = labelled_series(i);
         family.get_or_create(&labels).inc_by(value);
     }
     registry

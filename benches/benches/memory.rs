@@ -26,9 +26,12 @@
 //! Run with `cargo bench -p promexport-benches --bench memory` (arguments are ignored, so
 //! `-- --test` works and measures the same); see `benches/README.md`.
 
+mod common;
+
+use common::{HTTP_METHODS, PcFamily, StringLabels};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use prometheus_client_latest as prometheus_client;
-use promexport::{Counter, Family, Format, LabelSet, Metrics};
+use promexport::{Counter, Family, Format, Metrics};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -164,7 +167,6 @@ fn grown(after: usize, before: usize) -> usize {
 // The series.
 
 const SERIES: usize = 10_000;
-const HTTP_METHODS: [&str; 4] = ["get", "post", "put", "delete"];
 
 /// Which label sets make up the 10,000 series.
 #[derive(Clone, Copy)]
@@ -193,33 +195,6 @@ impl Shape {
             Shape::SharedPaths => format!("/api/v1/items/{}", i / HTTP_METHODS.len()),
             Shape::DistinctPaths => format!("/api/v1/items/{i}"),
         }
-    }
-}
-
-/// Two open labels, as promexport and prometheus-client take them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-struct StringLabels {
-    method: String,
-    path: String,
-}
-
-// prometheus-client's derive names `::prometheus_client`, which is its 0.22 release in this crate;
-// this is what it generates, for 0.26.
-impl prometheus_client::encoding::EncodeLabelSet for StringLabels {
-    fn encode(
-        &self,
-        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        use prometheus_client::encoding::{EncodeLabelKey, EncodeLabelValue};
-        for (key, value) in [("method", &self.method), ("path", &self.path)] {
-            let mut label_encoder = encoder.encode_label();
-            let mut key_encoder = label_encoder.encode_label_key()?;
-            EncodeLabelKey::encode(&key, &mut key_encoder)?;
-            let mut value_encoder = key_encoder.encode_label_value()?;
-            EncodeLabelValue::encode(value, &mut value_encoder)?;
-            value_encoder.finish()?;
-        }
-        Ok(())
     }
 }
 
@@ -336,11 +311,6 @@ impl Case for TikvCase {
         out
     }
 }
-
-type PcFamily = prometheus_client::metrics::family::Family<
-    StringLabels,
-    prometheus_client::metrics::counter::Counter,
->;
 
 struct PcCase {
     registry: prometheus_client::registry::Registry,

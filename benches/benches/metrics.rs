@@ -9,6 +9,8 @@
 //! `main` checks, before measuring, that every variant records and that every encoder writes
 //! the 10,000 series of `encode_10k`, and prints the size of each exposition.
 
+mod common;
+
 use criterion::{Criterion, criterion_group};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use prometheus_client_latest as prometheus_client;
@@ -28,7 +30,6 @@ const DEFAULT_BUCKETS: [f64; 11] = [
 ];
 
 const ENCODE_SERIES: usize = 10_000;
-const HTTP_METHODS: [&str; 4] = ["get", "post", "put", "delete"];
 
 // ---------------------------------------------------------------------------------------------
 // Label types.
@@ -233,16 +234,6 @@ struct EncodeMetrics {
     /// Requests served.
     #[metric(max_series = 20000)]
     requests: Family<StringLabels, Counter>,
-}
-
-/// The labels and value of series `i` of `encode_10k`.
-fn encode_series(i: usize) -> (&'static str, String, u64) {
-    let method = HTTP_METHODS[i % HTTP_METHODS.len()];
-    (
-        method,
-        format!("/api/v1/items/{}", i / HTTP_METHODS.len()),
-        i as u64 * 7,
-    )
 }
 
 fn metrics_recorder() -> (PrometheusRecorder, PrometheusHandle) {
@@ -477,7 +468,7 @@ impl EncodeFixtures {
         metrics::with_local_recorder(&recorder, || {
             metrics::describe_counter!("bench_requests_total", "Requests served.");
             for i in 0..ENCODE_SERIES {
-                let (method, path, value) = encode_series(i);
+                let (method, path, value) = common::series(i);
                 promexport_metrics
                     .requests
                     .get(&StringLabels {

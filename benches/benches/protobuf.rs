@@ -11,37 +11,24 @@
 //! `main` checks, before measuring, that both protobuf outputs decode (with prost) to the same
 //! 10,000 series, and prints each body's size.
 
+mod common;
+
+use common::{StringLabels, series};
 use criterion::{Criterion, criterion_group};
 use prometheus_client_latest::encoding::prometheus_protobuf::{
     encode_to_vec, prometheus_data_model::MetricFamily,
 };
-use promexport::{Counter, Family, Format, LabelSet, Metrics, Registry};
+use promexport::{Counter, Family, Format, Metrics, Registry};
 use prost::Message;
 use std::sync::Arc;
 
 const SERIES: usize = 10_000;
-const HTTP_METHODS: [&str; 4] = ["get", "post", "put", "delete"];
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-struct StringLabels {
-    method: String,
-    path: String,
-}
 
 #[derive(Metrics)]
 #[metrics(prefix = "bench", no_global)]
 struct EncodeMetrics {
     /// Requests served.
     requests: Family<StringLabels, Counter>,
-}
-
-fn series(i: usize) -> (&'static str, String, u64) {
-    let method = HTTP_METHODS[i % HTTP_METHODS.len()];
-    (
-        method,
-        format!("/api/v1/items/{}", i / HTTP_METHODS.len()),
-        i as u64 * 7,
-    )
 }
 
 type PcFamily = prometheus_client_latest::metrics::family::Family<

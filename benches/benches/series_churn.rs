@@ -5,19 +5,15 @@
 //!
 //! Run with `cargo bench -p promexport-benches --bench series_churn`.
 
+mod common;
+
+use common::{PcFamily, StringLabels, distinct_label_sets};
 use criterion::{Criterion, criterion_group};
-use prometheus_client_latest as prometheus_client;
-use promexport::{BorrowedLabels, Counter, Family, LabelSet, MetricConfig};
+use promexport::{BorrowedLabels, Counter, Family, MetricConfig};
 use std::borrow::Cow;
 use std::hint::black_box;
 
 const SERIES: usize = 1_000;
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
-struct StringLabels {
-    method: String,
-    path: String,
-}
 
 /// `StringLabels` borrowed: hashes like it (`&str` hashes like `String`).
 #[derive(Hash)]
@@ -38,40 +34,8 @@ impl BorrowedLabels<StringLabels> for StringLabelsRef<'_> {
     }
 }
 
-impl prometheus_client::encoding::EncodeLabelSet for StringLabels {
-    fn encode(
-        &self,
-        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        use prometheus_client::encoding::{EncodeLabelKey, EncodeLabelValue};
-        for (key, value) in [("method", &self.method), ("path", &self.path)] {
-            let mut label = encoder.encode_label();
-            let mut key_encoder = label.encode_label_key()?;
-            EncodeLabelKey::encode(&key, &mut key_encoder)?;
-            let mut value_encoder = key_encoder.encode_label_value()?;
-            EncodeLabelValue::encode(&value.as_str(), &mut value_encoder)?;
-            value_encoder.finish()?;
-        }
-        Ok(())
-    }
-}
-
-type PcFamily = prometheus_client::metrics::family::Family<
-    StringLabels,
-    prometheus_client::metrics::counter::Counter,
->;
-
-fn label_sets() -> Vec<StringLabels> {
-    (0..SERIES)
-        .map(|i| StringLabels {
-            method: ["get", "post"][i % 2].to_owned(),
-            path: format!("/api/v1/items/{i}"),
-        })
-        .collect()
-}
-
 fn filled() -> (Vec<StringLabels>, Family<StringLabels, Counter>, PcFamily) {
-    let labels = label_sets();
+    let labels = distinct_label_sets(SERIES);
     let family: Family<StringLabels, Counter> = Family::new(&MetricConfig {
         max_series: Some(SERIES),
         ..MetricConfig::DEFAULT

@@ -2,8 +2,10 @@
 //! the tokens each came from so later errors can point at them.
 
 use crate::ctxt::Ctxt;
+use crate::duration::{WrittenDuration, Zero, duration};
 use crate::summary::{self, SummarySettings};
 use crate::symbol::*;
+use std::time::Duration;
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Expr, ExprArray, Lit, LitStr, Path, UnOp};
 
@@ -59,7 +61,7 @@ pub(crate) struct Field {
     pub(crate) native: Option<Native>,
     pub(crate) summary: SummarySettings,
     /// Series of an open `Family` unused for this long are dropped at a scrape.
-    pub(crate) expire_after: Option<ExpireAfter>,
+    pub(crate) expire_after: Option<WrittenDuration>,
     pub(crate) skip: bool,
     /// `#[metric(...)]` did not parse: its error is reported, later checks of the field are moot.
     pub(crate) malformed: bool,
@@ -72,16 +74,10 @@ pub(crate) struct Native {
     pub(crate) factor: Option<f64>,
     pub(crate) zero_threshold: Option<f64>,
     pub(crate) max_buckets: Option<u32>,
-    pub(crate) min_reset: Option<u64>,
+    pub(crate) min_reset: Option<Duration>,
     pub(crate) max_zero_threshold: Option<f64>,
     pub(crate) max_exemplars: Option<usize>,
-    pub(crate) exemplar_ttl: Option<u64>,
-}
-
-/// `expire_after = "10m"`, in milliseconds, with the literal for later errors.
-pub(crate) struct ExpireAfter {
-    pub(crate) millis: u64,
-    pub(crate) literal: LitStr,
+    pub(crate) exemplar_ttl: Option<Duration>,
 }
 
 pub(crate) struct Buckets {
@@ -197,15 +193,9 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                 ),
             }
         } else if meta.path.is_ident(EXPIRE_AFTER) {
-            match meta.value()?.parse::<Lit>()? {
-                Lit::Str(literal) => match expire_after_millis(&literal.value()) {
-                    Ok(millis) => expire_after.set(&meta.path, ExpireAfter { millis, literal }),
-                    Err(message) => cx.error_spanned_by(&literal, message),
-                },
-                other => cx.error_spanned_by(
-                    &other,
-                    "`expire_after` takes a duration in a string, e.g. `expire_after = \"10m\"`",
-                ),
+            let zero = Zero::Rejected("to keep series until removed, remove `expire_after`");
+            if let Some(idle) = duration(cx, meta, EXPIRE_AFTER, zero)? {
+                expire_after.set(&meta.path, idle);
             }
         } else if meta.path.is_ident(PREINIT) {
             preinit.set(&meta.path, ());
@@ -221,7 +211,12 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
             if meta.path.is_ident(QUANTILES) {
                 quantiles.set(&meta.path, summary::objectives(cx, meta)?);
             } else if meta.path.is_ident(MAX_AGE) {
-                max_age.set(&meta.path, summary::max_age(cx, meta)?);
+                let zero = Zero::Rejected(
+                    "a summary's quantiles are over the last `max_age` of observations, e.g. `max_age = \"10m\"`",
+                );
+                if let Some(window) = duration(cx, meta, MAX_AGE, zero)? {
+                    max_age.set(&meta.path, window.value);
+                }
             } else if meta.path.is_ident(AGE_BUCKETS) {
                 age_buckets.set(&meta.path, summary::positive(cx, meta, AGE_BUCKETS, 5)?);
             } else {
@@ -308,15 +303,15 @@ pub(crate) fn native_options(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<N
                         "`max_exemplars` is a number of exemplars, 0 for none, e.g. `max_exemplars = 10`",
                     ),
                 }
-            } else if key.is_ident(MIN_RESET) || key.is_ident(EXEMPLAR_TTL) {
-                let text: LitStr = option.value()?.parse()?;
-                match parse_duration(&text.value()) {
-                    Some(nanos) if key.is_ident(MIN_RESET) => min_reset.set(key, nanos),
-                    Some(nanos) => exemplar_ttl.set(key, nanos),
-                    None => cx.error_spanned_by(
-                        &text,
-                        "expected a duration such as \"1h\", \"90s\", \"1h30m\" or \"500ms\" (units: ms, s, m, h, d), or \"0\" for never",
-                    ),
+            } else if key.is_ident(MIN_RESET) {
+                let zero = Zero::Allowed("or `\"0\"` to never reset");
+                if let Some(written) = duration(cx, &option, MIN_RESET, zero)? {
+                    min_reset.set(key, written.value);
+                }
+            } else if key.is_ident(EXEMPLAR_TTL) {
+                let zero = Zero::Allowed("or `\"0\"` to always replace the oldest exemplar");
+                if let Some(written) = duration(cx, &option, EXEMPLAR_TTL, zero)? {
+                    exemplar_ttl.set(key, written.value);
                 }
             } else {
                 return Err(unknown_key(&option, NATIVE, NATIVE_KEYS));
@@ -334,93 +329,6 @@ pub(crate) fn native_options(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<N
         max_exemplars: max_exemplars.get(),
         exemplar_ttl: exemplar_ttl.get(),
     })
-}
-
-/// Nanoseconds in `"1h30m"`, `"90s"`, `"500ms"` or `"0"`.
-fn parse_duration(text: &str) -> Option<u64> {
-    if text == "0" {
-        return Some(0);
-    }
-    let mut nanos: u64 = 0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let amount: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_length = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit: u64 = match &rest[..unit_length] {
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            "d" => 86_400_000_000_000,
-            _ => return None,
-        };
-        rest = &rest[unit_length..];
-        nanos = nanos.checked_add(amount.checked_mul(unit)?)?;
-    }
-    Some(nanos)
-}
-
-/// Milliseconds of a duration such as `"90s"`, `"10m"` or `"1h30m"`: whole numbers, each with
-/// a unit of `ms`, `s`, `m`, `h` or `d`; the error says how to write it.
-fn expire_after_millis(text: &str) -> Result<u64, String> {
-    const FORMAT: &str =
-        "write a whole number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `\"10m\"` or `\"1h30m\"`";
-    if text.trim().is_empty() {
-        return Err(format!("`expire_after` needs a duration: {FORMAT}"));
-    }
-    let mut millis: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let (number, after) = rest.split_at(digits);
-        let unit_len = after.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let (unit, after) = after.split_at(unit_len);
-        let not_a_duration = || format!("`expire_after = \"{text}\"` is not a duration: {FORMAT}");
-        let Ok(number) = number.parse::<u64>() else {
-            return Err(not_a_duration());
-        };
-        let scale: u64 = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" if after.is_empty() => {
-                return Err(format!(
-                    "`expire_after = \"{text}\"` has a number without a unit: {FORMAT}"
-                ));
-            }
-            "" => return Err(not_a_duration()),
-            other => {
-                return Err(format!(
-                    "`expire_after` does not know the unit `{other}`: {FORMAT}"
-                ));
-            }
-        };
-        millis = number
-            .checked_mul(scale)
-            .and_then(|part| millis.checked_add(part))
-            .ok_or_else(|| {
-                format!("`expire_after = \"{text}\"` is too long; use at most a few years")
-            })?;
-        rest = after;
-    }
-    if millis == 0 {
-        return Err(
-            "`expire_after` must be longer than zero; to keep series until removed, remove `expire_after`"
-                .to_owned(),
-        );
-    }
-    Ok(millis)
 }
 
 /// Upper bounds of `buckets = [...]`: numbers, strictly increasing, finite.
@@ -552,29 +460,4 @@ pub(crate) fn label_set_container(
 /// `#[label(crate = path)]` on a `LabelValue` enum.
 pub(crate) fn label_container(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
     label_key(cx, attrs, CRATE, LABEL_CONTAINER_KEYS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::expire_after_millis;
-
-    #[test]
-    fn durations_are_whole_numbers_with_units() {
-        assert_eq!(expire_after_millis("10m"), Ok(600_000));
-        assert_eq!(expire_after_millis("1h30m"), Ok(5_400_000));
-        assert_eq!(expire_after_millis("250ms"), Ok(250));
-        assert_eq!(expire_after_millis("2d"), Ok(172_800_000));
-        for bad in [
-            "",
-            "10",
-            "1.5h",
-            "10min",
-            "soon",
-            "0s",
-            "m",
-            "99999999999999999999d",
-        ] {
-            assert!(expire_after_millis(bad).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -80,8 +80,8 @@ fn metrics_impl(model: &MetricsStruct) -> TokenStream {
         let summary = summary_options(krate, &field.summary);
         let expire_after = match &field.expire_after {
             Some(expire_after) => {
-                let millis = expire_after.millis;
-                quote!(#private::Some(#private::Duration::from_millis(#millis)))
+                let idle = duration(&quote!(#private::Duration), expire_after.value);
+                quote!(#private::Some(#idle))
             }
             None => quote!(#private::None),
         };
@@ -238,7 +238,6 @@ pub(crate) fn native_options_with(
     let options = quote!(#krate::NativeHistogramOptions);
     let mut settings = Vec::new();
     if let Some(native) = native {
-        let duration = |nanos: u64| quote!(::core::time::Duration::from_nanos(#nanos));
         if let Some(factor) = native.factor {
             settings.push(quote!(factor: #factor,));
         }
@@ -248,8 +247,9 @@ pub(crate) fn native_options_with(
         if let Some(limit) = native.max_buckets {
             settings.push(quote!(max_buckets: #limit,));
         }
-        if let Some(nanos) = native.min_reset {
-            let min_reset = duration(nanos);
+        let duration_type = quote!(::core::time::Duration);
+        if let Some(value) = native.min_reset {
+            let min_reset = duration(&duration_type, value);
             settings.push(quote!(min_reset: #min_reset,));
         }
         if let Some(threshold) = native.max_zero_threshold {
@@ -258,8 +258,8 @@ pub(crate) fn native_options_with(
         if let Some(limit) = native.max_exemplars {
             settings.push(quote!(max_exemplars: #limit,));
         }
-        if let Some(nanos) = native.exemplar_ttl {
-            let ttl = duration(nanos);
+        if let Some(value) = native.exemplar_ttl {
+            let ttl = duration(&duration_type, value);
             settings.push(quote!(exemplar_ttl: #ttl,));
         }
     }
@@ -462,8 +462,9 @@ fn summary_options(krate: &syn::Path, settings: &SummarySettings) -> TokenStream
             .map(|(quantile, error)| quote!((#quantile, #error)));
         fields.push(quote!(objectives: &[#(#pairs),*]));
     }
-    if let Some((seconds, nanos)) = settings.max_age {
-        fields.push(quote!(max_age: #private::Duration::new(#seconds, #nanos)));
+    if let Some(value) = settings.max_age {
+        let max_age = duration(&quote!(#private::Duration), value);
+        fields.push(quote!(max_age: #max_age));
     }
     if let Some(age_buckets) = settings.age_buckets {
         fields.push(quote!(age_buckets: #age_buckets));
@@ -671,4 +672,10 @@ pub(crate) fn label_value(input: &DeriveInput) -> TokenStream {
             }
         }
     }
+}
+
+/// `value` as a constant expression of `duration_type`, a path to `core::time::Duration`.
+fn duration(duration_type: &TokenStream, value: std::time::Duration) -> TokenStream {
+    let (seconds, nanos) = (value.as_secs(), value.subsec_nanos());
+    quote!(#duration_type::new(#seconds, #nanos))
 }

@@ -3,6 +3,7 @@
 
 mod attr;
 mod ctxt;
+mod duration;
 mod expand;
 mod fallback;
 mod instrument;

@@ -33,7 +33,7 @@ pub(crate) struct MetricField<'a> {
     pub(crate) preinit: bool,
     pub(crate) native: Option<Native>,
     pub(crate) summary: SummarySettings,
-    pub(crate) expire_after: Option<crate::attr::ExpireAfter>,
+    pub(crate) expire_after: Option<crate::duration::WrittenDuration>,
 }
 
 pub(crate) fn default_crate() -> Path {

@@ -50,23 +50,31 @@ pub trait Collect: Send + Sync + 'static {
     }
 }
 
-impl<C: Collect + ?Sized> Collect for Arc<C> {
-    fn describe(&self) -> Vec<FamilyDescription> {
-        (**self).describe()
-    }
-    fn encode(&self, encoder: &mut Encoder<'_>) {
-        (**self).encode(encoder);
-    }
-    fn declared_by(&self, index: usize) -> Option<String> {
-        (**self).declared_by(index)
-    }
-    fn is_enabled(&self) -> bool {
-        (**self).is_enabled()
-    }
-    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
-        (**self).label_names(index)
-    }
+/// A collector behind a pointer is the collector pointed to: every method forwards, so none of
+/// the defaults of the trait hides one the collector overrides.
+macro_rules! forward_collect {
+    ($($pointer:ty),*) => {$(
+        impl<C: Collect + ?Sized> Collect for $pointer {
+            fn describe(&self) -> Vec<FamilyDescription> {
+                (**self).describe()
+            }
+            fn encode(&self, encoder: &mut Encoder<'_>) {
+                (**self).encode(encoder);
+            }
+            fn declared_by(&self, index: usize) -> Option<String> {
+                (**self).declared_by(index)
+            }
+            fn is_enabled(&self) -> bool {
+                (**self).is_enabled()
+            }
+            fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+                (**self).label_names(index)
+            }
+        }
+    )*};
 }
+
+forward_collect!(Arc<C>, &'static C);
 
 /// Two collectors served as one, the first's families before the second's: what a
 /// `probe` handler (`Exporter::probe`, feature `exporter`) or a collector returns when it reads
@@ -119,24 +127,6 @@ impl<A: Collect, B: Collect> Collect for (A, B) {
     }
     fn is_enabled(&self) -> bool {
         self.0.is_enabled() || self.1.is_enabled()
-    }
-}
-
-impl<C: Collect + ?Sized> Collect for &'static C {
-    fn describe(&self) -> Vec<FamilyDescription> {
-        (**self).describe()
-    }
-    fn encode(&self, encoder: &mut Encoder<'_>) {
-        (**self).encode(encoder);
-    }
-    fn declared_by(&self, index: usize) -> Option<String> {
-        (**self).declared_by(index)
-    }
-    fn is_enabled(&self) -> bool {
-        (**self).is_enabled()
-    }
-    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
-        (**self).label_names(index)
     }
 }
 
@@ -754,24 +744,12 @@ impl Registry {
     fn encode_all(&self, encoder: Encoder<'_>) {
         let created_lines = self.inner.open_metrics_created.load(Ordering::Relaxed);
         let mut encoder = encoder.open_metrics_created(created_lines);
-        let collectors = self
-            .inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .collectors
-            .clone();
-        for collector in &collectors {
-            collector.encode(&mut encoder);
-        }
-        #[cfg(feature = "prometheus-interop")]
-        encode_foreign(&mut encoder, &self.inner.foreign.gather());
+        self.encode_onto(&mut encoder);
         encoder.finish();
     }
 
-    /// Encodes every family onto an encoder another registry's encoding began: the exporter
-    /// toolkit serves this registry inside each scrape's own.
-    #[cfg(any(feature = "exporter", feature = "remote-write"))]
+    /// Encodes every family onto `encoder`, leaving it open: this registry's scrape, or one
+    /// inside another registry's (the exporter toolkit serves this registry in each of its own).
     pub(crate) fn encode_onto(&self, encoder: &mut Encoder<'_>) {
         let collectors = self
             .inner

@@ -346,74 +346,47 @@ impl FamilyEncoder<'_> {
 
     /// A gauge series.
     pub fn gauge<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
-        #[cfg(feature = "remote-write")]
-        if let Some(sink) = self.sink.as_deref_mut() {
-            let none = series_sink::SampleExtras::NONE;
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
-            return;
-        }
-        let labels = labels.into();
-        match self.proto(labels) {
-            Some(series) => series.gauge(self.out, &self.pairs, value, None, false),
-            None => self.text.line(self.out, "", labels, None, value, None),
-        }
+        self.single_sample(labels.into(), "", None, value, false);
     }
 
     /// A series of unknown type (untyped).
     pub fn unknown<'l>(&mut self, labels: impl Into<Labels<'l>>, value: Value) {
-        #[cfg(feature = "remote-write")]
-        if let Some(sink) = self.sink.as_deref_mut() {
-            let none = series_sink::SampleExtras::NONE;
-            series_sink::sample(sink, &self.text, "", labels.into(), None, value, none);
-            return;
-        }
-        let labels = labels.into();
-        match self.proto(labels) {
-            Some(series) => series.gauge(self.out, &self.pairs, value, None, true),
-            None => self.text.line(self.out, "", labels, None, value, None),
-        }
+        self.single_sample(labels.into(), "", None, value, true);
     }
 
     /// An info series: `<name>_info{labels} 1` (a gauge in protobuf, as client_golang has it).
     pub fn info<'l>(&mut self, labels: impl Into<Labels<'l>>) {
-        #[cfg(feature = "remote-write")]
-        if let Some(sink) = self.sink.as_deref_mut() {
-            series_sink::sample(
-                sink,
-                &self.text,
-                "_info",
-                labels.into(),
-                None,
-                Value::U64(1),
-                series_sink::SampleExtras::NONE,
-            );
-            return;
-        }
-        let labels = labels.into();
-        let one = Value::U64(1);
-        match self.proto(labels) {
-            Some(series) => series.gauge(self.out, &self.pairs, one, None, false),
-            None => self.text.line(self.out, "_info", labels, None, one, None),
-        }
+        self.single_sample(labels.into(), "_info", None, Value::U64(1), false);
     }
 
     /// One state of a state set: `<name>{labels,<name>="<state>"}`, 1 when `active` (a gauge in
     /// protobuf). `state` is raw (escaped here).
     pub fn state<'l>(&mut self, labels: impl Into<Labels<'l>>, state: &str, active: bool) {
+        let extra = Some((self.text.name, state));
+        let value = Value::U64(u64::from(active));
+        self.single_sample(labels.into(), "", extra, value, false);
+    }
+
+    /// A series of one sample with neither created time nor exemplar: `<name><suffix>` in the
+    /// text formats, a gauge in protobuf (untyped with `untyped`).
+    #[inline]
+    fn single_sample(
+        &mut self,
+        labels: Labels<'_>,
+        suffix: &str,
+        extra: Option<(&str, &str)>,
+        value: Value,
+        untyped: bool,
+    ) {
         #[cfg(feature = "remote-write")]
         if let Some(sink) = self.sink.as_deref_mut() {
-            let extra = Some((self.text.name, state));
-            let value = Value::U64(u64::from(active));
             let none = series_sink::SampleExtras::NONE;
-            series_sink::sample(sink, &self.text, "", labels.into(), extra, value, none);
+            series_sink::sample(sink, &self.text, suffix, labels, extra, value, none);
             return;
         }
-        let labels = labels.into();
-        let value = Value::U64(u64::from(active));
-        let extra = Some((self.text.name, state));
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, &self.pairs, value, extra, false),
-            None => self.text.line(self.out, "", labels, extra, value, None),
+            Some(series) => series.gauge(self.out, &self.pairs, value, extra, untyped),
+            None => self.text.line(self.out, suffix, labels, extra, value, None),
         }
     }
 

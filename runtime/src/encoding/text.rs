@@ -259,11 +259,7 @@ impl TextFamily<'_> {
         sample
             .buckets
             .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
-                let le = if bucket.upper_bound.is_finite() {
-                    bound_text.format_finite(bucket.upper_bound)
-                } else {
-                    "+Inf"
-                };
+                let le = bound_label(&mut bound_text, bucket.upper_bound);
                 saw_infinity = bucket.upper_bound == f64::INFINITY;
                 count = bucket.cumulative_count;
                 let value = Value::U64(count);
@@ -304,13 +300,8 @@ impl TextFamily<'_> {
         sample
             .buckets
             .for_each_bucket(&mut |bucket: ClassicBucket<'_>| {
-                let le = if bucket.upper_bound.is_finite() {
-                    bound_text.format_finite(bucket.upper_bound)
-                } else {
-                    "+Inf"
-                };
                 count = bucket.cumulative_count;
-                let le = Some(("le", le));
+                let le = Some(("le", bound_label(&mut bound_text, bucket.upper_bound)));
                 self.line(out, "_bucket", labels, le, Value::U64(count), None);
             });
         if self.format == Format::OpenMetrics {
@@ -335,6 +326,15 @@ impl TextFamily<'_> {
         self.line(out, "_sum", labels, None, Value::F64(sample.sum), None);
         self.line(out, "_count", labels, None, Value::U64(sample.count), None);
         self.created(out, labels, sample.created);
+    }
+}
+
+/// The `le` label of a bucket: its upper bound written by `ryu`, or `+Inf` for the last.
+fn bound_label(text: &mut ryu::Buffer, upper_bound: f64) -> &str {
+    if upper_bound.is_finite() {
+        text.format_finite(upper_bound)
+    } else {
+        "+Inf"
     }
 }
 

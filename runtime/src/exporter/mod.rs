@@ -68,11 +68,12 @@ pub use flags::{Flags, LogFormat, LogLevel};
 pub use probe::{DEFAULT_MODULE, ProbeError, ProbeRequest};
 
 use crate::collector::named::{BoxError, Collectors, NamedCollector, ScrapeReport};
-use crate::collector::{collection_timeout, own_collections};
+use crate::collector::own_collections;
 use crate::encoding::Encoder;
 use crate::registry::{Collect, FamilyDescription};
 use crate::serve::handler::{
-    accepts_gzip, exposition_response, method_not_allowed, plain, query_values, selected_names,
+    accepts_gzip, announced_timeout, exposition_response, header_text, method_not_allowed, plain,
+    query_values, selected_names,
 };
 use crate::serve::{Answer, Mounted, RouteFn, RouteFuture};
 use crate::{Error, Format, Registry, Server};
@@ -649,19 +650,9 @@ impl<C: Send + Sync + 'static> Scraping<C> {
             Err(refusal) => return owned_plain(StatusCode::BAD_REQUEST, format!("{refusal}\n")),
         };
         let names = selected_names(query);
-        let header_text = |name: header::HeaderName| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let announced = collection_timeout(&header_text(header::HeaderName::from_static(
-            "x-prometheus-scrape-timeout-seconds",
-        )));
-        let negotiated = Format::negotiate(&header_text(header::ACCEPT));
-        let gzip = accepts_gzip(&header_text(header::ACCEPT_ENCODING));
+        let announced = announced_timeout(&request);
+        let negotiated = Format::negotiate(header_text(&request, header::ACCEPT));
+        let gzip = accepts_gzip(header_text(&request, header::ACCEPT_ENCODING));
         let exposition = own_collections(async {
             let process_wide = crate::registry();
             process_wide.collect(announced).await;

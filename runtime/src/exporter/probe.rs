@@ -2,12 +2,14 @@
 //! probes one target into a registry of its own and answers with its metrics and
 //! `probe_success` / `probe_duration_seconds`, within the deadline Prometheus announces.
 
-use crate::collector::collection_timeout;
 use crate::collector::named::{BoxError, Produced};
 use crate::encoding::{Encoder, Labels, Value};
 use crate::metrics::MetricKind;
 use crate::registry::{Collect, FamilyDescription};
-use crate::serve::handler::{exposition_response, method_not_allowed, plain, query_values};
+use crate::serve::handler::{
+    accepts_gzip, announced_timeout, exposition_response, header_text, method_not_allowed, plain,
+    query_values,
+};
 use crate::serve::{Answer, RouteFuture};
 use crate::{Error, Format, Registry};
 use http_body_util::Full;
@@ -317,18 +319,7 @@ where
             );
         };
         let debug = first("debug").is_some_and(|debug| debug == "true");
-        let header_text = |name: header::HeaderName| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let deadline = collection_timeout(&header_text(header::HeaderName::from_static(
-            "x-prometheus-scrape-timeout-seconds",
-        )))
-        .unwrap_or(DEFAULT_DEADLINE);
+        let deadline = announced_timeout(request).unwrap_or(DEFAULT_DEADLINE);
         let _permit = match self.probes.get().and_then(Option::as_ref) {
             Some(probes) => match probes.try_acquire() {
                 Ok(permit) => Some(permit),
@@ -400,9 +391,8 @@ where
             );
             return owned_plain(StatusCode::OK, text);
         }
-        let accept = header_text(header::ACCEPT);
-        let negotiated = Format::negotiate(&accept);
-        let gzip = crate::serve::handler::accepts_gzip(&header_text(header::ACCEPT_ENCODING));
+        let negotiated = Format::negotiate(header_text(request, header::ACCEPT));
+        let gzip = accepts_gzip(header_text(request, header::ACCEPT_ENCODING));
         let mut exposition = Vec::new();
         registry.encode_escaped(negotiated.format, negotiated.escaping, &mut exposition, &[]);
         exposition_response(

@@ -59,24 +59,32 @@ pub(crate) struct ScrapeRequest {
     pub(crate) selected: Vec<String>,
 }
 
+/// The value of header `name` as text; empty when it is missing or not visible ASCII.
+pub(crate) fn header_text<B>(request: &Request<B>, name: impl header::AsHeaderName) -> &str {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value: &HeaderValue| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The time a collection may take within this scrape, from the timeout Prometheus announces
+/// in `X-Prometheus-Scrape-Timeout-Seconds`; `None` without one.
+pub(crate) fn announced_timeout<B>(request: &Request<B>) -> Option<std::time::Duration> {
+    collection_timeout(header_text(request, "x-prometheus-scrape-timeout-seconds"))
+}
+
 impl ScrapeRequest {
     pub(crate) fn read<B>(request: &Request<B>) -> Self {
-        let header_text = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|value: &HeaderValue| value.to_str().ok())
-                .unwrap_or_default()
-        };
-        let negotiated = Format::negotiate(header_text(header::ACCEPT.as_str()));
+        let negotiated = Format::negotiate(header_text(request, header::ACCEPT));
         ScrapeRequest {
             allowed: request.method() == Method::GET || request.method() == Method::HEAD,
             head_only: request.method() == Method::HEAD,
             format: negotiated.format,
             escaping: negotiated.escaping,
             content_type: negotiated.content_type,
-            gzip: accepts_gzip(header_text(header::ACCEPT_ENCODING.as_str())),
-            timeout: collection_timeout(header_text("x-prometheus-scrape-timeout-seconds")),
+            gzip: accepts_gzip(header_text(request, header::ACCEPT_ENCODING)),
+            timeout: announced_timeout(request),
             selected: selected_names(request.uri().query().unwrap_or_default()),
         }
     }
