@@ -119,8 +119,7 @@ impl<A: Collect, B: Collect> Collect for (A, B) {
         }
     }
     fn declared_by(&self, index: usize) -> Option<String> {
-        let first = self.0.describe().len();
-        match index.checked_sub(first) {
+        match second_index(&self.0, index) {
             None => self.0.declared_by(index),
             Some(index) => self.1.declared_by(index),
         }
@@ -128,6 +127,18 @@ impl<A: Collect, B: Collect> Collect for (A, B) {
     fn is_enabled(&self) -> bool {
         self.0.is_enabled() || self.1.is_enabled()
     }
+    fn label_names(&self, index: usize) -> Option<Vec<Cow<'static, str>>> {
+        match second_index(&self.0, index) {
+            None => self.0.label_names(index),
+            Some(index) => self.1.label_names(index),
+        }
+    }
+}
+
+/// Where the family at `index` of a pair's description is: `None` for the `first` collector's,
+/// else its index among the second's.
+fn second_index(first: &impl Collect, index: usize) -> Option<usize> {
+    index.checked_sub(first.describe().len())
 }
 
 /// ``field `name` of `type_name` `` for the field at `index`: what `#[derive(Metrics)]`

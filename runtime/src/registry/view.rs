@@ -284,6 +284,21 @@ mod tests {
             let error = view.register(Latency::new()).unwrap_err();
             assert!(matches!(error, Error::LabelConflict { .. }), "{error:?}");
         }
+        // In a pair too, whichever of the two has the label.
+        for error in [
+            tenant
+                .register((Requests::new(), Latency::new()))
+                .unwrap_err(),
+            tenant
+                .register((Latency::new(), Requests::new()))
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(&error, Error::LabelConflict { label, family: Some(family) }
+                    if label == "tenant" && family == "requests"),
+                "{error:?}"
+            );
+        }
         let twice = tenant.with_const_labels(&[("tenant", "b")]).unwrap_err();
         assert!(matches!(twice, Error::LabelConflict { family: None, .. }));
         for label in ["", "__tenant"] {
