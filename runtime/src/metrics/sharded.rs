@@ -50,6 +50,7 @@ thread_local! {
     static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+#[inline]
 pub(super) fn shard_of_this_thread() -> usize {
     SHARD.with(|shard| {
         let mut index = shard.get();

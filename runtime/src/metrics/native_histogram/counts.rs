@@ -10,17 +10,23 @@
 //! leaves its slot. [`settle`](Counts::settle) then moves such late counts where the current
 //! layout puts them.
 
+use super::super::sharded::shard_of_this_thread;
 use super::buckets::SparseBuckets;
 use super::schema::{MAX_SCHEMA, MIN_SCHEMA, bucket_key, upper_bound};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// What every observation writes, on a cache line of its own: observations on another thread
-/// then do not take the line that holds what they read (the layout, the tables).
+/// How many parts the sum is kept in. The sum is the one count every observation writes, and
+/// with a compare-and-swap (there is no atomic float add) that fails and retries whenever
+/// another thread took the line meanwhile: threads given different parts never share it.
+/// A part costs a cache line; a native histogram's bucket tables are kilobytes.
+const SUM_PARTS: usize = 4;
+
+/// One part of the sum, on a cache line of its own: observations on another thread then do not
+/// take the line that holds what they read (the layout, the tables), nor each other's.
+#[derive(Default)]
 #[repr(align(128))]
-struct Written {
-    sum_bits: AtomicU64,
-}
+struct SumPart(AtomicU64);
 
 /// Written by zero and NaN observations only, away from the sum.
 #[repr(align(128))]
@@ -48,7 +54,9 @@ impl Layer {
 const LAYERS: usize = (MAX_SCHEMA - MIN_SCHEMA + 1) as usize;
 
 pub(super) struct Counts {
-    written: Written,
+    /// The sum, in parts by thread: observed on one thread, it is in one part, the others hold
+    /// +0.0, so the total is exactly what one float would hold.
+    sum: [SumPart; SUM_PARTS],
     rare: Rare,
     /// The current schema (low 32 bits) and epoch (high 32 bits: resets since creation, from 1,
     /// skipping 0 when it wraps). Changed only under the histogram's `layout` lock.
@@ -81,9 +89,7 @@ impl Counts {
         slots: usize,
     ) -> Self {
         Counts {
-            written: Written {
-                sum_bits: AtomicU64::new(0),
-            },
+            sum: Default::default(),
             rare: Rare {
                 zero_count: AtomicU64::new(0),
                 nan_count: AtomicU64::new(0),
@@ -135,7 +141,7 @@ impl Counts {
         native: bool,
         max_buckets: u32,
     ) -> bool {
-        add_to_sum(&self.written.sum_bits, value);
+        add_to_sum(&self.sum[shard_of_this_thread() % SUM_PARTS].0, value);
         let mut over = false;
         if !native {
             self.rare.nan_count.fetch_add(1, Ordering::Release);
@@ -184,7 +190,9 @@ impl Counts {
             .sum();
         Read {
             count: nan_count + zero_count + in_buckets,
-            sum: f64::from_bits(self.written.sum_bits.load(Ordering::Relaxed)),
+            sum: (self.sum.iter())
+                .map(|part| f64::from_bits(part.0.load(Ordering::Relaxed)))
+                .sum(),
             classic,
             schema,
             zero_threshold: self.zero_threshold(),
@@ -234,7 +242,9 @@ impl Counts {
     /// holds `layout`). Observations that race it may be kept, in part (e.g. in their bucket
     /// but not in the sum), or not.
     pub(super) fn reset(&self, schema: i32, zero_threshold: f64) {
-        self.written.sum_bits.store(0, Ordering::Relaxed);
+        for part in &self.sum {
+            part.0.store(0, Ordering::Relaxed);
+        }
         self.rare.zero_count.store(0, Ordering::Relaxed);
         self.rare.nan_count.store(0, Ordering::Relaxed);
         for bucket in &self.classic {

@@ -14,7 +14,10 @@
 //! scrape or a change of layout can wait for the observations in flight. Here an observation
 //! costs what a classic one does, two atomic read-modify-writes (the sum's compare-and-swap and
 //! the count of its bucket; a third for its classic bucket when there are classic buckets), and
-//! nothing waits for it (see `counts.rs`):
+//! nothing waits for it (see `counts.rs`). The sum is kept in four parts, each on its own cache
+//! line, a thread adding to one of them: threads observing at once then do not retry each
+//! other's compare-and-swap (two threads on one histogram: 68-70 ns a pair of observations with
+//! one sum, 22-40 ns with four parts; `benches/README.md`):
 //!
 //! - A scrape reads the classic counts, then the native ones, then the sum. Its `count` is the
 //!   sum of the native counts it read (zero bucket, buckets, NaN), so `count == zero_count +`
