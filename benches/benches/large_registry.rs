@@ -202,30 +202,6 @@ fn gzip(text: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-/// `handle_request` polled to completion: the whole body, then gzip (no collectors, so it is
-/// ready at its first poll).
-fn promexport_handler_gzip(registry: &Registry) -> hyper::body::Bytes {
-    let request = hyper::Request::get("/metrics")
-        .header("accept-encoding", "gzip")
-        .body(())
-        .unwrap();
-    let mut future = std::pin::pin!(promexport::handle_request(registry, &request));
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(response) => {
-            let body = response.into_body();
-            let mut body = std::pin::pin!(body);
-            match hyper::body::Body::poll_frame(body.as_mut(), &mut context) {
-                std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap(),
-                _ => panic!("a whole body"),
-            }
-        }
-        std::task::Poll::Pending => panic!("a registry without collectors answers at once"),
-    }
-}
-
-use std::future::Future as _;
-
 fn server(registry: Registry) -> ServerHandle {
     Server::bind("127.0.0.1:0")
         .unwrap()
@@ -300,7 +276,8 @@ fn memory_table() {
             // Warm: the first encoding sizes its buffer from nothing; a scrape's from the last.
             let text = promexport_text(&registry);
             let (plain, _) = peak_extra(|| black_box(promexport_text(&registry)).len());
-            let (gzip, _) = peak_extra(|| black_box(promexport_handler_gzip(&registry)).len());
+            let (gzip, _) =
+                peak_extra(|| black_box(common::scrape_body(&registry, None, true)).len());
             row(
                 "promexport",
                 "`Registry::encode`; `handle_request` (whole, then gzip)",
@@ -375,7 +352,7 @@ fn encode_groups(c: &mut Criterion) {
             let encode = || promexport_text(&registry).len();
             let served_plain = || scrape(addr, false);
             let served_gzip = || scrape(addr, true);
-            let whole_gzip = || promexport_handler_gzip(&registry).len();
+            let whole_gzip = || common::scrape_body(&registry, None, true).len();
             bench_library(
                 c,
                 size,

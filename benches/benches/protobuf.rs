@@ -8,6 +8,9 @@
 //! crate, would be unified into the `prometheus` that promexport's `prometheus-interop` builds
 //! with, replacing the plain data model that promexport's foreign collectors read.
 //!
+//! `*_gzip`: a whole scrape as `handle_request` answers it, negotiated from what Prometheus
+//! sends, encoded and gzipped (what a user pays per scrape).
+//!
 //! `main` checks, before measuring, that both protobuf outputs decode (with prost) to the same
 //! 10,000 series, and prints each body's size.
 
@@ -20,6 +23,7 @@ use prometheus_client_latest::encoding::prometheus_protobuf::{
 };
 use promexport::{Counter, Family, Format, Metrics, Registry};
 use prost::Message;
+use std::io::Read as _;
 use std::sync::Arc;
 
 const SERIES: usize = 10_000;
@@ -114,6 +118,23 @@ fn check(fixtures: &Fixtures) {
         pc.len(),
         text.len()
     );
+    let gzipped = |accept| common::scrape_body(&fixtures.promexport, Some(accept), true).len();
+    let mut gunzipped = Vec::new();
+    let body = common::scrape_body(
+        &fixtures.promexport,
+        Some(common::PROMETHEUS_3_ACCEPT),
+        true,
+    );
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut gunzipped)
+        .expect("a gzip body");
+    assert_eq!(gunzipped, promexport, "Prometheus 3's Accept gets protobuf");
+    println!(
+        "gzipped: protobuf {} B, OpenMetrics {} B, text {} B",
+        gzipped(common::PROMETHEUS_3_ACCEPT),
+        gzipped(common::OPENMETRICS_ACCEPT),
+        gzipped("text/plain;version=0.0.4")
+    );
 }
 
 fn encode_10k_protobuf(c: &mut Criterion) {
@@ -140,6 +161,18 @@ fn encode_10k_protobuf(c: &mut Criterion) {
     group.bench_function("prometheus_client_protobuf", |b| {
         b.iter(|| fixtures.pc_protobuf())
     });
+    // What a scrape costs as Prometheus asks for it: negotiated, encoded and gzipped by
+    // `handle_request`. Prometheus 3 asks for protobuf first; without native histograms it is
+    // OpenMetrics; text 0.0.4 is what older scrapers take.
+    for (case, accept) in [
+        ("promexport_protobuf_gzip", common::PROMETHEUS_3_ACCEPT),
+        ("promexport_openmetrics_gzip", common::OPENMETRICS_ACCEPT),
+        ("promexport_text_gzip", "text/plain;version=0.0.4"),
+    ] {
+        group.bench_function(case, |b| {
+            b.iter(|| common::scrape_body(&fixtures.promexport, Some(accept), true).len())
+        });
+    }
     group.finish();
 }
 

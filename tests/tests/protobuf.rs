@@ -317,7 +317,8 @@ impl Collect for ByHand {
                 negative,
                 exemplars: if case == "gap_1" { &exemplars } else { &[] },
             };
-            let created = Created::at(UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 250));
+            let created =
+                Created::at(UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 250_000_000));
             let sample = HistogramSample {
                 buckets: &inf,
                 sum: 1.5,
@@ -435,7 +436,7 @@ fn native_parts_given_by_hand_read_back_as_client_golang_would_write_them() {
         );
         assert_eq!(
             got["created"],
-            json!({"seconds": 1_700_000_000, "nanos": 250}),
+            json!({"seconds": 1_700_000_000, "nanos": 250_000_000}),
             "{case}"
         );
         assert_eq!(got["sum"], "1.5");

@@ -77,3 +77,40 @@ pub fn labelled_series(i: usize) -> (StringLabels, u64) {
     };
     (labels, value)
 }
+
+/// The body `handle_request` answers a `GET /metrics` with, polled to completion (a registry
+/// without collectors is ready at its first poll): encoded whole, then gzipped when `gzip`, as
+/// the server does for a scrape it does not stream. `accept` is the request's `Accept`.
+pub fn scrape_body(
+    registry: &promexport::Registry,
+    accept: Option<&str>,
+    gzip: bool,
+) -> hyper::body::Bytes {
+    use std::future::Future as _;
+    let mut request = hyper::Request::get("/metrics");
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    if gzip {
+        request = request.header("accept-encoding", "gzip");
+    }
+    let request = request.body(()).unwrap();
+    let mut future = std::pin::pin!(promexport::handle_request(registry, &request));
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(response) => {
+            let body = response.into_body();
+            let mut body = std::pin::pin!(body);
+            match hyper::body::Body::poll_frame(body.as_mut(), &mut context) {
+                std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap(),
+                _ => panic!("a whole body"),
+            }
+        }
+        std::task::Poll::Pending => panic!("a registry without collectors answers at once"),
+    }
+}
+
+/// What Prometheus 3.14 sends (protobuf first when a scrape config allows it).
+pub const PROMETHEUS_3_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+/// What Prometheus 2 sends without protobuf scraping.
+pub const OPENMETRICS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

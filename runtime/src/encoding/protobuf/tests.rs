@@ -173,7 +173,7 @@ fn a_histogram_leaves_out_its_inf_bucket_unless_it_has_an_exemplar() {
             },
         ];
         let created =
-            Created::at(std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 5));
+            Created::at(std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 5_000_000));
         let sample = HistogramSample {
             buckets: &buckets,
             sum: 14.5,
@@ -202,7 +202,10 @@ fn a_histogram_leaves_out_its_inf_bucket_unless_it_has_an_exemplar() {
         let created = fields(&bytes_of(&histogram, HISTOGRAM_CREATED).remove(0));
         assert_eq!(
             created,
-            [(1, Field::Varint(1_700_000_000)), (2, Field::Varint(5))]
+            [
+                (1, Field::Varint(1_700_000_000)),
+                (2, Field::Varint(5_000_000))
+            ]
         );
         assert!(
             bytes_of(&histogram, HISTOGRAM_POSITIVE_SPAN).is_empty(),
