@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// then, never on the hot path, to the millisecond.
 ///
 /// Milliseconds are what Prometheus keeps of it (it stores every timestamp in milliseconds); a
-/// finer time would only add bytes that no two series share, which gzip cannot compress: in a
-/// protobuf scrape of 10,000 counters created within a few milliseconds, the nanoseconds were a
-/// third of the compressed body.
+/// finer time would only add bytes that no two series share, which gzip cannot compress: a
+/// gzipped protobuf scrape of 10,000 counters created within a few milliseconds shrank by a
+/// quarter without them (168,960 to 126,095 bytes).
 ///
 /// Protobuf carries it as `created_timestamp` (Prometheus uses it to place the start of a rate);
 /// OpenMetrics as a `_created` line only when the encoder is asked to
