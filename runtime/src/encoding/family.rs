@@ -2,7 +2,7 @@
 //! shape, so that every format sees a series whole (a histogram's buckets in one call, the
 //! labels as a list it can split into pairs).
 
-use super::protobuf::{self, PairTemplate, ProtoSeries};
+use super::protobuf::{self, PairLayout, PairTemplate, ProtoSeries};
 #[cfg(feature = "remote-write")]
 use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
@@ -249,6 +249,18 @@ pub struct FamilyEncoder<'a> {
     pub(super) series: usize,
     /// Protobuf: the label pairs the family's series start with, learnt from its first one.
     pub(super) pairs: PairTemplate,
+    /// Protobuf: the `PairLayout` of the list of the series being written, while
+    /// [`with_pair_layout`](Self::with_pair_layout) runs.
+    pub(super) known_layout: Option<KnownLayout>,
+}
+
+/// The `PairLayout` of one label list, and the list, by address and length: any list with
+/// both is that list (it is alive, and never written, while they are known).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KnownLayout {
+    list_address: usize,
+    list_len: usize,
+    layout: PairLayout,
 }
 
 impl Drop for FamilyEncoder<'_> {
@@ -276,6 +288,41 @@ impl FamilyEncoder<'_> {
         self.kind
     }
 
+    /// Calls `encode`, which writes the series whose pre-escaped list is `labels`, with the
+    /// `PairLayout` of that list known: protobuf then copies its pairs without looking at
+    /// them. For the series that keep it (a family's own).
+    #[inline]
+    pub(crate) fn with_pair_layout(
+        &mut self,
+        labels: &str,
+        layout: PairLayout,
+        encode: impl FnOnce(&mut Self),
+    ) {
+        if self.text.format != Format::Protobuf {
+            return encode(self);
+        }
+        self.known_layout = Some(KnownLayout {
+            list_address: labels.as_ptr().addr(),
+            list_len: labels.len(),
+            layout,
+        });
+        encode(self);
+        self.known_layout = None;
+    }
+
+    /// The `PairLayout` of `list`, if it is known.
+    #[inline]
+    fn pair_layout(&self, list: &str) -> PairLayout {
+        match self.known_layout {
+            Some(known)
+                if known.list_address == list.as_ptr().addr() && known.list_len == list.len() =>
+            {
+                known.layout
+            }
+            _ => PairLayout::UNKNOWN,
+        }
+    }
+
     /// The protobuf writer of one more series, or `None` in the text formats.
     #[inline]
     fn proto<'l>(&mut self, labels: Labels<'l>) -> Option<ProtoSeries<'l>>
@@ -297,6 +344,7 @@ impl FamilyEncoder<'_> {
             ProtoSeries {
                 const_labels: self.text.const_labels,
                 labels,
+                pair_layout: self.pair_layout(labels.escaped_list()),
                 escaping: self.text.escaping,
                 plain_labels: self.text.plain_labels,
             }

@@ -28,6 +28,7 @@ pub use family::{
 #[cfg(feature = "prometheus-interop")]
 pub(crate) use foreign::{describe_foreign, encode_foreign};
 pub use names::Escaping;
+pub(crate) use protobuf::PairLayout;
 pub use text::LabelValueEncoder;
 pub(crate) use text::escape_label_value_into;
 
@@ -505,6 +506,7 @@ impl<'a> Encoder<'a> {
             message_start,
             series: 0,
             pairs: protobuf::PairTemplate::default(),
+            known_layout: None,
         }
     }
 

@@ -1,7 +1,7 @@
 use super::refcounted::{Refcounted, Unowned};
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
-use crate::encoding::FamilyEncoder;
+use crate::encoding::{FamilyEncoder, PairLayout};
 use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -97,6 +97,7 @@ struct FixedSlot<M> {
 struct LabelledSeries<M> {
     /// Pre-escaped `name="value",...` text.
     labels: Box<str>,
+    pair_layout: PairLayout,
     metric: M,
 }
 
@@ -432,6 +433,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             (None, None) => String::new(),
         };
         LabelledSeries {
+            pair_layout: PairLayout::of(&labels),
             labels: labels.into_boxed_str(),
             metric: M::new(config),
         }
@@ -903,16 +905,19 @@ impl<L: LabelSet, M: Series> Drop for Snapshot<'_, L, M> {
 }
 
 impl<L: LabelSet, M: Series> Family<L, M> {
+    /// Each series of a closed label set, in the order they are served.
+    fn fixed_series_served(slots: &[FixedSlot<M>]) -> impl Iterator<Item = &LabelledSeries<M>> {
+        slots
+            .iter()
+            .filter(|slot| slot.live.load(Ordering::Relaxed))
+            .filter_map(|slot| slot.series.get())
+    }
+
     /// Calls `visit` with each series of a closed label set and its pre-escaped labels, in the
     /// order they are served.
     fn for_each_fixed(slots: &[FixedSlot<M>], visit: &mut dyn FnMut(&M, &str)) {
-        for slot in slots
-            .iter()
-            .filter(|slot| slot.live.load(Ordering::Relaxed))
-        {
-            if let Some(series) = slot.series.get() {
-                visit(&series.metric, &series.labels);
-            }
+        for series in Self::fixed_series_served(slots) {
+            visit(&series.metric, &series.labels);
         }
     }
 }
@@ -929,7 +934,11 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     fn encode(&self, family: &mut FamilyEncoder<'_>) {
         match &self.storage {
             Storage::Fixed(slots) => {
-                Self::for_each_fixed(slots, &mut |metric, labels| metric.encode(family, labels));
+                for series in Self::fixed_series_served(slots) {
+                    family.with_pair_layout(&series.labels, series.pair_layout, |family| {
+                        series.metric.encode(family, &series.labels);
+                    });
+                }
                 super::encode_trailing_gauges::<M>(family, |write| {
                     Self::for_each_fixed(slots, write);
                 });
@@ -939,7 +948,12 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
                 if let Some(idle) = self.config.expire_after {
                     self.expire_idle(&mut snapshot, idle, Instant::now());
                 }
-                snapshot.for_each(&mut |metric, labels| metric.encode(family, labels));
+                for entry in snapshot.entries() {
+                    let labels = Refcounted::text(entry);
+                    family.with_pair_layout(labels, Refcounted::pair_layout(entry), |family| {
+                        entry.metric.encode(family, labels);
+                    });
+                }
                 super::encode_trailing_gauges::<M>(family, |write| snapshot.for_each(write));
             }
         }

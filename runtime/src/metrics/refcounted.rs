@@ -1,17 +1,19 @@
 //! A reference-counted series without `Arc`'s weak count, its count in 4 bytes next to 4 bytes
 //! for the owner, and the series' label text in the same allocation, after the value (its
-//! length in 4 bytes, then the bytes): the entry of each series of an open label set and its
-//! text take 76 bytes plus the text where `Arc`'s two 8-byte counts and the series' 4-byte stamp
-//! (padded to 8) made it 96, and a `Box<str>` for the text took 88 plus the text in two blocks.
+//! length in 4 bytes, the [`PairLayout`] of its labels in 8, then the bytes): the entry of
+//! each series of an open label set and its text take 84 bytes plus the text where `Arc`'s two
+//! 8-byte counts and the series' 4-byte stamp (padded to 8) made it 96, and a `Box<str>` for
+//! the text took 88 plus the text in two blocks.
 
+use crate::encoding::PairLayout;
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 
 /// The start of what `Refcounted` points to: the count, a spare 4-byte atomic (which would
-/// otherwise be padding), and the value. The text's length (`u32`) follows at `LEN_AT`, and its
-/// bytes at `TEXT_AT`.
+/// otherwise be padding), and the value. The text's length (`u32`) follows at `LEN_AT`, its
+/// labels' `PairLayout` at `PAIR_LAYOUT_AT`, and its bytes at `TEXT_AT`.
 struct Header<T> {
     count: AtomicU32,
     spare: AtomicU32,
@@ -40,8 +42,10 @@ impl<T> Refcounted<T> {
     /// Where the text's length is: right after the header, aligned for a `u32` since the
     /// header's size is a multiple of its alignment, at least that of its `AtomicU32`s.
     const LEN_AT: usize = size_of::<Header<T>>();
+    /// Where the `PairLayout` of the text's labels is (byte pairs: any address will do).
+    const PAIR_LAYOUT_AT: usize = Self::LEN_AT + size_of::<u32>();
     /// Where the text's bytes are.
-    const TEXT_AT: usize = Self::LEN_AT + size_of::<u32>();
+    const TEXT_AT: usize = Self::PAIR_LAYOUT_AT + size_of::<PairLayout>();
 
     /// The block for a text of `len` bytes; `None` if it is too large to allocate.
     fn layout(len: usize) -> Option<Layout> {
@@ -49,7 +53,8 @@ impl<T> Refcounted<T> {
         Layout::from_size_align(size, align_of::<Header<T>>()).ok()
     }
 
-    /// `value` and `text`, with `spare` in the spare atomic; `None` for a text of 4 GiB or more.
+    /// `value` and `text` (a label list: its `PairLayout` is found here), with `spare` in the
+    /// spare atomic; `None` for a text of 4 GiB or more.
     pub(crate) fn new(value: T, spare: u32, text: &str) -> Option<Self> {
         let len = u32::try_from(text.len()).ok()?;
         let layout = Self::layout(text.len())?;
@@ -59,8 +64,9 @@ impl<T> Refcounted<T> {
         };
         let inner = block.cast::<Header<T>>();
         // SAFETY: `block` is a fresh allocation of `layout`: the header at 0 (aligned, since
-        // the block has its alignment), the `u32` length at `LEN_AT` (aligned, see there) and
-        // the `text.len()` bytes at `TEXT_AT` are all inside it, and `text` is elsewhere.
+        // the block has its alignment), the `u32` length at `LEN_AT` (aligned, see there), the
+        // layout (align 1) at `PAIR_LAYOUT_AT` and the `text.len()` bytes at
+        // `TEXT_AT` are all inside it, and `text` is elsewhere.
         unsafe {
             inner.write(Header {
                 count: AtomicU32::new(1),
@@ -68,6 +74,10 @@ impl<T> Refcounted<T> {
                 value,
             });
             block.add(Self::LEN_AT).cast::<u32>().write(len);
+            block
+                .add(Self::PAIR_LAYOUT_AT)
+                .cast::<PairLayout>()
+                .write(PairLayout::of(text));
             std::ptr::copy_nonoverlapping(
                 text.as_ptr(),
                 block.add(Self::TEXT_AT).as_ptr(),
@@ -93,6 +103,19 @@ impl<T> Refcounted<T> {
     pub(crate) fn text(this: &Self) -> &str {
         // SAFETY: this reference keeps the block alive for as long as `this` is borrowed.
         unsafe { Unowned::of(this).text() }
+    }
+
+    /// The `PairLayout` of the text's labels.
+    pub(crate) fn pair_layout(this: &Self) -> PairLayout {
+        // SAFETY: as for `text`: `new` wrote it at `PAIR_LAYOUT_AT` and nothing writes it
+        // after; the pointer is the whole block's.
+        unsafe {
+            this.inner
+                .cast::<u8>()
+                .add(Self::PAIR_LAYOUT_AT)
+                .cast::<PairLayout>()
+                .read()
+        }
     }
 
     /// The value and text of `this` without a reference to them, for a reader that keeps them

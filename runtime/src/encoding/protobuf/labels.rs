@@ -6,9 +6,11 @@
 //! overwritten with the value's tag and length). From the first `\` on, or where a list is not
 //! well formed, the pairs are read byte by byte.
 //!
-//! The series of a derived family all have the same names, in the same order: a
-//! [`PairTemplate`] holds them encoded, learnt from the family's first series at each scrape,
-//! and a series whose list starts with them has only its values looked for and copied.
+//! A family's own series keep the [`PairLayout`] of their lists, found when they are created:
+//! their first pairs are then copied without being looked at. For the others (collectors',
+//! hand-written series'): the series of a derived family all have the same names, in the same
+//! order, so a [`PairTemplate`] holds them encoded, learnt from the family's first series at each
+//! scrape, and a series whose list starts with them has only its values looked for and copied.
 
 use super::{LABEL_NAME, LABEL_VALUE, METRIC_LABEL as METRIC_LABEL_FIELD};
 use crate::protobuf_wire::{LENGTH_DELIMITED, begin, end, tag, varint};
@@ -16,8 +18,7 @@ use crate::protobuf_wire::{LENGTH_DELIMITED, begin, end, tag, varint};
 /// Writes the pre-escaped list `list` as `LabelPair`s in `field`, unescaping the values. A
 /// list that is not well formed (the API lets callers pass any text) still gives pairs, never
 /// a panic: a name without `="` takes the rest as its name.
-pub(super) fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &str) {
-    let list = list.as_bytes();
+pub(super) fn escaped_label_pairs(out: &mut Vec<u8>, field: u32, list: &[u8]) {
     let rest = plain_pairs(out, field, list);
     escaped_pairs(out, field, &list[rest.min(list.len())..]);
 }
@@ -93,6 +94,149 @@ fn plain_pair(out: &mut Vec<u8>, field: u32, list: &[u8], start: usize, open: us
     if let Some([tag, len]) = out.get_mut(between..between + 2) {
         *tag = key(LABEL_VALUE);
         *len = (text.len() - name_len - 2) as u8;
+    }
+}
+
+/// The pairs of a pre-escaped list that can be written without being looked at: for each of
+/// its first [`LAYOUT_PAIRS`] pairs, up to the first that is not plain (see [`plain_pair_at`]),
+/// has an empty name, would be 128 bytes or more as a `LabelPair`, or is not followed by a `,`,
+/// the lengths of its name and value; zeros after them.
+///
+/// Found once, when a family creates a series, and kept beside its list: a scrape then copies
+/// each pair whole, as `name="value`, with no search for its quotes. A layout describes the list
+/// it was found in and no other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct PairLayout([[u8; 2]; LAYOUT_PAIRS]);
+
+/// How many pairs a [`PairLayout`] describes: 8 bytes in each series' block.
+const LAYOUT_PAIRS: usize = 4;
+
+impl PairLayout {
+    /// Nothing known: the pairs are looked for.
+    pub(crate) const UNKNOWN: Self = PairLayout([[0; 2]; LAYOUT_PAIRS]);
+
+    /// The layout of the pairs `list` starts with.
+    pub(crate) fn of(list: &str) -> Self {
+        let list = list.as_bytes();
+        let mut layout = Self::UNKNOWN;
+        let mut pair_start = 0;
+        for slot in &mut layout.0 {
+            let Some((open, close)) = plain_pair_at(list, pair_start) else {
+                break;
+            };
+            let (name_len, value_len) = (open - 1 - pair_start, close - open - 1);
+            // An empty name would end the layout; the pair's length is 2 bytes of name tag and
+            // length, 2 of value tag and length, and the texts.
+            if name_len == 0 || name_len + value_len + 4 >= 0x80 {
+                break;
+            }
+            *slot = [name_len as u8, value_len as u8];
+            if list.get(close + 1) != Some(&b',') {
+                break;
+            }
+            pair_start = close + 2;
+        }
+        layout
+    }
+
+    /// Whether it describes any pair.
+    #[inline]
+    pub(crate) fn is_known(self) -> bool {
+        self.0[0][0] != 0
+    }
+
+    /// Writes the `LabelPair`s (field 1) of the pairs the layout describes, `list` being the
+    /// list it was found in; returns where the others start (past the `,` after the last one
+    /// written), as the byte-by-byte reader would go on.
+    #[inline]
+    pub(crate) fn write(self, out: &mut Vec<u8>, list: &[u8]) -> usize {
+        // Room for every pair, each 2 bytes longer than its text (`name="value"` and a `,`, or
+        // the end), made at once and cut back: the pairs are then written into a slice, where
+        // the vector's length is neither checked nor kept up to date at each step.
+        const ROOM: usize = 64;
+        let start = out.len();
+        let room = list.len() + 2 * LAYOUT_PAIRS;
+        if room <= ROOM {
+            out.extend_from_slice(&[0; ROOM]);
+        } else {
+            out.resize(start + room, 0);
+        }
+        let (written, end) = match out.get_mut(start..) {
+            Some(room) => self.write_into(room, list),
+            None => (0, 0),
+        };
+        out.truncate(start + written);
+        match list.get(end) {
+            Some(b',') if end > 0 => end + 1,
+            _ => end,
+        }
+    }
+
+    /// [`write`](Self::write) into `room`; returns how many bytes it wrote, and where the last
+    /// pair written ends in `list` (past its quote).
+    #[inline]
+    fn write_into(self, room: &mut [u8], list: &[u8]) -> (usize, usize) {
+        const PAIR_KEY: u8 = ((METRIC_LABEL_FIELD << 3) | LENGTH_DELIMITED) as u8;
+        const NAME_KEY: u8 = ((LABEL_NAME << 3) | LENGTH_DELIMITED) as u8;
+        const VALUE_KEY: u8 = ((LABEL_VALUE << 3) | LENGTH_DELIMITED) as u8;
+        // Where the next pair starts in `list`, where the last one written ends, and how many
+        // bytes are written.
+        let (mut pos, mut end, mut written) = (0, 0, 0);
+        for [name_len, value_len] in self.0 {
+            if name_len == 0 {
+                break;
+            }
+            let text_len = name_len as usize + 2 + value_len as usize;
+            let (Some(text), Some(pair)) = (
+                list.get(pos..pos + text_len),
+                room.get_mut(written..written + 4 + text_len),
+            ) else {
+                break;
+            };
+            let (head, body) = pair.split_at_mut(4);
+            head.copy_from_slice(&[PAIR_KEY, text_len as u8 + 2, NAME_KEY, name_len]);
+            // `name="value`, copied whole, its `="` then overwritten with the value's key and length.
+            copy_short(body, text);
+            if let Some(quote) = body.get_mut(name_len as usize..name_len as usize + 2) {
+                quote.copy_from_slice(&[VALUE_KEY, value_len]);
+            }
+            written += 4 + text_len;
+            end = pos + text_len + 1;
+            // A pair after this one is described only if a `,` follows this one.
+            pos = end + 1;
+        }
+        (written, end)
+    }
+}
+
+/// Copies `from` to `to`, of the same length: up to 32 bytes in two copies of a fixed size that
+/// overlap (a few moves, where a copy of a variable length calls `memcpy`).
+#[inline(always)]
+fn copy_short(to: &mut [u8], from: &[u8]) {
+    fn two<const N: usize>(to: &mut [u8], from: &[u8]) {
+        let len = from.len();
+        if let (Some(to_start), Some(from_start)) = (to.get_mut(..N), from.get(..N)) {
+            to_start.copy_from_slice(from_start);
+        }
+        if let (Some(to_end), Some(from_end)) = (
+            to.get_mut(len.saturating_sub(N)..),
+            from.get(len.saturating_sub(N)..),
+        ) {
+            if to_end.len() == N && from_end.len() == N {
+                to_end.copy_from_slice(from_end);
+            }
+        }
+    }
+    match from.len() {
+        16..=32 => two::<16>(to, from),
+        8..16 => two::<8>(to, from),
+        4..8 => two::<4>(to, from),
+        _ => {
+            if to.len() == from.len() {
+                to.copy_from_slice(from);
+            }
+        }
     }
 }
 
@@ -443,7 +587,7 @@ mod tests {
     fn the_fast_path_writes_what_the_escaping_path_writes() {
         for list in lists() {
             let mut fast = Vec::new();
-            escaped_label_pairs(&mut fast, 1, &list);
+            escaped_label_pairs(&mut fast, 1, list.as_bytes());
             let mut slow = Vec::new();
             escaped_pairs(&mut slow, 1, list.as_bytes());
             assert_eq!(fast, slow, "{list}");
@@ -460,11 +604,62 @@ mod tests {
             for list in &lists {
                 let mut fast = Vec::new();
                 let rest = template.write(&mut fast, list.as_bytes());
-                escaped_label_pairs(&mut fast, 1, list.get(rest..).unwrap());
+                escaped_label_pairs(&mut fast, 1, &list.as_bytes()[rest..]);
                 let mut slow = Vec::new();
                 escaped_pairs(&mut slow, 1, list.as_bytes());
                 assert_eq!(fast, slow, "{first} then {list}");
             }
+        }
+    }
+    /// Every list, written from its layout and then as any list, gives the pairs the
+    /// byte-by-byte reader gives.
+    #[test]
+    fn a_layout_writes_what_the_escaping_path_writes() {
+        for list in lists() {
+            let mut fast = Vec::new();
+            let rest = PairLayout::of(&list).write(&mut fast, list.as_bytes());
+            escaped_label_pairs(&mut fast, 1, &list.as_bytes()[rest..]);
+            let mut slow = Vec::new();
+            escaped_pairs(&mut slow, 1, list.as_bytes());
+            assert_eq!(fast, slow, "{list}");
+        }
+    }
+
+    #[test]
+    fn a_layout_describes_the_first_plain_pairs() {
+        let long = "v".repeat(122);
+        let too_long = format!(r#"ab="{long}",b="1""#);
+        let at_most = format!(r#"a="{long}",b="1""#);
+        for (list, expected) in [
+            ("", [[0; 2]; 4]),
+            (r#"a="""#, [[1, 0], [0; 2], [0; 2], [0; 2]]),
+            (
+                r#"method="get",path="/x""#,
+                [[6, 3], [4, 2], [0; 2], [0; 2]],
+            ),
+            (
+                r#"a="1",bb="22",c="",d="4",e="5""#,
+                [[1, 1], [2, 2], [1, 0], [1, 1]],
+            ),
+            (r#"a="1",b="\n",c="3""#, [[1, 1], [0; 2], [0; 2], [0; 2]]),
+            (r#"a="1"b="2""#, [[1, 1], [0; 2], [0; 2], [0; 2]]),
+            (r#"a="1",,b="2""#, [[1, 1], [2, 1], [0; 2], [0; 2]]),
+            (r#"="1",b="2""#, [[0; 2]; 4]),
+            (r#"a="1"#, [[0; 2]; 4]),
+            (too_long.as_str(), [[0; 2]; 4]),
+            (at_most.as_str(), [[1, 122], [1, 1], [0; 2], [0; 2]]),
+        ] {
+            assert_eq!(PairLayout::of(list), PairLayout(expected), "{list}");
+        }
+    }
+
+    #[test]
+    fn short_copies_copy_every_byte() {
+        let from: Vec<u8> = (1..=80).collect();
+        for len in 0..=80 {
+            let mut to = vec![0; len];
+            copy_short(&mut to, &from[..len]);
+            assert_eq!(to, &from[..len], "{len}");
         }
     }
 }

@@ -15,9 +15,10 @@ use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
 use crate::protobuf_wire::{
-    Bytes, begin, begin_delimited, double_field, end, int64_field, sint64_field, string_field,
-    timestamp_field, uint64_field, varint, zigzag,
+    append, begin, begin_delimited, double_field, end, end_delimited, int64_field, sint64_field,
+    string_field, timestamp_field, uint64_field, varint, zigzag,
 };
+pub(crate) use labels::PairLayout;
 pub(super) use labels::PairTemplate;
 use labels::{escaped_label_pairs, label_pair};
 
@@ -101,7 +102,7 @@ pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
     if metrics == 0 {
         out.truncate(start);
     } else {
-        end(out, start);
+        end_delimited(out, start);
     }
 }
 
@@ -110,15 +111,32 @@ pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
 pub(super) struct ProtoSeries<'a> {
     pub(super) const_labels: &'a str,
     pub(super) labels: Labels<'a>,
+    /// The layout of `labels`' list, if it is known.
+    pub(super) pair_layout: PairLayout,
     /// How label names that are not legacy-valid are written.
     pub(super) escaping: Escaping,
     /// Every label name is known to be legacy-valid.
     pub(super) plain_labels: bool,
 }
 
+/// The pairs `list` starts with that follow `template`; returns where the others start.
+#[inline(never)]
+fn template_pairs(out: &mut Vec<u8>, template: &PairTemplate, list: &[u8]) -> usize {
+    template.write(out, list)
+}
+
+/// The pairs of `list` from `rest` on, neither in its layout nor in the template.
+#[inline(never)]
+fn other_pairs(out: &mut Vec<u8>, list: &[u8], rest: usize) {
+    escaped_label_pairs(out, METRIC_LABEL, list.get(rest..).unwrap_or_default());
+}
+
 impl ProtoSeries<'_> {
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
-    #[inline]
+    ///
+    /// Inlined for the pairs of a family's own series, written from their layout; the other
+    /// ways are calls.
+    #[inline(always)]
     fn begin(&self, out: &mut Vec<u8>, pairs: &PairTemplate, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
         // The series of a derived family: their own list of legacy-valid names, nothing else.
@@ -127,10 +145,13 @@ impl ProtoSeries<'_> {
             && self.labels.extra().is_none()
             && extra.is_none()
         {
-            let list = self.labels.escaped_list();
-            let rest = pairs.write(out, list.as_bytes());
-            if let Some(rest) = list.get(rest..).filter(|rest| !rest.is_empty()) {
-                escaped_label_pairs(out, METRIC_LABEL, rest);
+            let list = self.labels.escaped_list().as_bytes();
+            let rest = match self.pair_layout.is_known() {
+                true => self.pair_layout.write(out, list),
+                false => template_pairs(out, pairs, list),
+            };
+            if rest < list.len() {
+                other_pairs(out, list, rest);
             }
             return start;
         }
@@ -146,7 +167,7 @@ impl ProtoSeries<'_> {
                 continue;
             }
             if self.plain_labels || !names::may_hold_quoted_names(list) {
-                escaped_label_pairs(out, METRIC_LABEL, list);
+                escaped_label_pairs(out, METRIC_LABEL, list.as_bytes());
             } else {
                 utf8_label_pairs(out, list, self.escaping);
             }
@@ -176,15 +197,15 @@ impl ProtoSeries<'_> {
             created_field(out, COUNTER_CREATED, created);
             end(out, counter);
         } else {
-            // Small enough for the stack: the whole `Counter` in one copy.
-            let mut counter = Bytes::<48>::new();
-            let message = counter.begin(METRIC_COUNTER);
-            counter.double_field(VALUE, as_f64(value));
-            if let Some((seconds, nanos)) = created.map(Created::seconds_and_nanos) {
-                counter.timestamp_field(COUNTER_CREATED, seconds, nanos);
-            }
-            counter.end(message);
-            counter.append_to(out);
+            // Small enough to be written in words (at most 25 bytes).
+            append::<48>(out, |counter| {
+                let message = counter.begin(METRIC_COUNTER);
+                counter.double_field(VALUE, as_f64(value));
+                if let Some((seconds, nanos)) = created.map(Created::seconds_and_nanos) {
+                    counter.timestamp_field(COUNTER_CREATED, seconds, nanos);
+                }
+                counter.end(message);
+            });
         }
         end(out, metric);
     }
@@ -361,7 +382,7 @@ fn span_field(out: &mut Vec<u8>, field: u32, offset: i64, length: i64) {
 
 fn exemplar_field(out: &mut Vec<u8>, field: u32, exemplar: &Exemplar) {
     let message = begin(out, field);
-    escaped_label_pairs(out, EXEMPLAR_LABEL, exemplar.labels());
+    escaped_label_pairs(out, EXEMPLAR_LABEL, exemplar.labels().as_bytes());
     double_field(out, EXEMPLAR_VALUE, exemplar.value());
     let seconds = exemplar.timestamp();
     let whole = seconds.floor();

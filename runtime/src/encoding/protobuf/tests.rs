@@ -358,7 +358,7 @@ fn malformed_label_lists_give_pairs_not_panics() {
         "é=\"\\é\"",
     ] {
         let mut out = Vec::new();
-        escaped_label_pairs(&mut out, METRIC_LABEL, list);
+        escaped_label_pairs(&mut out, METRIC_LABEL, list.as_bytes());
         for pair in bytes_of(&fields(&out), METRIC_LABEL) {
             let pair = fields(&pair);
             for text in [bytes_of(&pair, LABEL_NAME), bytes_of(&pair, LABEL_VALUE)] {
