@@ -357,7 +357,9 @@ mod tests {
     /// Messages of every length width, the widths around the room left for it included.
     #[test]
     fn a_delimited_message_gets_the_shortest_length_in_front_of_it() {
-        let lens = [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 3_000_000];
+        let lens = [
+            0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 3_000_000,
+        ];
         // Megabytes are minutes under Miri.
         for len in lens.into_iter().filter(|&len| !cfg!(miri) || len < 20_000) {
             let mut out = vec![0xaa];

@@ -250,7 +250,7 @@ impl<T> Deref for Refcounted<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::Refcounted;
+    use super::{PairLayout, Refcounted};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct CountsDrops<'a>(&'a AtomicUsize);
@@ -292,6 +292,7 @@ mod tests {
     fn the_text_follows_values_of_any_size_and_alignment() {
         let texts = [
             "",
+            r#"path="/items/7",method="GET""#,
             "a",
             "ab",
             "abcde",
@@ -302,13 +303,14 @@ mod tests {
             let byte = Refcounted::new(3u8, 2, text).unwrap();
             let line = Refcounted::new(CacheLine(4), 3, text).unwrap();
             let owned = Refcounted::new(String::from("owned"), 4, text).unwrap();
-            for (spare, found) in [
-                (1, Refcounted::text(&unit)),
-                (2, Refcounted::text(&byte)),
-                (3, Refcounted::text(&line)),
-                (4, Refcounted::text(&owned)),
+            for (spare, found, layout) in [
+                (1, Refcounted::text(&unit), Refcounted::pair_layout(&unit)),
+                (2, Refcounted::text(&byte), Refcounted::pair_layout(&byte)),
+                (3, Refcounted::text(&line), Refcounted::pair_layout(&line)),
+                (4, Refcounted::text(&owned), Refcounted::pair_layout(&owned)),
             ] {
                 assert_eq!(found, text, "spare {spare}");
+                assert_eq!(layout, PairLayout::of(text), "spare {spare}");
             }
             assert_eq!((*byte, line.0, owned.as_str()), (3, 4, "owned"));
             assert_eq!(std::ptr::from_ref(&*line).addr() % 64, 0);
