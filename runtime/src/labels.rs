@@ -1,6 +1,6 @@
 //! Label values and label sets: what a [`Family`](crate::Family) is keyed by.
 
-use crate::encoding::LabelValueEncoder;
+use crate::encoding::{LabelValueEncoder, PairLayout, PairLayoutBuilder};
 use std::borrow::Cow;
 use std::hash::Hash;
 
@@ -140,11 +140,15 @@ impl<L: LabelSet> BorrowedLabels<L> for L {
 #[derive(Debug)]
 pub struct LabelSetEncoder<'a> {
     out: &'a mut String,
+    /// The layout of the pairs written so far, while they started an empty text (what
+    /// `PairLayout::of` would find in it, found as it is written).
+    layout: Option<PairLayoutBuilder>,
 }
 
 impl<'a> LabelSetEncoder<'a> {
     pub(crate) fn new(out: &'a mut String) -> Self {
-        LabelSetEncoder { out }
+        let layout = out.is_empty().then(PairLayoutBuilder::default);
+        LabelSetEncoder { out, layout }
     }
 
     /// Appends one label. A name that is not legacy-valid (`error.message`) is kept quoted,
@@ -153,14 +157,29 @@ impl<'a> LabelSetEncoder<'a> {
         if !self.out.is_empty() {
             self.out.push(',');
         }
-        if crate::encoding::names::is_legacy_label_name(name) {
+        let legacy = crate::encoding::names::is_legacy_label_name(name);
+        if legacy {
             self.out.push_str(name);
         } else {
             crate::encoding::names::quote_label_name(self.out, name);
         }
         self.out.push_str("=\"");
-        value.encode_dyn(&mut LabelValueEncoder::new(self.out));
+        let value_start = self.out.len();
+        let mut value_encoder = LabelValueEncoder::new(self.out);
+        value.encode_dyn(&mut value_encoder);
+        let escaped = value_encoder.escaped();
+        if let Some(layout) = &mut self.layout {
+            let plain_name = legacy.then_some(name.len());
+            layout.pair(plain_name, self.out.len() - value_start, escaped);
+        }
         self.out.push('"');
+    }
+
+    /// The layout of the pairs written, if they are the whole text.
+    pub(crate) fn layout(&self) -> PairLayout {
+        self.layout
+            .as_ref()
+            .map_or(PairLayout::UNKNOWN, PairLayoutBuilder::layout)
     }
 }
 
@@ -178,9 +197,16 @@ impl<T: LabelValue + ?Sized> DynLabelValue for T {
 
 /// The pre-escaped `name="value",...` text of a label set, as it appears inside `{}`.
 pub fn encode_label_set<L: LabelSet>(labels: &L) -> String {
+    encode_label_set_and_layout(labels).0
+}
+
+/// [`encode_label_set`] and the layout of its pairs.
+pub(crate) fn encode_label_set_and_layout<L: LabelSet>(labels: &L) -> (String, PairLayout) {
     let mut out = String::new();
-    labels.encode(&mut LabelSetEncoder::new(&mut out));
-    out
+    let mut encoder = LabelSetEncoder::new(&mut out);
+    labels.encode(&mut encoder);
+    let layout = encoder.layout();
+    (out, layout)
 }
 
 /// `CARDINALITY` of a label set from the cardinalities of its fields: their product, if all are closed.
@@ -266,3 +292,47 @@ macro_rules! integer_label_values {
 integer_label_values!(
     u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
 );
+
+#[cfg(test)]
+mod tests {
+    use super::{LabelSetEncoder, PairLayout};
+
+    /// The layout found while a text is written is the one found in the whole text.
+    #[test]
+    fn the_layout_found_while_writing_is_the_layout_of_the_text() {
+        let long = "v".repeat(130);
+        let sets: &[&[(&str, &str)]] = &[
+            &[],
+            &[("method", "GET"), ("path", "/api/v1/items/12")],
+            &[("a", ""), ("b", "1"), ("c", "2"), ("d", "3"), ("e", "4")],
+            &[("a", "1"), ("b", "x\"y"), ("c", "3")],
+            &[("a", "line\nbreak"), ("b", "2")],
+            &[("a", "back\\slash")],
+            &[("error.message", "x"), ("b", "2")],
+            &[("b", "2"), ("error.message", "x")],
+            &[("a", &long), ("b", "2")],
+            &[("a", &long[..122]), ("b", "2")],
+            &[("ab", &long[..122]), ("b", "2")],
+            &[("é", "ü"), ("b", "2")],
+            &[("a", "é=\"ü"), ("b", "2")],
+            &[("", "1"), ("b", "2")],
+        ];
+        for set in sets {
+            let mut text = String::new();
+            let mut encoder = LabelSetEncoder::new(&mut text);
+            for (name, value) in *set {
+                encoder.label(name, &value.to_string());
+            }
+            let layout = encoder.layout();
+            assert_eq!(layout, PairLayout::of(&text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_text_written_after_other_text_has_no_layout() {
+        let mut text = String::from(r#"job="x""#);
+        let mut encoder = LabelSetEncoder::new(&mut text);
+        encoder.label("a", &String::from("1"));
+        assert_eq!(encoder.layout(), PairLayout::UNKNOWN);
+    }
+}

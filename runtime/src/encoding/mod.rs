@@ -28,7 +28,7 @@ pub use family::{
 #[cfg(feature = "prometheus-interop")]
 pub(crate) use foreign::{describe_foreign, encode_foreign};
 pub use names::Escaping;
-pub(crate) use protobuf::PairLayout;
+pub(crate) use protobuf::{PairLayout, PairLayoutBuilder};
 pub use text::LabelValueEncoder;
 pub(crate) use text::escape_label_value_into;
 

@@ -346,25 +346,43 @@ fn bound_label(text: &mut ryu::Buffer, upper_bound: f64) -> &str {
 pub struct LabelValueEncoder<'a> {
     out: &'a mut String,
     escape: bool,
+    /// Some character needed an escape.
+    escaped: bool,
 }
 
 impl<'a> LabelValueEncoder<'a> {
     pub(crate) fn new(out: &'a mut String) -> Self {
-        LabelValueEncoder { out, escape: true }
+        LabelValueEncoder {
+            out,
+            escape: true,
+            escaped: false,
+        }
     }
 
     /// An encoder that collects the unescaped text, for a caller that escapes it later.
     pub(crate) fn raw(out: &'a mut String) -> Self {
-        LabelValueEncoder { out, escape: false }
+        LabelValueEncoder {
+            out,
+            escape: false,
+            escaped: false,
+        }
     }
 
     /// Appends `text` to the label value, escaping it.
     pub fn write_str(&mut self, text: &str) {
         if self.escape {
+            let before = self.out.len();
             escape_label_value_into(self.out, text);
+            // Each escape adds a byte.
+            self.escaped |= self.out.len() - before != text.len();
         } else {
             self.out.push_str(text);
         }
+    }
+
+    /// Whether the value written so far holds an escape (a `\`).
+    pub(crate) fn escaped(&self) -> bool {
+        self.escaped
     }
 }
 

@@ -1,8 +1,8 @@
 use super::refcounted::{Refcounted, Unowned};
 use super::{Metric, MetricConfig, MetricKind, Series};
 use crate::Counter;
-use crate::encoding::{FamilyEncoder, PairLayout};
-use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set};
+use crate::encoding::{FamilyEncoder, Format, PairLayout};
+use crate::labels::{BorrowedLabels, LabelSet, LabelSetEncoder, encode_label_set_and_layout};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -427,13 +427,13 @@ impl<L: LabelSet, M: Series> Family<L, M> {
     /// The series at `index` of a closed label set, labelled from `index` (`touched` is only
     /// a fallback, should a hand-written `from_index` refuse the index it round-tripped in `new`).
     fn fixed_series(config: &MetricConfig, index: usize, touched: Option<&L>) -> LabelledSeries<M> {
-        let labels = match (L::from_index(index), touched) {
-            (Some(labels), _) => encode_label_set(&labels),
-            (None, Some(labels)) => encode_label_set(labels),
-            (None, None) => String::new(),
+        let (labels, pair_layout) = match (L::from_index(index), touched) {
+            (Some(labels), _) => encode_label_set_and_layout(&labels),
+            (None, Some(labels)) => encode_label_set_and_layout(labels),
+            (None, None) => (String::new(), PairLayout::UNKNOWN),
         };
         LabelledSeries {
-            pair_layout: PairLayout::of(&labels),
+            pair_layout,
             labels: labels.into_boxed_str(),
             metric: M::new(config),
         }
@@ -522,7 +522,9 @@ impl<L: LabelSet, M: Series> Family<L, M> {
         }
         let table = &mut *table;
         table.scratch.clear();
-        owned.encode(&mut LabelSetEncoder::new(&mut table.scratch));
+        let mut encoder = LabelSetEncoder::new(&mut table.scratch);
+        owned.encode(&mut encoder);
+        let layout = encoder.layout();
         // `None` only for label text of 4 GiB or more: refused, as past the limit.
         let entry = Refcounted::new(
             Entry {
@@ -531,6 +533,7 @@ impl<L: LabelSet, M: Series> Family<L, M> {
             },
             *table.epoch.get_mut(),
             &table.scratch,
+            layout,
         )?;
         let hasher = &table.hasher;
         table
@@ -948,11 +951,16 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
                 if let Some(idle) = self.config.expire_after {
                     self.expire_idle(&mut snapshot, idle, Instant::now());
                 }
-                for entry in snapshot.entries() {
-                    let labels = Refcounted::text(entry);
-                    family.with_pair_layout(labels, Refcounted::pair_layout(entry), |family| {
-                        entry.metric.encode(family, labels);
-                    });
+                // Only protobuf reads the layouts: the text formats' loop is left as it was.
+                if family.format() == Format::Protobuf {
+                    for entry in snapshot.entries() {
+                        let labels = Refcounted::text(entry);
+                        family.with_pair_layout(labels, Refcounted::pair_layout(entry), |family| {
+                            entry.metric.encode(family, labels);
+                        });
+                    }
+                } else {
+                    snapshot.for_each(&mut |metric, labels| metric.encode(family, labels));
                 }
                 super::encode_trailing_gauges::<M>(family, |write| snapshot.for_each(write));
             }
@@ -1098,7 +1106,8 @@ mod tests {
         for (index, slot) in slots.iter().enumerate() {
             let labels = RouteLabels::from_index(index).unwrap();
             let series = slot.series.get().unwrap();
-            assert_eq!(*series.labels, encode_label_set(&labels));
+            assert_eq!(*series.labels, crate::encode_label_set(&labels));
+            assert_eq!(series.pair_layout, PairLayout::of(&series.labels));
             assert!(std::ptr::eq(&series.metric, &*family.get(&labels)));
             assert_eq!(series.metric.get(), 0);
         }

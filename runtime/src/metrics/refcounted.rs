@@ -53,9 +53,9 @@ impl<T> Refcounted<T> {
         Layout::from_size_align(size, align_of::<Header<T>>()).ok()
     }
 
-    /// `value` and `text` (a label list: its `PairLayout` is found here), with `spare` in the
-    /// spare atomic; `None` for a text of 4 GiB or more.
-    pub(crate) fn new(value: T, spare: u32, text: &str) -> Option<Self> {
+    /// `value` and `text` (a label list, its pairs laid out as `pair_layout` says), with `spare` in
+    /// the spare atomic; `None` for a text of 4 GiB or more.
+    pub(crate) fn new(value: T, spare: u32, text: &str, pair_layout: PairLayout) -> Option<Self> {
         let len = u32::try_from(text.len()).ok()?;
         let layout = Self::layout(text.len())?;
         // SAFETY: the size is not zero (the header alone holds two `AtomicU32`s).
@@ -77,7 +77,7 @@ impl<T> Refcounted<T> {
             block
                 .add(Self::PAIR_LAYOUT_AT)
                 .cast::<PairLayout>()
-                .write(PairLayout::of(text));
+                .write(pair_layout);
             std::ptr::copy_nonoverlapping(
                 text.as_ptr(),
                 block.add(Self::TEXT_AT).as_ptr(),
@@ -264,7 +264,13 @@ mod tests {
     #[test]
     fn racing_threads_drop_the_value_once_with_the_last_reference() {
         let drops = AtomicUsize::new(0);
-        let shared = Refcounted::new(CountsDrops(&drops), 7, r#"path="/items/7""#).unwrap();
+        let shared = Refcounted::new(
+            CountsDrops(&drops),
+            7,
+            r#"path="/items/7""#,
+            PairLayout::UNKNOWN,
+        )
+        .unwrap();
         assert_eq!(Refcounted::count(&shared), 1);
         let threads = if cfg!(miri) { 3 } else { 8 };
         std::thread::scope(|scope| {
@@ -299,10 +305,11 @@ mod tests {
             "é, \"quoted\"\n and more past eight bytes",
         ];
         for text in texts {
-            let unit = Refcounted::new((), 1, text).unwrap();
-            let byte = Refcounted::new(3u8, 2, text).unwrap();
-            let line = Refcounted::new(CacheLine(4), 3, text).unwrap();
-            let owned = Refcounted::new(String::from("owned"), 4, text).unwrap();
+            let unit = Refcounted::new((), 1, text, PairLayout::of(text)).unwrap();
+            let byte = Refcounted::new(3u8, 2, text, PairLayout::of(text)).unwrap();
+            let line = Refcounted::new(CacheLine(4), 3, text, PairLayout::of(text)).unwrap();
+            let owned =
+                Refcounted::new(String::from("owned"), 4, text, PairLayout::of(text)).unwrap();
             for (spare, found, layout) in [
                 (1, Refcounted::text(&unit), Refcounted::pair_layout(&unit)),
                 (2, Refcounted::text(&byte), Refcounted::pair_layout(&byte)),

@@ -112,11 +112,48 @@ pub(crate) struct PairLayout([[u8; 2]; LAYOUT_PAIRS]);
 /// How many pairs a [`PairLayout`] describes: 8 bytes in each series' block.
 const LAYOUT_PAIRS: usize = 4;
 
+/// A [`PairLayout`] found pair by pair while a list is written from its start (by
+/// `LabelSetEncoder`): the layout [`PairLayout::of`] would find in the whole list, without
+/// reading it again.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PairLayoutBuilder {
+    layout: PairLayout,
+    pairs: usize,
+    ended: bool,
+}
+
+impl PairLayoutBuilder {
+    /// The next pair of the list: the length of its name if it was written as it is (a legacy
+    /// name: no quote), the length of its value as written, and whether that holds an escape.
+    #[inline]
+    pub(crate) fn pair(&mut self, name_len: Option<usize>, value_len: usize, escaped: bool) {
+        if self.ended {
+            return;
+        }
+        let described = name_len
+            .filter(|&name_len| name_len > 0 && name_len + value_len + 4 < 0x80 && !escaped);
+        match (described, self.layout.0.get_mut(self.pairs)) {
+            (Some(name_len), Some(slot)) => {
+                *slot = [name_len as u8, value_len as u8];
+                self.pairs += 1;
+            }
+            _ => self.ended = true,
+        }
+    }
+
+    /// The layout of the pairs given so far.
+    pub(crate) fn layout(&self) -> PairLayout {
+        self.layout
+    }
+}
+
 impl PairLayout {
     /// Nothing known: the pairs are looked for.
     pub(crate) const UNKNOWN: Self = PairLayout([[0; 2]; LAYOUT_PAIRS]);
 
-    /// The layout of the pairs `list` starts with.
+    /// The layout of the pairs `list` starts with: the definition, which the layout found while
+    /// a list is written ([`PairLayoutBuilder`]) is tested against.
+    #[cfg(test)]
     pub(crate) fn of(list: &str) -> Self {
         let list = list.as_bytes();
         let mut layout = Self::UNKNOWN;

@@ -18,8 +18,8 @@ use crate::protobuf_wire::{
     append, begin, begin_delimited, double_field, end, end_delimited, int64_field, sint64_field,
     string_field, timestamp_field, uint64_field, varint, zigzag,
 };
-pub(crate) use labels::PairLayout;
 pub(super) use labels::PairTemplate;
+pub(crate) use labels::{PairLayout, PairLayoutBuilder};
 use labels::{escaped_label_pairs, label_pair};
 
 // Field numbers of metrics.proto.
