@@ -112,6 +112,11 @@ pub(crate) struct PairLayout([[u8; 2]; LAYOUT_PAIRS]);
 /// How many pairs a [`PairLayout`] describes: 8 bytes in each series' block.
 const LAYOUT_PAIRS: usize = 4;
 
+/// How many bytes the pairs a layout describes take beyond their part of the list: 2 a pair
+/// and 1 (`name="value` and 4 bytes of tags and lengths each, where the list has the quote and
+/// a comma between pairs).
+const LIST_TO_PAIRS: usize = 2 * LAYOUT_PAIRS + 1;
+
 /// A [`PairLayout`] found pair by pair while a list is written from its start (by
 /// `LabelSetEncoder`): the layout [`PairLayout::of`] would find in the whole list, without
 /// reading it again.
@@ -188,12 +193,11 @@ impl PairLayout {
     /// written), as the byte-by-byte reader would go on.
     #[inline]
     pub(crate) fn write(self, out: &mut Vec<u8>, list: &[u8]) -> usize {
-        // Room for every pair, each 2 bytes longer than its text (`name="value"` and a `,`, or
-        // the end), made at once and cut back: the pairs are then written into a slice, where
-        // the vector's length is neither checked nor kept up to date at each step.
+        // Room for every pair, made at once and cut back: the pairs are then written into a
+        // slice, where the vector's length is neither checked nor kept up to date at each step.
         const ROOM: usize = 64;
         let start = out.len();
-        let room = list.len() + 2 * LAYOUT_PAIRS;
+        let room = list.len() + LIST_TO_PAIRS;
         if room <= ROOM {
             out.extend_from_slice(&[0; ROOM]);
         } else {
@@ -697,6 +701,22 @@ mod tests {
             let mut to = vec![0; len];
             copy_short(&mut to, &from[..len]);
             assert_eq!(to, &from[..len], "{len}");
+        }
+    }
+
+    /// Short lists and long ones, of one pair to as many as a layout holds.
+    #[test]
+    fn a_layout_of_every_pair_writes_them_all() {
+        for value_len in [0, 5, 20, 100] {
+            let value = "v".repeat(value_len);
+            for pairs in 1..=LAYOUT_PAIRS {
+                let list: Vec<String> = (0..pairs).map(|i| format!(r#"n{i}="{value}""#)).collect();
+                let list = list.join(",");
+                let mut out = Vec::new();
+                let written = PairLayout::of(&list).write(&mut out, list.as_bytes());
+                assert_eq!(written, list.len(), "{list}");
+                assert_eq!(out.len(), list.len() + 2 * pairs + 1, "{list}");
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! tests/tests/protobuf.rs).
 
 use super::*;
-use crate::encoding::{ClassicBucket, Encoder, Format, Quantile};
+use crate::encoding::{ClassicBucket, Encoder, FamilyEncoder, Format, Quantile};
 use crate::protobuf_wire::TIMESTAMP_SECONDS;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -447,4 +447,50 @@ fn live_gauge_histograms_and_summaries_map_to_their_protobuf_types() {
         created[0],
         (TIMESTAMP_SECONDS, Field::Varint(seconds as u64))
     );
+}
+
+/// A family's own series, written from the layouts of their lists, give the bytes any series
+/// with the same lists gives: whole or in part, short or long, with escapes or not.
+#[test]
+fn series_written_from_their_layout_are_written_as_any_series() {
+    let long = "v".repeat(60);
+    let lists = [
+        String::new(),
+        r#"a="1""#.to_owned(),
+        r#"method="GET",path="/api/v1/items/12""#.to_owned(),
+        r#"a="1",b="2",c="3",d="4""#.to_owned(),
+        r#"a="1",b="2",c="3",d="4",e="5""#.to_owned(),
+        r#"a="1",b="x\"y",c="3""#.to_owned(),
+        format!(r#"a="{long}""#),
+        format!(r#"a="1",b="{}",c="3",d="4""#, &long[..30]),
+        format!(r#"a="{}""#, &long[..50]),
+    ];
+    let created = Some(Created::at(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123),
+    ));
+    for list in &lists {
+        let layout = PairLayout::of(list);
+        let write = |known: bool| {
+            encode(|encoder| {
+                for kind in [MetricKind::Counter, MetricKind::Gauge] {
+                    let mut family = encoder.family_parts("jobs", "Jobs.", None, kind, "");
+                    // As a family of legacy label names has it: the layout, or else the
+                    // template, is then used.
+                    family.text.plain_labels = true;
+                    let series = |family: &mut FamilyEncoder<'_>| match kind {
+                        MetricKind::Counter => {
+                            family.counter(list.as_str(), Value::U64(7), created, None)
+                        }
+                        _ => family.gauge(list.as_str(), Value::F64(-1.5)),
+                    };
+                    if known {
+                        family.with_pair_layout(list, layout, series);
+                    } else {
+                        series(&mut family);
+                    }
+                }
+            })
+        };
+        assert_eq!(write(true), write(false), "{list}");
+    }
 }
