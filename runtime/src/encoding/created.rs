@@ -62,6 +62,11 @@ impl Created {
         self.nanos as f64 / 1e9
     }
 
+    /// Nanoseconds since the Unix epoch.
+    pub(crate) fn nanos(self) -> u64 {
+        self.nanos
+    }
+
     /// Whole seconds and the nanoseconds past them, as `google.protobuf.Timestamp` holds it.
     pub(crate) fn seconds_and_nanos(self) -> (i64, i32) {
         // Both fit: u64 nanoseconds are under 2^35 seconds, and the rest under 10^9.

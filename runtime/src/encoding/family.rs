@@ -2,7 +2,7 @@
 //! shape, so that every format sees a series whole (a histogram's buckets in one call, the
 //! labels as a list it can split into pairs).
 
-use super::protobuf::{self, PairLayout, PairTemplate, ProtoSeries};
+use super::protobuf::{self, PairLayout, PairTemplate, ProtoFamily, ProtoSeries};
 #[cfg(feature = "remote-write")]
 use super::series_sink::{self, SeriesSink};
 use super::text::TextFamily;
@@ -247,8 +247,8 @@ pub struct FamilyEncoder<'a> {
     /// Protobuf: where the family's message starts, and how many series it holds so far.
     pub(super) message_start: usize,
     pub(super) series: usize,
-    /// Protobuf: the label pairs the family's series start with, learnt from its first one.
-    pub(super) pairs: PairTemplate,
+    /// Protobuf: what the family's series share.
+    pub(super) proto_family: ProtoFamily,
     /// Protobuf: the `PairLayout` of the list of the series being written, while
     /// [`with_pair_layout`](Self::with_pair_layout) runs.
     pub(super) known_layout: Option<KnownLayout>,
@@ -356,7 +356,7 @@ impl FamilyEncoder<'_> {
     #[inline(never)]
     fn learn_pairs(&mut self, labels: Labels<'_>) {
         if self.text.plain_labels && self.text.const_labels.is_empty() {
-            self.pairs = PairTemplate::learn(labels.escaped_list());
+            self.proto_family.pairs = PairTemplate::learn(labels.escaped_list());
         }
     }
 
@@ -384,7 +384,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         if let Some(series) = self.proto(labels) {
-            series.counter(self.out, &self.pairs, value, created, exemplar);
+            series.counter(self.out, &mut self.proto_family, value, created, exemplar);
             return;
         }
         self.text
@@ -433,7 +433,7 @@ impl FamilyEncoder<'_> {
             return;
         }
         match self.proto(labels) {
-            Some(series) => series.gauge(self.out, &self.pairs, value, extra, untyped),
+            Some(series) => series.gauge(self.out, &mut self.proto_family, value, extra, untyped),
             None => self.text.line(self.out, suffix, labels, extra, value, None),
         }
     }
@@ -452,7 +452,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.histogram(self.out, &self.pairs, sample),
+            Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
             None => self.text.histogram(self.out, labels, sample),
         }
     }
@@ -475,7 +475,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.histogram(self.out, &self.pairs, sample),
+            Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
             None => self.text.gauge_histogram(self.out, labels, sample),
         }
     }
@@ -511,7 +511,7 @@ impl FamilyEncoder<'_> {
         }
         let labels = labels.into();
         match self.proto(labels) {
-            Some(series) => series.summary(self.out, &self.pairs, sample),
+            Some(series) => series.summary(self.out, &mut self.proto_family, sample),
             None => self.text.summary(self.out, labels, sample),
         }
     }

@@ -505,7 +505,7 @@ impl<'a> Encoder<'a> {
             help,
             message_start,
             series: 0,
-            pairs: protobuf::PairTemplate::default(),
+            proto_family: protobuf::ProtoFamily::default(),
             known_layout: None,
         }
     }

@@ -15,8 +15,9 @@ use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
 use crate::protobuf_wire::{
-    append, begin, begin_delimited, double_field, end, end_delimited, int64_field, sint64_field,
-    string_field, timestamp_field, uint64_field, varint, zigzag,
+    Bytes, FiveByteSeconds, append, begin, begin_delimited, double_field, end, end_delimited,
+    five_byte_seconds, int64_field, sint64_field, string_field, timestamp_field, uint64_field,
+    varint, zigzag,
 };
 pub(super) use labels::PairTemplate;
 pub(crate) use labels::{PairLayout, PairLayoutBuilder};
@@ -119,6 +120,42 @@ pub(super) struct ProtoSeries<'a> {
     pub(super) plain_labels: bool,
 }
 
+/// What the series of one family share while it is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ProtoFamily {
+    /// The pairs its series start with, learnt from its first one.
+    pub(super) pairs: PairTemplate,
+    created_second: CreatedSecond,
+}
+
+/// The second the last created time written fell in, and that second as a timestamp's
+/// `seconds` field: a family's series are mostly created together, within a second, and theirs
+/// are then written without a division or a varint of seconds (75 instructions a counter
+/// became 40, callgrind).
+#[derive(Debug, Clone, Copy, Default)]
+struct CreatedSecond(Option<(u64, FiveByteSeconds)>);
+
+impl CreatedSecond {
+    const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+    /// Writes `created` as a `google.protobuf.Timestamp` in `field`.
+    #[inline]
+    fn write<const N: usize>(&mut self, bytes: &mut Bytes<'_, N>, field: u32, created: Created) {
+        let nanos = created.nanos();
+        if let Some((second_start, seconds)) = self.0 {
+            let past = nanos.wrapping_sub(second_start);
+            if past < Self::NANOS_PER_SECOND {
+                return bytes.timestamp_of_parts(field, seconds, past as u32);
+            }
+        }
+        let (seconds, past) = created.seconds_and_nanos();
+        if let Some(seconds_field) = five_byte_seconds(seconds) {
+            self.0 = Some((nanos - past as u64, seconds_field));
+        }
+        bytes.timestamp_field(field, seconds, past);
+    }
+}
+
 /// The pairs `list` starts with that follow `template`; returns where the others start.
 #[inline(never)]
 fn template_pairs(out: &mut Vec<u8>, template: &PairTemplate, list: &[u8]) -> usize {
@@ -184,25 +221,27 @@ impl ProtoSeries<'_> {
     pub(super) fn counter(
         &self,
         out: &mut Vec<u8>,
-        pairs: &PairTemplate,
+        family: &mut ProtoFamily,
         value: Value,
         created: Option<Created>,
         exemplar: Option<&Exemplar>,
     ) {
-        let metric = self.begin(out, pairs, None);
+        let metric = self.begin(out, &family.pairs, None);
         if let Some(exemplar) = exemplar {
             let counter = begin(out, METRIC_COUNTER);
             double_field(out, VALUE, as_f64(value));
             exemplar_field(out, COUNTER_EXEMPLAR, exemplar);
-            created_field(out, COUNTER_CREATED, created);
+            created_field(out, family, COUNTER_CREATED, created);
             end(out, counter);
         } else {
             // Small enough to be written in words (at most 25 bytes).
             append::<48>(out, |counter| {
                 let message = counter.begin(METRIC_COUNTER);
                 counter.double_field(VALUE, as_f64(value));
-                if let Some((seconds, nanos)) = created.map(Created::seconds_and_nanos) {
-                    counter.timestamp_field(COUNTER_CREATED, seconds, nanos);
+                if let Some(created) = created {
+                    family
+                        .created_second
+                        .write(counter, COUNTER_CREATED, created);
                 }
                 counter.end(message);
             });
@@ -214,12 +253,12 @@ impl ProtoSeries<'_> {
     pub(super) fn gauge(
         &self,
         out: &mut Vec<u8>,
-        pairs: &PairTemplate,
+        family: &mut ProtoFamily,
         value: Value,
         extra: Option<(&str, &str)>,
         untyped: bool,
     ) {
-        let metric = self.begin(out, pairs, extra);
+        let metric = self.begin(out, &family.pairs, extra);
         let field = if untyped {
             METRIC_UNTYPED
         } else {
@@ -234,10 +273,10 @@ impl ProtoSeries<'_> {
     pub(super) fn summary(
         &self,
         out: &mut Vec<u8>,
-        pairs: &PairTemplate,
+        family: &mut ProtoFamily,
         sample: &SummarySample<'_>,
     ) {
-        let metric = self.begin(out, pairs, None);
+        let metric = self.begin(out, &family.pairs, None);
         let summary = begin(out, METRIC_SUMMARY);
         uint64_field(out, SUMMARY_COUNT, sample.count);
         double_field(out, SUMMARY_SUM, sample.sum);
@@ -247,7 +286,7 @@ impl ProtoSeries<'_> {
             double_field(out, QUANTILE_VALUE, quantile.value);
             end(out, message);
         }
-        created_field(out, SUMMARY_CREATED, sample.created);
+        created_field(out, family, SUMMARY_CREATED, sample.created);
         end(out, summary);
         end(out, metric);
     }
@@ -255,10 +294,10 @@ impl ProtoSeries<'_> {
     pub(super) fn histogram(
         &self,
         out: &mut Vec<u8>,
-        pairs: &PairTemplate,
+        family: &mut ProtoFamily,
         sample: &HistogramSample<'_>,
     ) {
-        let metric = self.begin(out, pairs, None);
+        let metric = self.begin(out, &family.pairs, None);
         let histogram = begin(out, METRIC_HISTOGRAM);
         let mut count = 0;
         sample
@@ -279,7 +318,7 @@ impl ProtoSeries<'_> {
             });
         uint64_field(out, HISTOGRAM_COUNT, count);
         double_field(out, HISTOGRAM_SUM, sample.sum);
-        created_field(out, HISTOGRAM_CREATED, sample.created);
+        created_field(out, family, HISTOGRAM_CREATED, sample.created);
         if let Some(native) = &sample.native {
             native_fields(out, native);
         }
@@ -391,10 +430,16 @@ fn exemplar_field(out: &mut Vec<u8>, field: u32, exemplar: &Exemplar) {
     end(out, message);
 }
 
-fn created_field(out: &mut Vec<u8>, field: u32, created: Option<Created>) {
+fn created_field(
+    out: &mut Vec<u8>,
+    family: &mut ProtoFamily,
+    field: u32,
+    created: Option<Created>,
+) {
     if let Some(created) = created {
-        let (seconds, nanos) = created.seconds_and_nanos();
-        timestamp_field(out, field, seconds, nanos);
+        append::<32>(out, |bytes| {
+            family.created_second.write(bytes, field, created)
+        });
     }
 }
 

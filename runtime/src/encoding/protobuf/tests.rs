@@ -494,3 +494,82 @@ fn series_written_from_their_layout_are_written_as_any_series() {
         assert_eq!(write(true), write(false), "{list}");
     }
 }
+
+/// The created times of a family's series, each in, after, before or far from the second of
+/// the one before it (where the second is remembered, and where it cannot be).
+#[test]
+fn each_series_has_its_own_created_time_in_the_seconds_of_the_others() {
+    let second = 1_700_000_000_000;
+    let millis = [
+        second + 500,
+        second + 999,
+        second + 1_000,
+        second - 1,
+        second + 200,
+        second,
+        10_000,
+        second + 1,
+        0,
+        34_359_738_368_000 + 7,
+        second + 3,
+    ];
+    let created =
+        |millis| Created::at(std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis));
+    let out = encode(|encoder| {
+        for kind in [
+            MetricKind::Counter,
+            MetricKind::Summary,
+            MetricKind::Histogram,
+        ] {
+            let mut family = encoder.family_parts("jobs", "Jobs.", None, kind, "");
+            for (i, &millis) in millis.iter().enumerate() {
+                let labels = format!(r#"i="{i}""#);
+                let created = Some(created(millis));
+                match kind {
+                    MetricKind::Counter => {
+                        family.counter(labels.as_str(), Value::U64(1), created, None)
+                    }
+                    MetricKind::Summary => family.summary(
+                        labels.as_str(),
+                        &SummarySample {
+                            count: 1,
+                            sum: 1.0,
+                            quantiles: &[],
+                            created,
+                        },
+                    ),
+                    _ => family.histogram(
+                        labels.as_str(),
+                        &HistogramSample {
+                            buckets: &[],
+                            sum: 1.0,
+                            created,
+                            native: None,
+                        },
+                    ),
+                }
+            }
+        }
+    });
+    let families = families(&out);
+    assert_eq!(families.len(), 3);
+    for (family, (message, created_field)) in families.iter().zip([
+        (METRIC_COUNTER, COUNTER_CREATED),
+        (METRIC_SUMMARY, SUMMARY_CREATED),
+        (METRIC_HISTOGRAM, HISTOGRAM_CREATED),
+    ]) {
+        let metrics = bytes_of(family, FAMILY_METRIC);
+        assert_eq!(metrics.len(), millis.len());
+        for (metric, &millis) in metrics.iter().zip(&millis) {
+            let message = fields(&bytes_of(&fields(metric), message).remove(0));
+            let timestamp = fields(&bytes_of(&message, created_field).remove(0));
+            let (seconds, nanos) = created(millis).seconds_and_nanos();
+            let expected: Vec<_> = [(1, seconds as u64), (2, nanos as u64)]
+                .into_iter()
+                .filter(|&(_, value)| value != 0)
+                .map(|(field, value)| (field, Field::Varint(value)))
+                .collect();
+            assert_eq!(timestamp, expected, "{millis} ms");
+        }
+    }
+}
