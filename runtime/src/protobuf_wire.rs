@@ -26,16 +26,29 @@ pub(super) struct Bytes<'a, const N: usize> {
 pub(super) fn append<const N: usize>(out: &mut Vec<u8>, write: impl FnOnce(&mut Bytes<'_, N>)) {
     let start = out.len();
     out.extend_from_slice(&[0; N]);
-    let Some(bytes) = out
-        .get_mut(start..)
+    let len = match out.get_mut(start..) {
+        Some(room) => write_at_start(room, write),
+        None => 0,
+    };
+    out.truncate(start + len);
+}
+
+/// Writes at the start of `room`, zeroed and of at least `N` bytes, what `write` writes to a
+/// [`Bytes`] of `N` bytes; returns how many bytes it wrote (none if `room` is shorter).
+#[inline(always)]
+pub(super) fn write_at_start<const N: usize>(
+    room: &mut [u8],
+    write: impl FnOnce(&mut Bytes<'_, N>),
+) -> usize {
+    let Some(bytes) = room
+        .get_mut(..N)
         .and_then(|room| <&mut [u8; N]>::try_from(room).ok())
     else {
-        return;
+        return 0;
     };
     let mut bytes = Bytes { bytes, len: 0 };
     write(&mut bytes);
-    let len = bytes.len;
-    out.truncate(start + len);
+    bytes.len
 }
 
 impl<const N: usize> Bytes<'_, N> {
@@ -124,7 +137,7 @@ impl<const N: usize> Bytes<'_, N> {
     /// A `google.protobuf.Timestamp` in `field` (below 16) of `seconds`, the seconds field
     /// [`five_byte_seconds`] made, and `nanos`: the field's head and its seconds in one word,
     /// the nanoseconds in another.
-    #[inline]
+    #[inline(always)]
     pub(super) fn timestamp_of_parts(&mut self, field: u32, seconds: FiveByteSeconds, nanos: u32) {
         debug_assert!(field < 16, "a timestamp in field {field}");
         let nanos_len = if nanos == 0 {

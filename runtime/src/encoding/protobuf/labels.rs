@@ -197,26 +197,41 @@ impl PairLayout {
         // slice, where the vector's length is neither checked nor kept up to date at each step.
         const ROOM: usize = 64;
         let start = out.len();
-        let room = list.len() + LIST_TO_PAIRS;
+        let room = Self::room(list);
         if room <= ROOM {
             out.extend_from_slice(&[0; ROOM]);
         } else {
             out.resize(start + room, 0);
         }
-        let (written, end) = match out.get_mut(start..) {
-            Some(room) => self.write_into(room, list),
+        let (written, rest) = match out.get_mut(start..) {
+            Some(room) => self.write_in(room, list),
             None => (0, 0),
         };
         out.truncate(start + written);
-        match list.get(end) {
+        rest
+    }
+
+    /// The most bytes [`write_in`](Self::write_in) writes for `list`.
+    #[inline]
+    pub(crate) fn room(list: &[u8]) -> usize {
+        list.len() + LIST_TO_PAIRS
+    }
+
+    /// [`write`](Self::write) into `room`, of [`room(list)`](Self::room) bytes or more;
+    /// returns how many bytes it wrote, and where the other pairs start.
+    #[inline(always)]
+    pub(crate) fn write_in(self, room: &mut [u8], list: &[u8]) -> (usize, usize) {
+        let (written, end) = self.write_into(room, list);
+        let rest = match list.get(end) {
             Some(b',') if end > 0 => end + 1,
             _ => end,
-        }
+        };
+        (written, rest)
     }
 
     /// [`write`](Self::write) into `room`; returns how many bytes it wrote, and where the last
     /// pair written ends in `list` (past its quote).
-    #[inline]
+    #[inline(always)]
     fn write_into(self, room: &mut [u8], list: &[u8]) -> (usize, usize) {
         const PAIR_KEY: u8 = ((METRIC_LABEL_FIELD << 3) | LENGTH_DELIMITED) as u8;
         const NAME_KEY: u8 = ((LABEL_NAME << 3) | LENGTH_DELIMITED) as u8;

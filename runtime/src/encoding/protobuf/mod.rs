@@ -15,9 +15,9 @@ use super::{Created, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
 use crate::protobuf_wire::{
-    Bytes, FiveByteSeconds, append, begin, begin_delimited, double_field, end, end_delimited,
-    five_byte_seconds, int64_field, sint64_field, string_field, timestamp_field, uint64_field,
-    varint, zigzag,
+    Bytes, FiveByteSeconds, LENGTH_DELIMITED, append, begin, begin_delimited, double_field, end,
+    end_delimited, five_byte_seconds, int64_field, sint64_field, string_field, timestamp_field,
+    uint64_field, varint, write_at_start, zigzag,
 };
 pub(super) use labels::PairTemplate;
 pub(crate) use labels::{PairLayout, PairLayoutBuilder};
@@ -162,6 +162,13 @@ fn template_pairs(out: &mut Vec<u8>, template: &PairTemplate, list: &[u8]) -> us
     template.write(out, list)
 }
 
+/// Makes room for `N` bytes at the end of `out`; returns where it starts.
+fn with_room<const N: usize>(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; N]);
+    start
+}
+
 /// The pairs of `list` from `rest` on, neither in its layout nor in the template.
 #[inline(never)]
 fn other_pairs(out: &mut Vec<u8>, list: &[u8], rest: usize) {
@@ -169,6 +176,16 @@ fn other_pairs(out: &mut Vec<u8>, list: &[u8], rest: usize) {
 }
 
 impl ProtoSeries<'_> {
+    /// Whether the series' labels are only its own list of legacy-valid names, the labels of
+    /// a derived family's series: no const labels, no extra label, and no `extra` (a state's).
+    #[inline(always)]
+    fn only_own_plain_labels(&self, extra: Option<(&str, &str)>) -> bool {
+        self.plain_labels
+            && self.const_labels.is_empty()
+            && self.labels.extra().is_none()
+            && extra.is_none()
+    }
+
     /// Starts a `Metric` with its label pairs (and `extra`, for a state); returns its start.
     ///
     /// Inlined for the pairs of a family's own series, written from their layout; the other
@@ -176,12 +193,7 @@ impl ProtoSeries<'_> {
     #[inline(always)]
     fn begin(&self, out: &mut Vec<u8>, pairs: &PairTemplate, extra: Option<(&str, &str)>) -> usize {
         let start = begin(out, FAMILY_METRIC);
-        // The series of a derived family: their own list of legacy-valid names, nothing else.
-        if self.plain_labels
-            && self.const_labels.is_empty()
-            && self.labels.extra().is_none()
-            && extra.is_none()
-        {
+        if self.only_own_plain_labels(extra) {
             let list = self.labels.escaped_list().as_bytes();
             let rest = match self.pair_layout.is_known() {
                 true => self.pair_layout.write(out, list),
@@ -194,6 +206,60 @@ impl ProtoSeries<'_> {
         }
         self.begin_general(out, extra);
         start
+    }
+
+    /// A `Metric` of the series' labels (and `extra`) and a typed part that `body` writes in
+    /// at most `N - 8` bytes (a counter's, a gauge's). When every pair is in the series' layout
+    /// the whole message is written into room made once: no room made, checked or cut back for
+    /// the pairs and the typed part each, and no call.
+    #[inline(always)]
+    fn small_metric<const N: usize>(
+        &self,
+        out: &mut Vec<u8>,
+        family: &mut ProtoFamily,
+        extra: Option<(&str, &str)>,
+        body: impl FnOnce(&mut Bytes<'_, N>, &mut ProtoFamily),
+    ) {
+        const ROOM: usize = 128;
+        const METRIC_KEY: u8 = ((FAMILY_METRIC << 3) | LENGTH_DELIMITED) as u8;
+        // Where the metric's length goes, and where its typed part starts, with room after:
+        // `body` is called from one place, so that it is inlined.
+        let (metric, body_start) =
+            if self.pair_layout.is_known() && self.only_own_plain_labels(extra) {
+                let list = self.labels.escaped_list().as_bytes();
+                let start = out.len();
+                // The metric's key and length, its pairs, its typed part.
+                let room = 2 + PairLayout::room(list) + N;
+                if room <= ROOM {
+                    out.extend_from_slice(&[0; ROOM]);
+                } else {
+                    out.resize(start + room, 0);
+                }
+                let (pairs_len, rest) = match out.get_mut(start..) {
+                    Some([key, _, room @ ..]) => {
+                        *key = METRIC_KEY;
+                        self.pair_layout.write_in(room, list)
+                    }
+                    _ => (0, 0),
+                };
+                let pairs_end = start + 2 + pairs_len;
+                if rest < list.len() {
+                    out.truncate(pairs_end);
+                    other_pairs(out, list, rest);
+                    (start + 1, with_room::<N>(out))
+                } else {
+                    (start + 1, pairs_end)
+                }
+            } else {
+                let metric = self.begin(out, &family.pairs, extra);
+                (metric, with_room::<N>(out))
+            };
+        let body_len = match out.get_mut(body_start..) {
+            Some(room) => write_at_start(room, |bytes| body(bytes, family)),
+            None => 0,
+        };
+        out.truncate(body_start + body_len);
+        end(out, metric);
     }
 
     /// [`begin`](Self::begin) after the `Metric`'s tag: every label of the series.
@@ -226,27 +292,26 @@ impl ProtoSeries<'_> {
         created: Option<Created>,
         exemplar: Option<&Exemplar>,
     ) {
-        let metric = self.begin(out, &family.pairs, None);
         if let Some(exemplar) = exemplar {
+            let metric = self.begin(out, &family.pairs, None);
             let counter = begin(out, METRIC_COUNTER);
             double_field(out, VALUE, as_f64(value));
             exemplar_field(out, COUNTER_EXEMPLAR, exemplar);
             created_field(out, family, COUNTER_CREATED, created);
             end(out, counter);
-        } else {
-            // Small enough to be written in words (at most 25 bytes).
-            append::<48>(out, |counter| {
-                let message = counter.begin(METRIC_COUNTER);
-                counter.double_field(VALUE, as_f64(value));
-                if let Some(created) = created {
-                    family
-                        .created_second
-                        .write(counter, COUNTER_CREATED, created);
-                }
-                counter.end(message);
-            });
+            return end(out, metric);
         }
-        end(out, metric);
+        // Small enough to be written in words (at most 25 bytes).
+        self.small_metric::<48>(out, family, None, |counter, family| {
+            let message = counter.begin(METRIC_COUNTER);
+            counter.double_field(VALUE, as_f64(value));
+            if let Some(created) = created {
+                family
+                    .created_second
+                    .write(counter, COUNTER_CREATED, created);
+            }
+            counter.end(message);
+        });
     }
 
     /// A gauge (also info and state set) or, with `untyped`, an unknown series.
@@ -258,16 +323,16 @@ impl ProtoSeries<'_> {
         extra: Option<(&str, &str)>,
         untyped: bool,
     ) {
-        let metric = self.begin(out, &family.pairs, extra);
         let field = if untyped {
             METRIC_UNTYPED
         } else {
             METRIC_GAUGE
         };
-        let gauge = begin(out, field);
-        double_field(out, VALUE, as_f64(value));
-        end(out, gauge);
-        end(out, metric);
+        self.small_metric::<24>(out, family, extra, |gauge, _| {
+            let message = gauge.begin(field);
+            gauge.double_field(VALUE, as_f64(value));
+            gauge.end(message);
+        });
     }
 
     pub(super) fn summary(

@@ -464,6 +464,8 @@ fn series_written_from_their_layout_are_written_as_any_series() {
         format!(r#"a="{long}""#),
         format!(r#"a="1",b="{}",c="3",d="4""#, &long[..30]),
         format!(r#"a="{}""#, &long[..50]),
+        // More than the room made at once for a small metric.
+        format!(r#"a="{long}",b="{long}",c="{long}""#),
     ];
     let created = Some(Created::at(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123),
