@@ -325,7 +325,7 @@ impl FamilyEncoder<'_> {
 
     /// The protobuf writer of one more series, or `None` in the text formats.
     #[inline]
-    fn proto<'l>(&mut self, labels: Labels<'l>) -> Option<ProtoSeries<'l>>
+    fn proto<'l>(&mut self, labels: &'l Labels<'l>) -> Option<ProtoSeries<'l>>
     where
         Self: 'l,
     {
@@ -338,7 +338,7 @@ impl FamilyEncoder<'_> {
         }
         (self.text.format == Format::Protobuf).then(|| {
             if self.series == 0 {
-                self.learn_pairs(labels);
+                self.learn_pairs(*labels);
             }
             self.series += 1;
             ProtoSeries {
@@ -383,13 +383,13 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
-        if let Some(series) = self.proto(labels) {
+        if let Some(series) = self.proto(&labels) {
             series.counter(self.out, &mut self.proto_family, value, created, exemplar);
             return;
         }
         self.text
-            .line(self.out, "_total", labels, None, value, exemplar);
-        self.text.created(self.out, labels, created);
+            .line(self.out, "_total", &labels, None, value, exemplar);
+        self.text.created(self.out, &labels, created);
     }
 
     /// A gauge series.
@@ -432,9 +432,11 @@ impl FamilyEncoder<'_> {
             series_sink::sample(sink, &self.text, suffix, labels, extra, value, none);
             return;
         }
-        match self.proto(labels) {
+        match self.proto(&labels) {
             Some(series) => series.gauge(self.out, &mut self.proto_family, value, extra, untyped),
-            None => self.text.line(self.out, suffix, labels, extra, value, None),
+            None => self
+                .text
+                .line(self.out, suffix, &labels, extra, value, None),
         }
     }
 
@@ -451,9 +453,9 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
-        match self.proto(labels) {
+        match self.proto(&labels) {
             Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
-            None => self.text.histogram(self.out, labels, sample),
+            None => self.text.histogram(self.out, &labels, sample),
         }
     }
 
@@ -474,9 +476,9 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
-        match self.proto(labels) {
+        match self.proto(&labels) {
             Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
-            None => self.text.gauge_histogram(self.out, labels, sample),
+            None => self.text.gauge_histogram(self.out, &labels, sample),
         }
     }
 
@@ -496,7 +498,7 @@ impl FamilyEncoder<'_> {
     /// [`gauge_header`]: Self::gauge_header
     pub(crate) fn trailing_gauge(&mut self, suffix: &str, labels: &str, value: Value) {
         self.text
-            .line(self.out, suffix, labels.into(), None, value, None);
+            .line(self.out, suffix, &labels.into(), None, value, None);
     }
 
     /// A summary series: one sample per quantile, `_sum`, `_count` and (when asked for)
@@ -510,9 +512,9 @@ impl FamilyEncoder<'_> {
             return;
         }
         let labels = labels.into();
-        match self.proto(labels) {
+        match self.proto(&labels) {
             Some(series) => series.summary(self.out, &mut self.proto_family, sample),
-            None => self.text.summary(self.out, labels, sample),
+            None => self.text.summary(self.out, &labels, sample),
         }
     }
 }

@@ -112,11 +112,13 @@ impl TextFamily<'_> {
     /// Writes `<name><suffix>{<const labels>,<labels>,<extra>} <value>[ # exemplar]`.
     ///
     /// `extra` is one more label whose value is escaped here (the `le` of a bucket, a quantile).
+    /// `labels` is borrowed: a copy, made for a call, read 16 bytes at a time the 8 just written
+    /// of its `extra`, and waited for those stores: a third of a text scrape (perf, `serve` builds).
     pub(super) fn line(
         &self,
         out: &mut Vec<u8>,
         suffix: &str,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         extra: Option<(&str, &str)>,
         value: Value,
         exemplar: Option<&Exemplar>,
@@ -147,7 +149,7 @@ impl TextFamily<'_> {
         &self,
         out: &mut Vec<u8>,
         suffix: &str,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         extra: Option<(&str, &str)>,
     ) {
         out.push_text(self.name);
@@ -184,7 +186,7 @@ impl TextFamily<'_> {
         &self,
         out: &mut Vec<u8>,
         suffix: &str,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         extra: Option<(&str, &str)>,
     ) {
         let quoted_name = !self.plain_name && self.escaping == Escaping::AllowUtf8;
@@ -238,7 +240,7 @@ impl TextFamily<'_> {
     }
 
     /// The `_created` line of OpenMetrics, when asked for.
-    pub(super) fn created(&self, out: &mut Vec<u8>, labels: Labels<'_>, created: Option<Created>) {
+    pub(super) fn created(&self, out: &mut Vec<u8>, labels: &Labels<'_>, created: Option<Created>) {
         if let Some(created) = created.filter(|_| self.created_lines) {
             if self.format == Format::OpenMetrics {
                 let seconds = Value::F64(created.as_secs_f64());
@@ -250,7 +252,7 @@ impl TextFamily<'_> {
     pub(super) fn histogram(
         &self,
         out: &mut Vec<u8>,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         sample: &HistogramSample<'_>,
     ) {
         let mut count = 0;
@@ -292,7 +294,7 @@ impl TextFamily<'_> {
     pub(super) fn gauge_histogram(
         &self,
         out: &mut Vec<u8>,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         sample: &HistogramSample<'_>,
     ) {
         let mut count = 0;
@@ -313,7 +315,7 @@ impl TextFamily<'_> {
     pub(super) fn summary(
         &self,
         out: &mut Vec<u8>,
-        labels: Labels<'_>,
+        labels: &Labels<'_>,
         sample: &SummarySample<'_>,
     ) {
         let mut quantile_text = String::new();
