@@ -860,7 +860,15 @@ impl<'a, L: LabelSet, M: Series> Snapshot<'a, L, M> {
     }
 
     fn entries(&self) -> impl Iterator<Item = &Refcounted<Entry<L, M>>> {
-        (0..self.series.len()).map(|position| self.entry(position))
+        /// How many series ahead of the one read the next is asked for: about a memory
+        /// latency of work at a series' hundred-odd nanoseconds.
+        const PREFETCH_AHEAD: usize = 8;
+        (0..self.series.len()).map(|position| {
+            if let Some(ahead) = self.series.get(position + PREFETCH_AHEAD) {
+                ahead.prefetch();
+            }
+            self.entry(position)
+        })
     }
 
     /// The positions of the series idle since before the scrape numbered `stale_before`,
