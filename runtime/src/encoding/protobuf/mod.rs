@@ -112,7 +112,7 @@ pub(super) fn end_family(out: &mut Vec<u8>, start: usize, metrics: usize) {
 pub(super) struct ProtoSeries<'a> {
     pub(super) const_labels: &'a str,
     /// Borrowed, not copied: a copy of its `extra` when `None` reads 16 bytes at a time what was
-    /// written 8 at a time, and waits for the stores (a quarter of a counter's time, perf).
+    /// just written 8 at a time, and waits for those stores to retire (perf).
     pub(super) labels: &'a Labels<'a>,
     /// The layout of `labels`' list, if it is known.
     pub(super) pair_layout: PairLayout,
