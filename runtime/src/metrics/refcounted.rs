@@ -183,11 +183,11 @@ impl<T> Unowned<T> {
     /// the order of its hash table, block after scattered block, and waited for each.
     #[inline(always)]
     pub(crate) fn prefetch(self) {
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse", not(miri)))]
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
             let block = self.inner.cast::<i8>().as_ptr().cast_const();
-            // SAFETY: SSE, which `_mm_prefetch` needs, is in every x86_64 processor; a
+            // SAFETY: the build targets SSE, which `_mm_prefetch` needs (the `cfg` above); a
             // prefetch is a hint that reads nothing into the program and never faults, at any
             // address.
             unsafe {
