@@ -5,7 +5,7 @@
 use super::protobuf::{self, PairLayout, PairTemplate, ProtoFamily, ProtoSeries};
 #[cfg(feature = "remote-write")]
 use super::series_sink::{self, SeriesSink};
-use super::text::TextFamily;
+use super::text::{BucketLabels, TextFamily};
 use super::{Created, Format, Value};
 use crate::Exemplar;
 use crate::metrics::MetricKind;
@@ -252,6 +252,8 @@ pub struct FamilyEncoder<'a> {
     /// Protobuf: the `PairLayout` of the list of the series being written, while
     /// [`with_pair_layout`](Self::with_pair_layout) runs.
     pub(super) known_layout: Option<KnownLayout>,
+    /// Text: the `le` labels last written, kept by the scrape's encoder.
+    pub(super) bucket_labels: &'a mut BucketLabels,
 }
 
 /// The `PairLayout` of one label list, and the list, by address and length: any list with
@@ -455,7 +457,9 @@ impl FamilyEncoder<'_> {
         let labels = labels.into();
         match self.proto(&labels) {
             Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
-            None => self.text.histogram(self.out, &labels, sample),
+            None => self
+                .text
+                .histogram(self.out, &labels, sample, self.bucket_labels),
         }
     }
 
@@ -478,7 +482,9 @@ impl FamilyEncoder<'_> {
         let labels = labels.into();
         match self.proto(&labels) {
             Some(series) => series.histogram(self.out, &mut self.proto_family, sample),
-            None => self.text.gauge_histogram(self.out, &labels, sample),
+            None => self
+                .text
+                .gauge_histogram(self.out, &labels, sample, self.bucket_labels),
         }
     }
 

@@ -260,6 +260,8 @@ pub struct Encoder<'a> {
     pub(crate) view: Option<std::sync::Arc<crate::registry::View>>,
     view_name: String,
     view_labels: String,
+    /// The `le` labels last written, for the histograms of the next families too.
+    bucket_labels: text::BucketLabels,
 }
 
 impl<'a> Encoder<'a> {
@@ -285,6 +287,7 @@ impl<'a> Encoder<'a> {
             view: None,
             view_name: String::new(),
             view_labels: String::new(),
+            bucket_labels: text::BucketLabels::default(),
         }
     }
 
@@ -507,6 +510,7 @@ impl<'a> Encoder<'a> {
             series: 0,
             proto_family: protobuf::ProtoFamily::default(),
             known_layout: None,
+            bucket_labels: &mut self.bucket_labels,
         }
     }
 

@@ -311,6 +311,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn buckets_keep_their_own_bounds_after_histograms_of_other_buckets() {
+        use crate::encoding::{Encoder, Format};
+        use crate::metrics::Descriptor;
+        // The text encoder keeps the `le` labels of the buckets it last wrote, by position:
+        // these differ from the ones before them at some positions and not at others.
+        let first = Histogram::with_buckets(&[1.0, 2.0, 5.0]).unwrap();
+        let second = Histogram::with_buckets(&[1.0, 2.5, 5.0, 10.0]).unwrap();
+        let third = Histogram::with_buckets(&[-0.5, 2.0]).unwrap();
+        let histograms = [
+            ("first", &first),
+            ("second", &second),
+            ("third", &third),
+            ("again", &first),
+        ];
+        for format in [Format::Text, Format::OpenMetrics] {
+            let mut out = Vec::new();
+            let mut encoder = Encoder::new(&mut out, format);
+            for (name, histogram) in histograms {
+                let descriptor = Descriptor {
+                    name,
+                    help: "Latency.",
+                    unit: None,
+                    kind: MetricKind::Histogram,
+                };
+                crate::__private::encode_metric(&mut encoder, &descriptor, "", histogram);
+            }
+            encoder.finish();
+            let text = String::from_utf8(out).unwrap();
+            let bounds = |name: &str| -> Vec<&str> {
+                let bucket = format!("{name}_bucket{{le=\"");
+                text.lines()
+                    .filter_map(|line| line.strip_prefix(bucket.as_str()))
+                    .filter_map(|rest| rest.split('"').next())
+                    .collect()
+            };
+            assert_eq!(bounds("first"), ["1.0", "2.0", "5.0", "+Inf"], "{text}");
+            assert_eq!(
+                bounds("second"),
+                ["1.0", "2.5", "5.0", "10.0", "+Inf"],
+                "{text}"
+            );
+            assert_eq!(bounds("third"), ["-0.5", "2.0", "+Inf"], "{text}");
+            assert_eq!(bounds("again"), ["1.0", "2.0", "5.0", "+Inf"], "{text}");
+        }
+    }
+
+    #[test]
     fn bucket_bounds_are_checked() {
         assert!(Histogram::with_buckets(&[0.1, 1.0, 10.0]).is_ok());
         assert!(Histogram::with_buckets(&[-1.0, 0.0]).is_ok());
