@@ -236,6 +236,15 @@ struct EncodeMetrics {
     requests: Family<StringLabels, Counter>,
 }
 
+/// The family of `encode_10k_histograms`: the labels of `encode_10k`, the 11 default buckets.
+#[derive(Metrics)]
+#[metrics(prefix = "bench", no_global)]
+struct HistogramEncodeMetrics {
+    /// Request latency.
+    #[metric(max_series = 20000)]
+    latency_seconds: Family<StringLabels, Histogram>,
+}
+
 fn metrics_recorder() -> (PrometheusRecorder, PrometheusHandle) {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
@@ -575,6 +584,101 @@ fn encode_10k(c: &mut Criterion) {
     group.finish();
 }
 
+type PcHistogram = prometheus_client::metrics::histogram::Histogram;
+
+fn pc_histogram() -> PcHistogram {
+    PcHistogram::new(DEFAULT_BUCKETS)
+}
+
+/// 10,000 histogram series (the labels of `encode_10k`, the 11 default buckets), one
+/// observation each, in each library that serves classic histograms in text.
+struct HistogramFixtures {
+    promexport: promexport::Registry,
+    tikv: prometheus::Registry,
+    pc: prometheus_client::registry::Registry,
+}
+
+impl HistogramFixtures {
+    fn new() -> Self {
+        let promexport_metrics = Arc::new(HistogramEncodeMetrics::new());
+        let promexport = promexport::Registry::new();
+        promexport.register(promexport_metrics.clone()).unwrap();
+        let tikv_vec = prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new("bench_latency_seconds", "Request latency.")
+                .buckets(DEFAULT_BUCKETS.to_vec()),
+            &["method", "path"],
+        )
+        .unwrap();
+        let tikv = prometheus::Registry::new();
+        tikv.register(Box::new(tikv_vec.clone())).unwrap();
+        let pc_family = prometheus_client::metrics::family::Family::<
+            StringLabels,
+            PcHistogram,
+            fn() -> PcHistogram,
+        >::new_with_constructor(pc_histogram);
+        let mut pc = prometheus_client::registry::Registry::default();
+        pc.register(
+            "bench_latency_seconds",
+            "Request latency.",
+            pc_family.clone(),
+        );
+        for i in 0..ENCODE_SERIES {
+            let (method, path, value) = common::series(i);
+            // 0 to 70 s: every bucket and `+Inf` hold some series.
+            let seconds = value as f64 / 1000.0;
+            let labels = StringLabels {
+                method: method.to_owned(),
+                path: path.clone(),
+            };
+            promexport_metrics
+                .latency_seconds
+                .get(&labels)
+                .observe(seconds);
+            tikv_vec
+                .with_label_values(&[method, &path])
+                .observe(seconds);
+            pc_family.get_or_create(&labels).observe(seconds);
+        }
+        HistogramFixtures {
+            promexport,
+            tikv,
+            pc,
+        }
+    }
+
+    fn tikv_text(&self) -> String {
+        let mut out = String::new();
+        prometheus::TextEncoder::new()
+            .encode_utf8(&self.tikv.gather(), &mut out)
+            .unwrap();
+        out
+    }
+
+    fn pc_text(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.pc).unwrap();
+        out
+    }
+}
+
+fn encode_10k_histograms(c: &mut Criterion) {
+    let fixtures = HistogramFixtures::new();
+    let mut group = c.benchmark_group("encode_10k_histograms");
+    group.sample_size(20);
+    for (name, format) in [
+        ("promexport_text", Format::Text),
+        ("promexport_openmetrics", Format::OpenMetrics),
+        ("promexport_protobuf", Format::Protobuf),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| fixtures.promexport.render_bytes(format))
+        });
+    }
+    group.bench_function("prometheus", |b| b.iter(|| fixtures.tikv_text()));
+    group.bench_function("prometheus_client", |b| b.iter(|| fixtures.pc_text()));
+    group.finish();
+}
+
 /// Time per increment when two threads increment the same counter at once: `iters` increments
 /// on each thread, the wall time of both divided by `iters`.
 fn two_threads(iters: u64, inc: &(dyn Fn() + Sync)) -> std::time::Duration {
@@ -642,7 +746,8 @@ criterion_group!(
     labelled_enum_inc,
     labelled_string_inc,
     histogram_observe,
-    encode_10k
+    encode_10k,
+    encode_10k_histograms
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -737,6 +842,43 @@ fn check() {
         let _ = write!(sizes, " {name}={}", text.len());
     }
     eprintln!("encode_10k output bytes:{sizes}");
+
+    let fixtures = HistogramFixtures::new();
+    let mut sizes = String::new();
+    for (name, text) in [
+        ("promexport_text", fixtures.promexport.render(Format::Text)),
+        (
+            "promexport_openmetrics",
+            fixtures.promexport.render(Format::OpenMetrics),
+        ),
+        ("prometheus", fixtures.tikv_text()),
+        ("prometheus_client", fixtures.pc_text()),
+    ] {
+        let counts = text
+            .lines()
+            .filter(|line| line.starts_with("bench_latency_seconds_count{"))
+            .count();
+        assert_eq!(counts, ENCODE_SERIES, "{name}");
+        // Series 1,001 (`post`, path 250) observed 7.007 s: above the 5 s bucket, in the 10 s one.
+        for (le, count) in [("5", 0), ("10", 1)] {
+            let found = text.lines().any(|line| {
+                line.starts_with("bench_latency_seconds_bucket{")
+                    && line.contains("path=\"/api/v1/items/250\"")
+                    && line.contains("method=\"post\"")
+                    && (line.contains(&format!("le=\"{le}\""))
+                        || line.contains(&format!("le=\"{le}.0\"")))
+                    && line.split_whitespace().nth(1) == Some(&count.to_string())
+            });
+            assert!(
+                found,
+                "{name}: no bucket le={le} of {count} for series 1,001"
+            );
+        }
+        let _ = write!(sizes, " {name}={}", text.len());
+    }
+    let protobuf = fixtures.promexport.render_bytes(Format::Protobuf);
+    let _ = write!(sizes, " promexport_protobuf={}", protobuf.len());
+    eprintln!("encode_10k_histograms output bytes:{sizes}");
 }
 
 fn main() {
