@@ -25,7 +25,7 @@
 
 mod common;
 
-use common::{PcFamily, StringLabels, labelled_series, series};
+use common::{PcFamily, StringLabels, labelled_series, pc_text, series, tikv_text};
 use criterion::Criterion;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use prometheus_client_latest as prometheus_client;
@@ -175,20 +175,6 @@ fn metrics_handle(n: usize) -> PrometheusHandle {
 fn promexport_text(registry: &Registry) -> Vec<u8> {
     let mut out = Vec::new();
     registry.encode(Format::Text, &mut out);
-    out
-}
-
-fn tikv_text(registry: &prometheus::Registry) -> String {
-    let mut out = String::new();
-    prometheus::TextEncoder::new()
-        .encode_utf8(&registry.gather(), &mut out)
-        .unwrap();
-    out
-}
-
-fn pc_text(registry: &prometheus_client::registry::Registry) -> String {
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
     out
 }
 

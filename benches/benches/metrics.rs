@@ -519,20 +519,6 @@ impl EncodeFixtures {
             measured_foldhash,
         }
     }
-
-    fn tikv_text(&self) -> String {
-        let mut out = String::new();
-        prometheus::TextEncoder::new()
-            .encode_utf8(&self.tikv.gather(), &mut out)
-            .unwrap();
-        out
-    }
-
-    fn pc_text(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.pc).unwrap();
-        out
-    }
 }
 
 /// measured's exposition of `group`, by a new encoder (`finish` hands over its buffer; an encoder
@@ -572,8 +558,12 @@ fn encode_10k(c: &mut Criterion) {
     group.bench_function("promexport_openmetrics", |b| {
         b.iter(|| fixtures.promexport.render_bytes(Format::OpenMetrics))
     });
-    group.bench_function("prometheus", |b| b.iter(|| fixtures.tikv_text()));
-    group.bench_function("prometheus_client", |b| b.iter(|| fixtures.pc_text()));
+    group.bench_function("prometheus", |b| {
+        b.iter(|| common::tikv_text(&fixtures.tikv))
+    });
+    group.bench_function("prometheus_client", |b| {
+        b.iter(|| common::pc_text(&fixtures.pc))
+    });
     group.bench_function("metrics_exporter_prometheus", |b| {
         b.iter(|| fixtures.metrics.render())
     });
@@ -645,20 +635,6 @@ impl HistogramFixtures {
             pc,
         }
     }
-
-    fn tikv_text(&self) -> String {
-        let mut out = String::new();
-        prometheus::TextEncoder::new()
-            .encode_utf8(&self.tikv.gather(), &mut out)
-            .unwrap();
-        out
-    }
-
-    fn pc_text(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.pc).unwrap();
-        out
-    }
 }
 
 fn encode_10k_histograms(c: &mut Criterion) {
@@ -674,8 +650,12 @@ fn encode_10k_histograms(c: &mut Criterion) {
             b.iter(|| fixtures.promexport.render_bytes(format))
         });
     }
-    group.bench_function("prometheus", |b| b.iter(|| fixtures.tikv_text()));
-    group.bench_function("prometheus_client", |b| b.iter(|| fixtures.pc_text()));
+    group.bench_function("prometheus", |b| {
+        b.iter(|| common::tikv_text(&fixtures.tikv))
+    });
+    group.bench_function("prometheus_client", |b| {
+        b.iter(|| common::pc_text(&fixtures.pc))
+    });
     group.finish();
 }
 
@@ -760,6 +740,24 @@ fn samples(text: &str) -> usize {
         .count()
 }
 
+/// The text expositions of promexport (text, OpenMetrics), tikv and prometheus-client, by the
+/// names of their benches.
+fn texts_of(
+    promexport: &promexport::Registry,
+    tikv: &prometheus::Registry,
+    pc: &prometheus_client::registry::Registry,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("promexport_text", promexport.render(Format::Text)),
+        (
+            "promexport_openmetrics",
+            promexport.render(Format::OpenMetrics),
+        ),
+        ("prometheus", common::tikv_text(tikv)),
+        ("prometheus_client", common::pc_text(pc)),
+    ]
+}
+
 fn check() {
     let promexport = OpMetrics::new();
     promexport.ops.inc();
@@ -815,14 +813,8 @@ fn check() {
 
     let fixtures = EncodeFixtures::new();
     let mut sizes = String::new();
-    for (name, text) in [
-        ("promexport_text", fixtures.promexport.render(Format::Text)),
-        (
-            "promexport_openmetrics",
-            fixtures.promexport.render(Format::OpenMetrics),
-        ),
-        ("prometheus", fixtures.tikv_text()),
-        ("prometheus_client", fixtures.pc_text()),
+    let mut texts = texts_of(&fixtures.promexport, &fixtures.tikv, &fixtures.pc);
+    texts.extend([
         ("metrics_exporter_prometheus", fixtures.metrics.render()),
         (
             "measured",
@@ -833,7 +825,8 @@ fn check() {
             String::from_utf8(measured_text(&fixtures.measured_foldhash).as_ref().to_vec())
                 .unwrap(),
         ),
-    ] {
+    ]);
+    for (name, text) in texts {
         assert_eq!(samples(&text), ENCODE_SERIES, "{name}");
         assert!(
             text.contains("bench_requests_total{method=\"post\",path=\"/api/v1/items/7\"} 203"),
@@ -845,15 +838,7 @@ fn check() {
 
     let fixtures = HistogramFixtures::new();
     let mut sizes = String::new();
-    for (name, text) in [
-        ("promexport_text", fixtures.promexport.render(Format::Text)),
-        (
-            "promexport_openmetrics",
-            fixtures.promexport.render(Format::OpenMetrics),
-        ),
-        ("prometheus", fixtures.tikv_text()),
-        ("prometheus_client", fixtures.pc_text()),
-    ] {
+    for (name, text) in texts_of(&fixtures.promexport, &fixtures.tikv, &fixtures.pc) {
         let counts = text
             .lines()
             .filter(|line| line.starts_with("bench_latency_seconds_count{"))

@@ -114,3 +114,19 @@ pub fn scrape_body(
 pub const PROMETHEUS_3_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
 /// What Prometheus 2 sends without protobuf scraping.
 pub const OPENMETRICS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// tikv's text exposition of `registry`, as its users serve it.
+pub fn tikv_text(registry: &prometheus::Registry) -> String {
+    let mut out = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&registry.gather(), &mut out)
+        .unwrap();
+    out
+}
+
+/// prometheus-client's exposition of `registry` (OpenMetrics text).
+pub fn pc_text(registry: &prometheus_client::registry::Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
+    out
+}
